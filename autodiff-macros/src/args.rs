@@ -1,0 +1,74 @@
+//! `#[grad(...)]` arguments.
+//!
+//! Entry point: [`parse`]. Error policy: the first malformed argument stops
+//! parsing with a spanned error that lists what is accepted.
+
+use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Ident, Token};
+
+/// Argument names, in one place (serde_derive/src/internals/symbol.rs).
+const WRT: &str = "wrt";
+
+#[derive(Default)]
+pub struct GradArgs {
+    /// `wrt(a, b)`: the differentiated parameters; `None` means the default
+    /// (every float parameter).
+    pub wrt: Option<Vec<Ident>>,
+}
+
+pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
+    let mut args = GradArgs::default();
+    let parser = syn::meta::parser(|meta| parse_one(&mut args, meta));
+    parser.parse2(tokens)?;
+    Ok(args)
+}
+
+fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
+    // #[grad(wrt(x, y))]
+    if meta.path.is_ident(WRT) {
+        if args.wrt.is_some() {
+            return Err(
+                meta.error("duplicate `wrt` argument: list every parameter in one `wrt(...)`")
+            );
+        }
+        if !meta.input.peek(syn::token::Paren) {
+            return Err(meta.error("`wrt` takes a list of parameter names, like `wrt(x, w)`"));
+        }
+        let content;
+        syn::parenthesized!(content in meta.input);
+        if content.is_empty() {
+            return Err(meta.error("`wrt()` names no parameter: list the parameters to differentiate, like `wrt(x, w)`, or drop `wrt` to differentiate every float parameter"));
+        }
+        let list =
+            Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)
+                .map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "`wrt(...)` takes parameter names, like `wrt(x, w)`",
+                    )
+                })?;
+        let mut names: Vec<Ident> = Vec::new();
+        for name in list {
+            if names.contains(&name) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("`{name}` is listed twice in `wrt(...)`"),
+                ));
+            }
+            names.push(name);
+        }
+        args.wrt = Some(names);
+        return Ok(());
+    }
+    let key = meta
+        .path
+        .get_ident()
+        .map_or_else(|| "this".to_owned(), |ident| format!("`{ident}`"));
+    Err(meta.error(format!(
+        "unknown `#[grad]` argument {key}: the accepted argument is `wrt(param, ...)`"
+    )))
+}

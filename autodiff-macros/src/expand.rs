@@ -1,0 +1,51 @@
+//! The driver: tokens in, tokens out (after cxx/macro/src/expand.rs).
+//!
+//! ```text
+//! args::parse      #[grad(...)] tokens -> GradArgs
+//! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on)
+//! analyse          activity (varied & useful)
+//! reverse::adjoint ir::Function -> ir::Adjoint
+//! emit::functions  IR -> f_grad, f_vjp, __f_pullback
+//! ```
+//!
+//! On any error the user's function is still emitted, unchanged, beside the
+//! `compile_error!`s, so the rest of the crate keeps type-checking.
+
+use crate::report::Errors;
+use crate::{analyse, args, emit, lower, reverse};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemFn;
+
+pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item: ItemFn = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = syn::Error::new(
+                error.span(),
+                "`#[grad]` applies to functions: `#[grad] fn f(x: f64) -> f64 { … }`",
+            )
+            .into_compile_error();
+            return quote!(#error #input);
+        }
+    };
+    match expand(args, &item) {
+        // The user's function is kept as written; a caller that only uses its
+        // derivative should not get a dead-code warning for it.
+        Ok(generated) => quote!(#[allow(dead_code)] #item #generated),
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
+    let args = args::parse(args)?;
+    let mut cx = Errors::new();
+    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    cx.propagate()?;
+    let active = analyse::activity(&lowered.function);
+    let adjoint = reverse::adjoint(&lowered.function, &active);
+    Ok(emit::functions(item, lowered, &adjoint))
+}

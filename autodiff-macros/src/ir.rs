@@ -1,0 +1,219 @@
+//! The intermediate representation: plain data, no logic.
+//!
+//! `lower::function` turns the user's `fn` into a [`Function`] in A-normal
+//! form: every intermediate value is a named [`Var`], defined once by one
+//! [`Stmt`] (re-assignment and shadowing create new variables). Every node
+//! keeps the span of the source it came from, so later phases can still point
+//! at user code. `reverse::adjoint` turns a `Function` into an [`Adjoint`].
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Ident, Type};
+
+/// Index of a [`Var`] in [`Function::vars`].
+pub type VarId = usize;
+
+/// Index of a [`Stmt`] in [`Function::body`].
+pub type StmtId = usize;
+
+pub struct Function {
+    pub vars: Vec<Var>,
+    pub params: Vec<Param>,
+    /// Items declared in the body (`const`, `fn`, `use`), emitted verbatim.
+    pub items: Vec<syn::Item>,
+    pub body: Vec<Stmt>,
+    /// What the function returns.
+    pub ret: Operand,
+}
+
+pub struct Var {
+    /// The name the generated code gives it, unique in the function.
+    pub name: String,
+    pub span: Span,
+    /// Depends on a differentiated parameter (filled in by `lower`).
+    pub varied: bool,
+    /// Holds a reference (a `&T` parameter): pass it on as is, not `&v`.
+    pub by_ref: bool,
+    /// Parameters are bound by the signature, not by a `let`.
+    pub is_param: bool,
+}
+
+pub struct Param {
+    pub var: VarId,
+    pub ident: Ident,
+    pub ty: Type,
+    pub class: TypeClass,
+    /// Differentiated: named in `wrt(...)`, or a float parameter by default.
+    pub wrt: bool,
+}
+
+/// What the macro can tell of a type from its syntax alone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TypeClass {
+    /// `f32` or `f64`, perhaps behind `&`.
+    Float,
+    /// Integers, `bool`, `char`, `str`: never differentiable.
+    Discrete,
+    /// `&mut T`: differentiating through a write is not supported.
+    MutRef,
+    /// Anything else: differentiable when its type implements the rules.
+    Other,
+}
+
+pub struct Stmt {
+    pub def: VarId,
+    pub op: Op,
+    /// `let x: T = …` keeps its annotation.
+    pub ty: Option<Type>,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub struct Operand {
+    pub kind: OperandKind,
+    pub mode: Mode,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub enum OperandKind {
+    Var(VarId),
+    /// A literal or a constant path, emitted as written.
+    Const(TokenStream),
+}
+
+/// How the source used the operand.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// `x`
+    Value,
+    /// `&x`
+    Borrow,
+    /// `*x`
+    Deref,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+pub enum Op {
+    /// `let y = x;`
+    Copy(Operand),
+    /// `a + b`, `a - b`, `a * b`, `a / b`
+    Binary(BinOp, Operand, Operand),
+    /// `-x`
+    Neg(Operand),
+    /// A float method `x.exp()`, `x.powf(p)`, … (also written `f64::exp(x)`).
+    Method {
+        method: Ident,
+        rule: &'static MethodRule,
+        recv: Operand,
+        args: Vec<Operand>,
+        /// Written as `f64::exp(x)`: the path before the method.
+        qualified: Option<TokenStream>,
+    },
+    /// A runtime primitive called as a function: `sigmoid(x)`.
+    Primitive {
+        rule: &'static PrimitiveRule,
+        /// The callee as the user wrote it.
+        callee: TokenStream,
+        arg: Operand,
+    },
+    /// A call of another `#[grad]` function, differentiated through its
+    /// pullback.
+    Call(Call),
+    /// A value that depends on nothing differentiated, emitted as written
+    /// (its local names already renamed).
+    Opaque(TokenStream),
+}
+
+pub struct Call {
+    /// The callee as written: `foo`, `m::foo`, `Self::foo`, `self.foo`.
+    pub callee: Callee,
+    pub args: Vec<Operand>,
+}
+
+pub enum Callee {
+    /// `path(args)`: the path's last segment is the function.
+    Path(syn::Path),
+    /// `self.method(args)`.
+    SelfMethod {
+        receiver: TokenStream,
+        method: Ident,
+    },
+}
+
+/// A float method the macro differentiates, and how.
+pub struct MethodRule {
+    pub name: &'static str,
+    pub shape: MethodShape,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MethodShape {
+    /// `x.exp()`: `exp_pullback(&x, &y, &d)`.
+    Unary,
+    /// `x.powf(p)`: `powf_pullback_lhs(&x, &p, &y, &d)` and `_rhs`.
+    Binary,
+    /// `x.powi(n)`: `n` is an integer constant.
+    Powi,
+    /// `x.mul_add(a, b)`.
+    MulAdd,
+}
+
+/// A runtime primitive called as a free function.
+pub struct PrimitiveRule {
+    pub name: &'static str,
+}
+
+/// The reverse sweep, in the order it runs.
+pub struct Adjoint {
+    pub stmts: Vec<AdjStmt>,
+    /// One entry per parameter, in order.
+    pub grads: Vec<Grad>,
+}
+
+pub enum Grad {
+    /// The accumulated adjoint of the parameter's variable.
+    Adjoint(VarId),
+    /// Differentiated, but nothing flows into it: a zero of its shape.
+    Zero(VarId),
+    /// Not differentiated.
+    Constant,
+}
+
+pub enum AdjStmt {
+    /// `d_v = seed` (or `+=`).
+    Seed { target: VarId },
+    /// `d_target (+)= rule(args…)`.
+    Rule {
+        target: VarId,
+        rule: String,
+        args: Vec<RuleArg>,
+        span: Span,
+    },
+    /// `d_target (+)= d_source` for `let target' = source`.
+    Pass { target: VarId, source: VarId },
+    /// `let (_, (g0, g1, …)) = callee_pullback(args…, d_def);` then each
+    /// differentiated argument's adjoint `(+)= gk`.
+    CallPullback {
+        stmt: StmtId,
+        /// For each argument: the variable whose adjoint receives it.
+        targets: Vec<Option<VarId>>,
+    },
+}
+
+pub enum RuleArg {
+    /// A forward value, passed by reference.
+    Primal(Operand),
+    /// An integer constant, passed by value (`powi`'s exponent).
+    Int(Operand),
+    /// The forward value a statement defined, by reference.
+    Output(VarId),
+    /// An adjoint, by reference.
+    Adjoint(VarId),
+}

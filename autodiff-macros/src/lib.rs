@@ -1,0 +1,35 @@
+//! The `#[grad]` attribute of [`autodiff`](https://docs.rs/autodiff): it keeps
+//! `fn f` as written and generates its reverse-mode derivative beside it, as
+//! plain Rust, at compile time. Use it through the `autodiff` crate, which
+//! re-exports it with the derivative rules it needs.
+
+mod analyse;
+mod args;
+mod emit;
+mod expand;
+mod ir;
+mod lower;
+mod report;
+mod reverse;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Differentiates a function at compile time.
+///
+/// `#[grad] fn f(x: f64, a: f64) -> f64` keeps `f` and adds, with the same
+/// visibility and generics:
+///
+/// - `f_grad(x, a) -> (f64, (f64, f64))`: the value and the gradient;
+/// - `f_vjp(x, a, seed) -> (f64, (f64, f64))`: the value and the
+///   vector-Jacobian product `seedᵀ·J` (`f_grad(..)` is `f_vjp(.., 1.0)`).
+///
+/// `#[grad(wrt(x))]` differentiates only the named parameters; without it,
+/// every `f32`/`f64` parameter is differentiated and the rest are constants.
+/// See the `autodiff` crate for examples.
+#[proc_macro_attribute]
+pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::grad(args.into(), input.into()).into()
+}

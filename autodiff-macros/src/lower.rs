@@ -1,0 +1,1108 @@
+//! syn → IR: A-normal form with every intermediate named.
+//!
+//! Entry point: [`function`]. It walks the body once, in order, and decides for
+//! every expression whether it depends on a differentiated parameter
+//! ("varied"). What is not varied is kept as written ([`Op::Opaque`]): it costs
+//! nothing in the reverse sweep and may use any Rust. What is varied must be
+//! made of constructs with derivative rules; anything else is an error on its
+//! smallest span, pushed into `cx`, and lowering goes on so that one compile
+//! reports every problem.
+//!
+//! Local variables get names unique in the function; re-assignment and
+//! shadowing define new variables, so the reverse sweep can still read every
+//! value the forward sweep computed.
+
+use crate::args::GradArgs;
+use crate::ir::{
+    BinOp, Call, Callee, Function, MethodShape, Mode, Op, Operand, OperandKind, Param, Stmt,
+    TypeClass, Var, VarId,
+};
+use crate::report::Errors;
+use crate::rules;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
+use std::collections::{HashMap, HashSet};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, FnArg, Ident, Pat, ReturnType, Signature, Type};
+
+/// Names the generated functions reserve beside the user's.
+pub struct Names {
+    taken: HashSet<String>,
+}
+
+impl Names {
+    /// `base` if free, else `base_1`, `base_2`, …
+    pub fn fresh(&mut self, base: &str) -> String {
+        if self.taken.insert(base.to_owned()) {
+            return base.to_owned();
+        }
+        (1..)
+            .map(|n| format!("{base}_{n}"))
+            .find(|name| self.taken.insert(name.clone()))
+            .expect("an unbounded range always yields a free name")
+    }
+}
+
+pub struct Lowered {
+    pub function: Function,
+    pub names: Names,
+    /// The `self` receiver, if any.
+    pub receiver: Option<syn::Receiver>,
+}
+
+pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &GradArgs) -> Lowered {
+    let mut lower = Lower {
+        cx,
+        vars: Vec::new(),
+        body: Vec::new(),
+        items: Vec::new(),
+        scopes: vec![HashMap::new()],
+        names: Names {
+            taken: HashSet::new(),
+        },
+        temps: 0,
+    };
+    check_signature(lower.cx, sig);
+    let (params, receiver) = lower.params(sig, args);
+    reject_unsafe(lower.cx, block);
+    let ret = lower.body(&block.stmts, sig);
+    // The value returned reads as `y` in the generated code, if it is a
+    // temporary.
+    if let OperandKind::Var(var) = ret.kind
+        && !lower.vars[var].is_param
+        && lower.body.iter().any(|stmt| stmt.def == var)
+        && is_temp(&lower.vars[var].name)
+    {
+        lower.vars[var].name = lower.names.fresh("y");
+    }
+
+    Lowered {
+        function: Function {
+            vars: lower.vars,
+            params,
+            items: lower.items,
+            body: lower.body,
+            ret,
+        },
+        names: lower.names,
+        receiver,
+    }
+}
+
+// Qualifiers the generated functions cannot carry over: an `async fn` returns a
+// future, not a value to differentiate; `extern` and variadic functions have
+// an ABI the adjoint cannot share; an `unsafe fn` body is unsafe code.
+fn check_signature(cx: &mut Errors, sig: &Signature) {
+    if let Some(token) = &sig.asyncness {
+        cx.error(token.span, "`async fn` cannot be differentiated: differentiate the synchronous computation in its own `#[grad]` function");
+    }
+    if let syn::Safety::Unsafe(token) = &sig.safety {
+        cx.error(
+            token.span,
+            "`unsafe fn` cannot be differentiated: keep the unsafe code in a separate function",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error(abi.extern_token.span, "`extern fn` cannot be differentiated: differentiate a plain Rust function and call it from the `extern` one");
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error(
+            variadic.dots.spans[0],
+            "variadic functions cannot be differentiated",
+        );
+    }
+    if let ReturnType::Default = sig.output {
+        cx.error(
+            sig.ident.span(),
+            format!(
+                "`{}` returns nothing: a `#[grad]` function must return the value to differentiate",
+                sig.ident
+            ),
+        );
+    }
+}
+
+// `unsafe` blocks are rejected wherever they are: the macro cannot tell what
+// they read or write, so it could not promise a correct gradient.
+fn reject_unsafe(cx: &mut Errors, block: &syn::Block) {
+    struct FindUnsafe<'a> {
+        cx: &'a mut Errors,
+    }
+    impl<'ast> Visit<'ast> for FindUnsafe<'_> {
+        fn visit_expr_unsafe(&mut self, node: &'ast syn::ExprUnsafe) {
+            self.cx.error(node.unsafe_token.span, "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function");
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    FindUnsafe { cx }.visit_block(block);
+}
+
+pub fn classify(ty: &Type) -> (TypeClass, bool) {
+    match ty {
+        Type::Reference(reference) => {
+            if reference.mutability.is_some() {
+                (TypeClass::MutRef, true)
+            } else {
+                (classify(&reference.elem).0, true)
+            }
+        }
+        Type::Paren(inner) => classify(&inner.elem),
+        Type::Group(inner) => classify(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+            Some(ident) => {
+                let name = ident.to_string();
+                let class = match name.as_str() {
+                    "f32" | "f64" => TypeClass::Float,
+                    "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32"
+                    | "u64" | "u128" | "usize" | "bool" | "char" | "str" | "String" => {
+                        TypeClass::Discrete
+                    }
+                    _ => TypeClass::Other,
+                };
+                (class, false)
+            }
+            None => (TypeClass::Other, false),
+        },
+        _ => (TypeClass::Other, false),
+    }
+}
+
+struct Lower<'a> {
+    cx: &'a mut Errors,
+    vars: Vec<Var>,
+    body: Vec<Stmt>,
+    items: Vec<syn::Item>,
+    /// User name → the variable that name currently means, innermost last.
+    scopes: Vec<HashMap<String, VarId>>,
+    names: Names,
+    temps: usize,
+}
+
+impl Lower<'_> {
+    fn params(&mut self, sig: &Signature, args: &GradArgs) -> (Vec<Param>, Option<syn::Receiver>) {
+        let mut params = Vec::new();
+        let mut receiver = None;
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(recv) => {
+                    // `self` is a constant: differentiating wrt `self` needs
+                    // parameter structs.
+                    let var = self.new_var("self".to_owned(), recv.self_token.span, false, true);
+                    self.vars[var].is_param = true;
+                    self.bind("self", var);
+                    receiver = Some(recv.clone());
+                }
+                FnArg::Typed(typed) => {
+                    let ident = match &*typed.pat {
+                        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                            pat.ident.clone()
+                        }
+                        other => {
+                            self.cx.error(other.span(), "parameters of a `#[grad]` function must be plain names: bind the whole value to a name and destructure it in the body");
+                            continue;
+                        }
+                    };
+                    let (class, by_ref) = classify(&typed.ty);
+                    let name = ident.to_string();
+                    self.names.taken.insert(name.clone());
+                    let var = self.new_var(name.clone(), ident.span(), false, by_ref);
+                    self.vars[var].is_param = true;
+                    self.bind(&name, var);
+                    params.push(Param {
+                        var,
+                        ident,
+                        ty: (*typed.ty).clone(),
+                        class,
+                        wrt: false,
+                    });
+                }
+            }
+        }
+        match &args.wrt {
+            // #[grad(wrt(x, w))]
+            Some(names) => {
+                for name in names {
+                    let Some(param) = params.iter_mut().find(|param| param.ident == *name) else {
+                        if name == "self" {
+                            self.cx.error(name.span(), "differentiating with respect to `self` is not supported yet: pass the differentiated values as parameters");
+                        } else {
+                            self.cx.error(
+                                name.span(),
+                                format!(
+                                    "`wrt` names `{name}`, which is not a parameter of `{}`",
+                                    sig.ident
+                                ),
+                            );
+                        }
+                        continue;
+                    };
+                    match param.class {
+                        TypeClass::Discrete => self.cx.error(name.span(), format!(
+                            "`{name}` has type `{}`, which cannot be differentiated: remove it from `wrt(...)`",
+                            param.ty.to_token_stream()
+                        )),
+                        TypeClass::MutRef => self.cx.error(name.span(), format!(
+                            "`{name}` is a `&mut` parameter, which cannot be differentiated: take it by value or by `&` and return the new value"
+                        )),
+                        TypeClass::Float | TypeClass::Other => param.wrt = true,
+                    }
+                }
+            }
+            // #[grad]
+            None => {
+                for param in &mut params {
+                    param.wrt = param.class == TypeClass::Float;
+                }
+            }
+        }
+        if args.wrt.is_none() && !params.iter().any(|param| param.wrt) {
+            self.cx.error(sig.ident.span(), format!(
+                "`{}` has no `f32` or `f64` parameter to differentiate: name the parameters to differentiate with `#[grad(wrt(...))]`",
+                sig.ident
+            ));
+        }
+        for param in &params {
+            self.vars[param.var].varied = param.wrt;
+        }
+        (params, receiver)
+    }
+
+    fn new_var(&mut self, name: String, span: Span, varied: bool, by_ref: bool) -> VarId {
+        self.vars.push(Var {
+            name,
+            span,
+            varied,
+            by_ref,
+            is_param: false,
+        });
+        self.vars.len() - 1
+    }
+
+    fn bind(&mut self, name: &str, var: VarId) {
+        self.scopes
+            .last_mut()
+            .expect("there is always a scope")
+            .insert(name.to_owned(), var);
+    }
+
+    fn lookup(&self, name: &str) -> Option<VarId> {
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.get(name).copied())
+    }
+
+    /// Rebinds `name` where it is bound (an assignment in a nested block
+    /// changes the outer variable).
+    fn rebind(&mut self, name: &str, var: VarId) {
+        if let Some(scope) = self
+            .scopes
+            .iter_mut()
+            .rev()
+            .find(|scope| scope.contains_key(name))
+        {
+            scope.insert(name.to_owned(), var);
+        }
+    }
+
+    fn push(&mut self, def: VarId, op: Op, ty: Option<Type>, span: Span) {
+        self.body.push(Stmt { def, op, ty, span });
+    }
+
+    /// Defines a new variable holding `op`; `name` is the user's, or `None`
+    /// for a temporary.
+    fn define(&mut self, name: Option<&str>, op: Op, ty: Option<Type>, span: Span) -> VarId {
+        let varied = self.op_varied(&op);
+        let by_ref = matches!(&op, Op::Copy(operand) if operand.mode == Mode::Borrow
+            || matches!(operand.kind, OperandKind::Var(v) if self.vars[v].by_ref && operand.mode == Mode::Value));
+        let emitted = match name {
+            Some(name) => self.names.fresh(name),
+            None => loop {
+                let candidate = format!("t{}", self.temps);
+                self.temps += 1;
+                if self.names.taken.insert(candidate.clone()) {
+                    break candidate;
+                }
+            },
+        };
+        let var = self.new_var(emitted, span, varied, by_ref);
+        self.push(var, op, ty, span);
+        var
+    }
+
+    fn operand_varied(&self, operand: &Operand) -> bool {
+        match operand.kind {
+            OperandKind::Var(var) => self.vars[var].varied,
+            OperandKind::Const(_) => false,
+        }
+    }
+
+    fn op_varied(&self, op: &Op) -> bool {
+        match op {
+            Op::Copy(x) | Op::Neg(x) => self.operand_varied(x),
+            Op::Binary(_, a, b) => self.operand_varied(a) || self.operand_varied(b),
+            Op::Method {
+                rule, recv, args, ..
+            } => {
+                self.operand_varied(recv)
+                    || (rule.shape != MethodShape::Powi
+                        && args.iter().any(|arg| self.operand_varied(arg)))
+            }
+            Op::Primitive { arg, .. } => self.operand_varied(arg),
+            Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
+            Op::Opaque(_) => false,
+        }
+    }
+
+    // Input:  the statements of the body
+    // Output: the operand it returns (its tail, or a final `return`)
+    fn body(&mut self, stmts: &[syn::Stmt], sig: &Signature) -> Operand {
+        match self.block(stmts, true) {
+            Some(ret) => ret,
+            None => {
+                if !matches!(sig.output, ReturnType::Default) {
+                    let span = stmts.last().map_or(sig.ident.span(), Spanned::span);
+                    self.cx.error(span, "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`");
+                }
+                dummy(sig.ident.span())
+            }
+        }
+    }
+
+    /// Lowers a block's statements; returns its tail value.
+    fn block(&mut self, stmts: &[syn::Stmt], is_fn_body: bool) -> Option<Operand> {
+        let mut tail = None;
+        for (index, stmt) in stmts.iter().enumerate() {
+            let last = index + 1 == stmts.len();
+            match stmt {
+                syn::Stmt::Local(local) => self.local(local),
+                syn::Stmt::Item(item) => self.items.push(item.clone()),
+                syn::Stmt::Macro(mac) => {
+                    // A statement macro (`println!`, `assert!`) produces no
+                    // value: it runs in the forward sweep as written.
+                    let tokens = self.rename_tokens(mac.mac.to_token_stream());
+                    let var = self.define(Some("_"), Op::Opaque(tokens), None, mac.span());
+                    self.vars[var].name = "_".to_owned();
+                }
+                syn::Stmt::Expr(Expr::Return(ret), _) => {
+                    if !(last && is_fn_body) {
+                        self.cx.error(ret.return_token.span, "early `return` is not supported in `#[grad]` functions yet: return once, at the end");
+                        continue;
+                    }
+                    tail = Some(match &ret.expr {
+                        Some(expr) => self.operand(expr),
+                        None => {
+                            self.cx.error(
+                                ret.return_token.span,
+                                "`return` must give the value to differentiate",
+                            );
+                            dummy(ret.return_token.span)
+                        }
+                    });
+                }
+                syn::Stmt::Expr(expr, None) if last => tail = Some(self.operand(expr)),
+                syn::Stmt::Expr(expr, _) => self.expr_stmt(expr),
+            }
+        }
+        tail
+    }
+
+    // Input:  let x: T = a * b;
+    // Output: Stmt { def: x, op: Binary(Mul, a, b), ty: Some(T) }
+    fn local(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else {
+            self.cx.error(
+                local.pat.span(),
+                "declare the variable with its value: `let x = …;`",
+            );
+            return;
+        };
+        if let Some((else_token, _)) = &init.diverge {
+            self.cx.error(
+                else_token.span,
+                "`let … else` is not supported in `#[grad]` functions",
+            );
+            return;
+        }
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some((*typed.ty).clone())),
+            pat => (pat, None),
+        };
+        match pat {
+            Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                let op = self.op(&init.expr);
+                let name = ident.ident.to_string();
+                let var = self.define(Some(&name), op, ty, ident.ident.span());
+                self.bind(&name, var);
+            }
+            Pat::Wild(wild) => {
+                let op = self.op(&init.expr);
+                let var = self.define(Some("_"), op, ty, wild.underscore_token.span);
+                self.vars[var].name = "_".to_owned();
+            }
+            other => {
+                if self.varied(&init.expr) {
+                    self.cx.error(other.span(), "destructuring a differentiated value is not supported yet: bind it to a name");
+                } else {
+                    self.cx.error(other.span(), "destructuring `let` patterns are not supported in `#[grad]` functions yet: bind the value to a name");
+                }
+            }
+        }
+    }
+
+    fn expr_stmt(&mut self, expr: &Expr) {
+        match expr {
+            // x = e;
+            Expr::Assign(assign) => {
+                let Some(name) = local_name(&assign.left) else {
+                    self.unsupported_place(&assign.left);
+                    return;
+                };
+                let Some(_) = self.lookup(&name) else {
+                    self.cx.error(assign.left.span(), format!("`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables"));
+                    return;
+                };
+                let op = self.op(&assign.right);
+                let var = self.define(Some(&name), op, None, assign.left.span());
+                self.rebind(&name, var);
+            }
+            // x += e;  x -= e;  x *= e;  x /= e;
+            Expr::Binary(binary) if compound_op(&binary.op).is_some() => {
+                let op = compound_op(&binary.op).expect("checked by the guard");
+                let Some(name) = local_name(&binary.left) else {
+                    self.unsupported_place(&binary.left);
+                    return;
+                };
+                let Some(old) = self.lookup(&name) else {
+                    self.cx.error(binary.left.span(), format!("`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables"));
+                    return;
+                };
+                let lhs = Operand {
+                    kind: OperandKind::Var(old),
+                    mode: Mode::Value,
+                    span: binary.left.span(),
+                };
+                let rhs = self.operand(&binary.right);
+                let op = if self.operand_varied(&lhs) || self.operand_varied(&rhs) {
+                    Op::Binary(op, lhs, rhs)
+                } else {
+                    Op::Opaque(self.rename(&Expr::Binary(syn::ExprBinary {
+                        attrs: Vec::new(),
+                        left: binary.left.clone(),
+                        op: plain_op(op, binary.op.span()),
+                        right: binary.right.clone(),
+                    })))
+                };
+                let var = self.define(Some(&name), op, None, binary.left.span());
+                self.rebind(&name, var);
+            }
+            Expr::Binary(binary) if is_other_compound(&binary.op) => {
+                if self.varied(expr) {
+                    self.cx.error(
+                        binary.op.span(),
+                        format!("no derivative rule for `{}`", binary.op.to_token_stream()),
+                    );
+                } else {
+                    self.cx.error(
+                        binary.op.span(),
+                        format!(
+                            "`{}` is not supported in `#[grad]` functions yet",
+                            binary.op.to_token_stream()
+                        ),
+                    );
+                }
+            }
+            Expr::If(_) | Expr::Match(_) | Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.control_flow(expr);
+            }
+            _ => {
+                if self.varied(expr) {
+                    self.cx.error(expr.span(), "this statement computes a differentiated value and drops it: bind it with `let` or remove it");
+                    return;
+                }
+                let tokens = self.rename(expr);
+                let var = self.define(Some("_"), Op::Opaque(tokens), None, expr.span());
+                self.vars[var].name = "_".to_owned();
+            }
+        }
+    }
+
+    fn unsupported_place(&mut self, place: &Expr) {
+        let what = match place {
+            Expr::Index(_) => {
+                "writing to an element is not supported in `#[grad]` functions yet: build the value in a new variable"
+            }
+            Expr::Field(_) => {
+                "writing to a field is not supported in `#[grad]` functions yet: build the value in a new variable"
+            }
+            Expr::Unary(_) => {
+                "writing through a reference is not supported in `#[grad]` functions: return the new value instead"
+            }
+            _ => "a `#[grad]` function can only assign to its own local variables",
+        };
+        self.cx.error(place.span(), what);
+    }
+
+    fn control_flow(&mut self, expr: &Expr) {
+        let (span, what) = match expr {
+            Expr::If(e) => (e.if_token.span, "`if`"),
+            Expr::Match(e) => (e.match_token.span, "`match`"),
+            Expr::ForLoop(e) => (e.for_token.span, "`for` loops"),
+            Expr::While(e) => (e.while_token.span, "`while` loops"),
+            Expr::Loop(e) => (e.loop_token.span, "`loop`"),
+            _ => (expr.span(), "this control flow"),
+        };
+        self.cx.error(span, format!("{what} on differentiated values is not supported in `#[grad]` functions yet: write the computation without it, or split it into `#[grad]` functions"));
+    }
+
+    /// Lowers `expr` to an operand: a variable or a constant.
+    fn operand(&mut self, expr: &Expr) -> Operand {
+        let span = expr.span();
+        match expr {
+            Expr::Paren(inner) => self.operand(&inner.expr),
+            Expr::Group(inner) => self.operand(&inner.expr),
+            Expr::Lit(lit) => Operand {
+                kind: OperandKind::Const(lit.to_token_stream()),
+                mode: Mode::Value,
+                span,
+            },
+            Expr::Path(path) => match path_local(path).and_then(|name| self.lookup(&name)) {
+                Some(var) => Operand {
+                    kind: OperandKind::Var(var),
+                    mode: Mode::Value,
+                    span,
+                },
+                // A constant, a static or a unit struct: as written.
+                None => Operand {
+                    kind: OperandKind::Const(path.to_token_stream()),
+                    mode: Mode::Value,
+                    span,
+                },
+            },
+            // &x
+            Expr::Reference(reference) if reference.mutability.is_none() => {
+                let mut inner = self.operand(&reference.expr);
+                if inner.mode != Mode::Value {
+                    let op = Op::Copy(inner);
+                    let var = self.define(None, op, None, span);
+                    inner = Operand {
+                        kind: OperandKind::Var(var),
+                        mode: Mode::Value,
+                        span,
+                    };
+                }
+                Operand {
+                    mode: Mode::Borrow,
+                    span,
+                    ..inner
+                }
+            }
+            // *x
+            Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => {
+                let mut inner = self.operand(&unary.expr);
+                if inner.mode != Mode::Value {
+                    let op = Op::Copy(inner);
+                    let var = self.define(None, op, None, span);
+                    inner = Operand {
+                        kind: OperandKind::Var(var),
+                        mode: Mode::Value,
+                        span,
+                    };
+                }
+                Operand {
+                    mode: Mode::Deref,
+                    span,
+                    ..inner
+                }
+            }
+            _ => {
+                let op = self.op(expr);
+                let var = self.define(None, op, None, span);
+                Operand {
+                    kind: OperandKind::Var(var),
+                    mode: Mode::Value,
+                    span,
+                }
+            }
+        }
+    }
+
+    /// Lowers `expr` to the operation that computes it.
+    fn op(&mut self, expr: &Expr) -> Op {
+        if !self.varied(expr) {
+            return match expr {
+                Expr::Lit(_)
+                | Expr::Path(_)
+                | Expr::Paren(_)
+                | Expr::Group(_)
+                | Expr::Reference(_) => Op::Copy(self.operand(expr)),
+                Expr::Block(block) if block.label.is_none() => self.block_expr(block),
+                _ => Op::Opaque(self.rename(expr)),
+            };
+        }
+        match expr {
+            Expr::Paren(inner) => self.op(&inner.expr),
+            Expr::Group(inner) => self.op(&inner.expr),
+            Expr::Lit(_) | Expr::Path(_) | Expr::Reference(_) => Op::Copy(self.operand(expr)),
+            Expr::Unary(unary) => match unary.op {
+                syn::UnOp::Neg(_) => Op::Neg(self.operand(&unary.expr)),
+                syn::UnOp::Deref(_) => Op::Copy(self.operand(expr)),
+                _ => {
+                    self.cx.error(
+                        unary.op.span(),
+                        format!("no derivative rule for `{}`", unary.op.to_token_stream()),
+                    );
+                    Op::Opaque(TokenStream::new())
+                }
+            },
+            Expr::Binary(binary) => self.binary(binary),
+            Expr::MethodCall(call) => self.method_call(call),
+            Expr::Call(call) => self.call(call),
+            Expr::Block(block) if block.label.is_none() => self.block_expr(block),
+            Expr::Cast(cast) => {
+                self.cx.error(cast.as_token.span, "`as` casts of differentiated values are not supported: keep the value in its float type, or cast a constant");
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::If(_) | Expr::Match(_) | Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.control_flow(expr);
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Return(ret) => {
+                self.cx.error(ret.return_token.span, "early `return` is not supported in `#[grad]` functions yet: return once, at the end");
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Closure(closure) => {
+                self.cx.error(closure.inputs_begin.span, "closures that use differentiated values are not supported in `#[grad]` functions: write the closure as a `#[grad]` function and call it");
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Macro(mac) => {
+                let name = mac
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(String::new, |s| s.ident.to_string());
+                self.cx.error(mac.mac.path.span(), format!("macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust"));
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Index(index) => {
+                self.cx.error(
+                    index.bracket_token.span.join(),
+                    "indexing differentiated values is not supported yet",
+                );
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Field(field) => {
+                self.cx.error(field.member.span(), "field access on differentiated values is not supported yet: pass the fields as parameters");
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Unsafe(_) => Op::Opaque(TokenStream::new()), // reported by `reject_unsafe`
+            Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
+                self.cx.error(expr.span(), "building tuples, arrays or structs from differentiated values is not supported yet: return a single float");
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Try(t) => {
+                self.cx.error(
+                    t.question_token.span,
+                    "the `?` operator is not supported on differentiated values",
+                );
+                Op::Opaque(TokenStream::new())
+            }
+            _ => {
+                self.cx.error(expr.span(), "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, `sigmoid`/`relu`/`softplus` and calls of `#[grad]` functions");
+                Op::Opaque(TokenStream::new())
+            }
+        }
+    }
+
+    fn block_expr(&mut self, block: &syn::ExprBlock) -> Op {
+        self.scopes.push(HashMap::new());
+        let tail = self.block(&block.block.stmts, false);
+        self.scopes.pop();
+        match tail {
+            Some(tail) => Op::Copy(tail),
+            None => {
+                self.cx.error(
+                    block.block.brace_token.span.join(),
+                    "this block has no value: end it with an expression",
+                );
+                Op::Opaque(TokenStream::new())
+            }
+        }
+    }
+
+    fn binary(&mut self, binary: &syn::ExprBinary) -> Op {
+        let op = match binary.op {
+            syn::BinOp::Add(_) => BinOp::Add,
+            syn::BinOp::Sub(_) => BinOp::Sub,
+            syn::BinOp::Mul(_) => BinOp::Mul,
+            syn::BinOp::Div(_) => BinOp::Div,
+            // Comparisons give a `bool`, which carries no derivative.
+            syn::BinOp::Eq(_)
+            | syn::BinOp::Ne(_)
+            | syn::BinOp::Lt(_)
+            | syn::BinOp::Le(_)
+            | syn::BinOp::Gt(_)
+            | syn::BinOp::Ge(_) => {
+                return Op::Opaque(self.rename(&Expr::Binary(binary.clone())));
+            }
+            ref other => {
+                let message = if compound_op(other).is_some() || is_other_compound(other) {
+                    format!(
+                        "`{}` must be a statement of its own",
+                        other.to_token_stream()
+                    )
+                } else {
+                    format!("no derivative rule for `{}`", other.to_token_stream())
+                };
+                self.cx.error(other.span(), message);
+                return Op::Opaque(TokenStream::new());
+            }
+        };
+        let lhs = self.operand(&binary.left);
+        let rhs = self.operand(&binary.right);
+        Op::Binary(op, lhs, rhs)
+    }
+
+    // Input:  x.powf(p)          f64::powf(x, p)
+    // Output: Op::Method { method: powf, recv: x, args: [p] }
+    fn method_call(&mut self, call: &syn::ExprMethodCall) -> Op {
+        let name = call.method.to_string();
+        if name == "clone" && call.args.is_empty() {
+            return Op::Copy(self.operand(&call.receiver));
+        }
+        if let Some(rule) = rules::method(&name) {
+            let args: Vec<&Expr> = call.args.iter().collect();
+            return self.float_method(rule, &call.method, &call.receiver, &args, None);
+        }
+        let receiver_is_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
+        if receiver_is_self && !self.varied(&call.receiver) {
+            // self.helper(x): a `#[grad]` method of the same type.
+            let args = call.args.iter().map(|arg| self.operand(arg)).collect();
+            return Op::Call(Call {
+                callee: Callee::SelfMethod {
+                    receiver: call.receiver.to_token_stream(),
+                    method: call.method.clone(),
+                },
+                args,
+            });
+        }
+        self.cx.error(call.method.span(), format!(
+            "no derivative rule for the method `{name}`: the float methods with rules are {}; for other code, write a `#[grad]` function and call it",
+            rules::method_list()
+        ));
+        Op::Opaque(TokenStream::new())
+    }
+
+    fn float_method(
+        &mut self,
+        rule: &'static crate::ir::MethodRule,
+        method: &Ident,
+        receiver: &Expr,
+        args: &[&Expr],
+        qualified: Option<TokenStream>,
+    ) -> Op {
+        let arity = rule.shape.arity();
+        if args.len() != arity {
+            let plural = if arity == 1 { "" } else { "s" };
+            self.cx.error(
+                method.span(),
+                format!("`{}` takes {arity} argument{plural}", rule.name),
+            );
+            return Op::Opaque(TokenStream::new());
+        }
+        if rule.shape == MethodShape::Powi && self.varied(args[0]) {
+            self.cx.error(args[0].span(), "the exponent of `powi` is an integer and cannot be differentiated: use `powf` for a differentiated exponent");
+            return Op::Opaque(TokenStream::new());
+        }
+        let recv = self.operand(receiver);
+        let args = args.iter().map(|arg| self.operand(arg)).collect();
+        Op::Method {
+            method: method.clone(),
+            rule,
+            recv,
+            args,
+            qualified,
+        }
+    }
+
+    fn call(&mut self, call: &syn::ExprCall) -> Op {
+        let Expr::Path(func) = &*call.func else {
+            self.cx.error(call.func.span(), "only calls of named functions can be differentiated: call the function by its path");
+            return Op::Opaque(TokenStream::new());
+        };
+        if func.qself.is_some() {
+            self.cx.error(func.span(), "calls through `<T as Trait>::f` cannot be differentiated yet: call the `#[grad]` function by its path");
+            return Op::Opaque(TokenStream::new());
+        }
+        let path = &func.path;
+        let Some(last) = path.segments.last() else {
+            return Op::Opaque(TokenStream::new());
+        };
+        let name = last.ident.to_string();
+        let args: Vec<&Expr> = call.args.iter().collect();
+
+        // f64::exp(x), f32::powf(x, p)
+        if path.segments.len() == 2 && path.leading_colon.is_none() {
+            let first = path.segments[0].ident.to_string();
+            if first == "f32" || first == "f64" {
+                if let Some(rule) = rules::method(&name) {
+                    if args.is_empty() {
+                        self.cx.error(
+                            last.ident.span(),
+                            format!("`{first}::{name}` needs its receiver as first argument"),
+                        );
+                        return Op::Opaque(TokenStream::new());
+                    }
+                    let qualified = path.segments[0].to_token_stream();
+                    return self.float_method(
+                        rule,
+                        &last.ident,
+                        args[0],
+                        &args[1..],
+                        Some(qualified),
+                    );
+                }
+                self.cx.error(last.ident.span(), format!(
+                    "no derivative rule for `{first}::{name}`: the float methods with rules are {}",
+                    rules::method_list()
+                ));
+                return Op::Opaque(TokenStream::new());
+            }
+        }
+
+        // sigmoid(x), autodiff::relu(x)
+        if let Some(rule) = rules::primitive(&name)
+            && is_runtime_path(path)
+        {
+            if args.len() != 1 {
+                self.cx
+                    .error(last.ident.span(), format!("`{name}` takes 1 argument"));
+                return Op::Opaque(TokenStream::new());
+            }
+            let arg = self.operand(args[0]);
+            return Op::Primitive {
+                rule,
+                callee: func.to_token_stream(),
+                arg,
+            };
+        }
+
+        // foo(x): another `#[grad]` function, through its pullback.
+        let args = args.iter().map(|arg| self.operand(arg)).collect();
+        Op::Call(Call {
+            callee: Callee::Path(path.clone()),
+            args,
+        })
+    }
+
+    /// Whether `expr` reads a differentiated variable.
+    fn varied(&self, expr: &Expr) -> bool {
+        struct Find<'a, 'b> {
+            lower: &'a Lower<'b>,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Find<'_, '_> {
+            fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+                if let Some(var) = path_local(node).and_then(|name| self.lower.lookup(&name)) {
+                    self.found |= self.lower.vars[var].varied;
+                }
+            }
+            fn visit_macro(&mut self, node: &'ast syn::Macro) {
+                self.found |= self.lower.tokens_varied(node.tokens.clone());
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut find = Find {
+            lower: self,
+            found: false,
+        };
+        find.visit_expr(expr);
+        find.found
+    }
+
+    fn tokens_varied(&self, tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => self
+                .lookup(&ident.to_string())
+                .is_some_and(|var| self.vars[var].varied),
+            TokenTree::Group(group) => self.tokens_varied(group.stream()),
+            _ => false,
+        })
+    }
+
+    /// The ident the generated code uses for a variable.
+    pub fn var_ident(&self, var: VarId) -> Ident {
+        var_ident(&self.vars[var])
+    }
+
+    /// `expr` with every local variable renamed to the generated name it has
+    /// now.
+    fn rename(&self, expr: &Expr) -> TokenStream {
+        let mut expr = expr.clone();
+        Rename {
+            lower: self,
+            shadowed: Vec::new(),
+        }
+        .visit_expr_mut(&mut expr);
+        expr.to_token_stream()
+    }
+
+    fn rename_tokens(&self, tokens: TokenStream) -> TokenStream {
+        rename_tokens(self, tokens)
+    }
+}
+
+pub fn var_ident(var: &Var) -> Ident {
+    if var.is_param {
+        // Parameters keep the user's identifier (and `self` stays `self`).
+        Ident::new(&var.name, var.span)
+    } else {
+        Ident::new(&var.name, Span::mixed_site())
+    }
+}
+
+struct Rename<'a, 'b> {
+    lower: &'a Lower<'b>,
+    /// Names bound by closures inside the expression, which shadow locals.
+    shadowed: Vec<String>,
+}
+
+impl VisitMut for Rename<'_, '_> {
+    fn visit_expr_path_mut(&mut self, node: &mut syn::ExprPath) {
+        let Some(name) = path_local(node) else { return };
+        if self.shadowed.contains(&name) {
+            return;
+        }
+        if let Some(var) = self.lower.lookup(&name) {
+            let mut ident = self.lower.var_ident(var);
+            if self.lower.vars[var].is_param {
+                ident.set_span(node.path.segments[0].ident.span());
+            }
+            node.path.segments[0].ident = ident;
+        }
+    }
+    fn visit_expr_closure_mut(&mut self, node: &mut syn::ExprClosure) {
+        let before = self.shadowed.len();
+        for input in &node.inputs {
+            collect_pat_names(input, &mut self.shadowed);
+        }
+        self.visit_expr_mut(&mut node.body);
+        self.shadowed.truncate(before);
+    }
+    fn visit_macro_mut(&mut self, node: &mut syn::Macro) {
+        node.tokens = rename_tokens(self.lower, node.tokens.clone());
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+fn rename_tokens(lower: &Lower, tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(ident) => match lower.lookup(&ident.to_string()) {
+                Some(var) if !lower.vars[var].is_param => TokenTree::Ident(lower.var_ident(var)),
+                _ => TokenTree::Ident(ident),
+            },
+            TokenTree::Group(group) => {
+                let mut renamed = proc_macro2::Group::new(
+                    group.delimiter(),
+                    rename_tokens(lower, group.stream()),
+                );
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+fn collect_pat_names(pat: &Pat, names: &mut Vec<String>) {
+    struct Collect<'a>(&'a mut Vec<String>);
+    impl<'ast> Visit<'ast> for Collect<'_> {
+        fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+            self.0.push(node.ident.to_string());
+        }
+    }
+    Collect(names).visit_pat(pat);
+}
+
+/// `x` in `x`, if it can name a local variable.
+fn path_local(path: &syn::ExprPath) -> Option<String> {
+    if path.qself.is_some() || path.path.leading_colon.is_some() || path.path.segments.len() != 1 {
+        return None;
+    }
+    let segment = &path.path.segments[0];
+    if !segment.arguments.is_none() {
+        return None;
+    }
+    Some(segment.ident.to_string())
+}
+
+fn local_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(path) => path_local(path),
+        Expr::Paren(inner) => local_name(&inner.expr),
+        _ => None,
+    }
+}
+
+fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
+    match op {
+        syn::BinOp::AddAssign(_) => Some(BinOp::Add),
+        syn::BinOp::SubAssign(_) => Some(BinOp::Sub),
+        syn::BinOp::MulAssign(_) => Some(BinOp::Mul),
+        syn::BinOp::DivAssign(_) => Some(BinOp::Div),
+        _ => None,
+    }
+}
+
+fn is_other_compound(op: &syn::BinOp) -> bool {
+    matches!(
+        op,
+        syn::BinOp::RemAssign(_)
+            | syn::BinOp::BitXorAssign(_)
+            | syn::BinOp::BitAndAssign(_)
+            | syn::BinOp::BitOrAssign(_)
+            | syn::BinOp::ShlAssign(_)
+            | syn::BinOp::ShrAssign(_)
+    )
+}
+
+fn plain_op(op: BinOp, span: Span) -> syn::BinOp {
+    match op {
+        BinOp::Add => syn::BinOp::Add(syn::Token![+](span)),
+        BinOp::Sub => syn::BinOp::Sub(syn::Token![-](span)),
+        BinOp::Mul => syn::BinOp::Mul(syn::Token![*](span)),
+        BinOp::Div => syn::BinOp::Div(syn::Token![/](span)),
+    }
+}
+
+/// `sigmoid`, `autodiff::sigmoid`, `::autodiff::sigmoid`,
+/// `autodiff_runtime::sigmoid`: a runtime primitive, not a user function of
+/// the same name in another module.
+fn is_runtime_path(path: &syn::Path) -> bool {
+    match path.segments.len() {
+        1 => path.leading_colon.is_none(),
+        2 => {
+            let krate = path.segments[0].ident.to_string();
+            krate == "autodiff" || krate == "autodiff_runtime"
+        }
+        _ => false,
+    }
+}
+
+fn is_temp(name: &str) -> bool {
+    name.strip_prefix('t')
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn dummy(span: Span) -> Operand {
+    Operand {
+        kind: OperandKind::Const(quote!(0.0)),
+        mode: Mode::Value,
+        span,
+    }
+}

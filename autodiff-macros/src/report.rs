@@ -1,0 +1,49 @@
+//! Error collection (after cxx/syntax/report.rs and serde's `Ctxt`).
+//!
+//! Phases push every error they find into [`Errors`] and keep going, so one
+//! compile shows them all; the driver calls [`Errors::propagate`] at each
+//! phase boundary. Dropping an `Errors` that still holds unchecked errors is a
+//! bug in the macro, caught by a debug assertion.
+
+use proc_macro2::Span;
+use std::fmt::Display;
+
+#[derive(Default)]
+pub struct Errors {
+    errors: Vec<syn::Error>,
+    checked: bool,
+}
+
+impl Errors {
+    pub fn new() -> Self {
+        Errors::default()
+    }
+
+    pub fn error(&mut self, span: Span, msg: impl Display) {
+        self.errors.push(syn::Error::new(span, msg));
+    }
+
+    /// All errors so far, combined into one, or `Ok` if there are none.
+    pub fn propagate(&mut self) -> syn::Result<()> {
+        self.checked = true;
+        let mut errors = std::mem::take(&mut self.errors).into_iter();
+        match errors.next() {
+            None => Ok(()),
+            Some(mut first) => {
+                for error in errors {
+                    first.combine(error);
+                }
+                Err(first)
+            }
+        }
+    }
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.errors.is_empty() || self.checked || std::thread::panicking(),
+            "autodiff-macros bug: errors were collected but never reported"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! Expansion unit tests: feed a function through the pipeline and look at the
+//! pretty-printed output (after cxx/macro/src/tests.rs), and check the reverse
+//! sweep on IR directly.
+
+use crate::ir::{AdjStmt, Grad};
+use crate::report::Errors;
+use crate::{analyse, args, expand, lower, reverse};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The expansion of `#[grad(args)] item`, pretty-printed, paths shortened.
+fn expand(args: TokenStream, item: TokenStream) -> String {
+    let output = expand::grad(args, item);
+    let file: syn::File = syn::parse2(output.clone())
+        .unwrap_or_else(|error| panic!("expansion does not parse: {error}\n{output}"));
+    prettyplease::unparse(&file).replace("::autodiff::__private::rules::", "")
+}
+
+/// The body of the generated function `name`.
+fn function<'a>(expansion: &'a str, name: &str) -> &'a str {
+    // The last match: the doc comment of `_vjp` holds a listing of it too.
+    let start = expansion
+        .rfind(&format!("fn {name}("))
+        .unwrap_or_else(|| panic!("no `fn {name}` in\n{expansion}"));
+    let rest = &expansion[start..];
+    let end = rest.find("\n}\n").map_or(rest.len(), |end| end + 3);
+    &rest[..end]
+}
+
+/// The messages of the `compile_error!`s in an expansion.
+fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+    let output = expand::grad(args, item).to_string();
+    output
+        .split("compile_error !")
+        .skip(1)
+        .map(|rest| {
+            let start = rest.find('"').expect("a message") + 1;
+            let end = start
+                + rest[start..]
+                    .find("\" }")
+                    .or_else(|| rest[start..].find("\")"))
+                    .expect("message end");
+            rest[start..end].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn logistic_expands_to_the_chain_rule() {
+    let out = expand(
+        quote!(),
+        quote! {
+            pub fn logistic(x: f64, a: f64, b: f64) -> f64 {
+                sigmoid(a * x + b)
+            }
+        },
+    );
+    let vjp = function(&out, "logistic_vjp");
+    assert!(
+        vjp.contains(
+            "fn logistic_vjp(x: f64, a: f64, b: f64, seed: f64) -> (f64, (f64, f64, f64))"
+        ),
+        "{vjp}"
+    );
+    for line in [
+        "let t0 = a * x;",
+        "let t1 = t0 + b;",
+        "let y = sigmoid(t1);",
+        "let d_y = seed;",
+        "let d_t1 = sigmoid_pullback(&t1, &y, &d_y);",
+        "let d_b = add_pullback_rhs(&t0, &b, &d_t1);",
+        "let d_t0 = add_pullback_lhs(&t0, &b, &d_t1);",
+        "let d_x = mul_pullback_rhs(&a, &x, &d_t0);",
+        "let d_a = mul_pullback_lhs(&a, &x, &d_t0);",
+        "(y, (d_x, d_a, d_b))",
+    ] {
+        assert!(vjp.contains(line), "missing `{line}` in\n{vjp}");
+    }
+    // The function itself is kept, and `_grad` seeds with one.
+    assert!(
+        out.contains("pub fn logistic(x: f64, a: f64, b: f64) -> f64 {\n    sigmoid(a * x + b)\n}")
+    );
+    assert!(function(&out, "logistic_grad").contains("let seed = one::<f64>();"));
+    // The doc comment of `_vjp` shows the derivative code.
+    assert!(out.contains("The derivative code, as generated"));
+    assert!(out.contains("let d_t1 = sigmoid_pullback(&t1, &y, &d_y);\n    let d_b"));
+}
+
+#[test]
+fn constants_cost_nothing_in_the_reverse_sweep() {
+    let out = expand(
+        quote!(wrt(a)),
+        quote! {
+            fn f(x: f64, a: f64, n: usize) -> f64 {
+                let m = n as f64;
+                let c = x.exp() * m;
+                a * c
+            }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    assert!(
+        vjp.contains("-> (f64, f64)"),
+        "one differentiated parameter gives a bare gradient:\n{vjp}"
+    );
+    assert!(vjp.contains("let m = n as f64;"), "{vjp}");
+    assert!(
+        vjp.contains("let d_a = mul_pullback_lhs(&a, &c, &d_y);"),
+        "{vjp}"
+    );
+    // Nothing flows to x, m or c: no pullback of `exp`, no adjoint of `c`.
+    assert!(!vjp.contains("exp_pullback"), "{vjp}");
+    assert!(!vjp.contains("d_x"), "{vjp}");
+    assert!(!vjp.contains("d_c"), "{vjp}");
+    assert!(!vjp.contains("mul_pullback_rhs"), "{vjp}");
+}
+
+#[test]
+fn several_contributions_accumulate() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn cube(x: f64) -> f64 { x * x * x }
+        },
+    );
+    let vjp = function(&out, "cube_vjp");
+    assert!(
+        vjp.contains("let mut d_x = mul_pullback_rhs(&t0, &x, &d_y);"),
+        "{vjp}"
+    );
+    assert_eq!(vjp.matches("&mut d_x,").count(), 2, "{vjp}");
+}
+
+#[test]
+fn reassignment_defines_new_variables() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> f64 {
+                let mut s = x;
+                s = s * s;
+                s += 1.0;
+                s
+            }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    assert!(vjp.contains("let s = x;"), "{vjp}");
+    assert!(vjp.contains("let s_1 = s * s;"), "{vjp}");
+    assert!(vjp.contains("let s_2 = s_1 + 1.0;"), "{vjp}");
+    assert!(
+        !vjp.contains("let mut s"),
+        "the generated code never mutates:\n{vjp}"
+    );
+}
+
+#[test]
+fn calls_go_through_the_pullback() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(x: f64, y: f64) -> f64 { m::g(x, 2.0) * y }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    assert!(vjp.contains("let t0 = m::g(x, 2.0);"), "{vjp}");
+    assert!(
+        vjp.contains("let (_, (g, _)) = m::__g_pullback(x, 2.0, d_t0);"),
+        "{vjp}"
+    );
+    assert!(vjp.contains("callee_gradient(g)"), "{vjp}");
+    let pullback = function(&out, "__f_pullback");
+    assert!(pullback.contains("-> (f64, (f64, f64))"), "{pullback}");
+}
+
+#[test]
+fn constants_report_not_differentiated_to_callers() {
+    let out = expand(
+        quote!(wrt(x)),
+        quote! {
+            fn f(x: f64, k: f64) -> f64 { x * k }
+        },
+    );
+    let pullback = function(&out, "__f_pullback");
+    assert!(
+        pullback.contains("-> (f64, (f64, ::autodiff::__private::NotDifferentiated))"),
+        "{pullback}"
+    );
+}
+
+#[test]
+fn non_float_outputs_get_a_checked_grad() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> Real { x }
+        },
+    );
+    let grad = function(&out, "f_grad");
+    assert!(
+        grad.contains("for<'__autodiff> Real: ::autodiff::__private::ScalarOutput"),
+        "{grad}"
+    );
+    let float = expand(quote!(), quote! { fn g(x: f64) -> f64 { x } });
+    assert!(!float.contains("ScalarOutput"), "{float}");
+}
+
+#[test]
+fn non_float_parameters_get_projected_gradient_types() {
+    let out = expand(
+        quote!(wrt(v)),
+        quote! {
+            fn f(v: &[f64], w: &'a Thing<'_>) -> f64 { 0.0 }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    assert!(
+        vjp.contains("-> (f64, <[f64] as ::autodiff::__private::Differentiable>::Tangent)"),
+        "{vjp}"
+    );
+    assert!(
+        vjp.contains("zero(v)"),
+        "a reference parameter is passed as is:\n{vjp}"
+    );
+}
+
+#[test]
+fn errors_keep_the_original_function() {
+    let output = expand::grad(quote!(wrt(q)), quote! { fn f(x: f64) -> f64 { x } }).to_string();
+    assert!(output.contains("fn f (x : f64) -> f64 { x }"), "{output}");
+    assert!(output.contains("compile_error"), "{output}");
+    assert!(!output.contains("f_grad"), "{output}");
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let messages = errors(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> f64 {
+                let a = x.frobnicate();
+                let b = x as f32;
+                a
+            }
+        },
+    );
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].starts_with("no derivative rule for the method `frobnicate`"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("`as` casts of differentiated values"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn argument_errors() {
+    let cases = [
+        (quote!(foo), "unknown `#[grad]` argument `foo`"),
+        (quote!(wrt(x), wrt(x)), "duplicate `wrt` argument"),
+        (quote!(wrt()), "`wrt()` names no parameter"),
+        (quote!(wrt(x, x)), "`x` is listed twice"),
+        (
+            quote!(wrt(n)),
+            "`n` has type `usize`, which cannot be differentiated",
+        ),
+        (
+            quote!(wrt(z)),
+            "`wrt` names `z`, which is not a parameter of `f`",
+        ),
+    ];
+    for (args, want) in cases {
+        let messages = errors(args.clone(), quote! { fn f(x: f64, n: usize) -> f64 { x } });
+        assert!(
+            messages.iter().any(|m| m.starts_with(want)),
+            "{args}: {messages:?}"
+        );
+    }
+}
+
+#[test]
+fn unusual_input_is_an_error_not_a_panic() {
+    let inputs = [
+        quote! { struct S; },
+        quote! { fn f() {} },
+        quote! { fn f(x: f64) -> f64 {} },
+        quote! { fn f((a, b): (f64, f64)) -> f64 { a } },
+        quote! { fn f(x: f64) -> f64 { return x; x } },
+        quote! { fn f(x: f64) -> f64 { let y; x } },
+        quote! { fn f(x: f64) -> f64 { (|| x)() } },
+        quote! { fn f(x: f64) -> f64 { for i in 0..3 {} x } },
+        quote! { fn f(x: f64) -> f64 { let (a, b) = (x, x); a } },
+        quote! { async fn f(x: f64) -> f64 { x } },
+        quote! { fn f(x: f64) -> f64 { unsafe { x } } },
+        quote! { fn f(n: i32) -> f64 { 1.0 } },
+        quote! { fn f(x: f64) -> f64 { x % 2.0 } },
+        quote! { fn f(x: f64) -> f64 { x.powi(x) } },
+        quote! { fn f(x: &mut f64) -> f64 { *x = 1.0; 1.0 } },
+        quote! { fn f(x: f64) -> f64 { (x, x).0 } },
+        quote! { fn f(x: f64) -> f64 { f64::frob(x) } },
+        quote! { fn f(x: f64) -> f64 { x.exp(1.0) } },
+    ];
+    for input in inputs {
+        let output = expand::grad(TokenStream::new(), input.clone()).to_string();
+        assert!(
+            output.contains("compile_error"),
+            "no error for {input}:\n{output}"
+        );
+    }
+}
+
+/// Lowers and differentiates `item`, for tests of the IR phases.
+fn adjoint_of(args: TokenStream, item: TokenStream) -> (lower::Lowered, crate::ir::Adjoint) {
+    let item: syn::ItemFn = syn::parse2(item).expect("a function");
+    let args = args::parse(args).expect("valid arguments");
+    let mut cx = Errors::new();
+    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    cx.propagate().expect("no errors");
+    let active = analyse::activity(&lowered.function);
+    let adjoint = reverse::adjoint(&lowered.function, &active);
+    (lowered, adjoint)
+}
+
+#[test]
+fn reverse_runs_backwards_over_active_statements() {
+    let (lowered, adjoint) = adjoint_of(
+        quote!(wrt(x)),
+        quote! {
+            fn f(x: f64, k: f64) -> f64 {
+                let unused = x.sin();
+                let c = k.cos();
+                x.exp() * c
+            }
+        },
+    );
+    let f = &lowered.function;
+    // Forward: unused = sin x; c = cos k; t = exp x; y = t * c.
+    assert_eq!(f.body.len(), 4);
+    let rules: Vec<&str> = adjoint
+        .stmts
+        .iter()
+        .filter_map(|stmt| match stmt {
+            AdjStmt::Rule { rule, .. } => Some(rule.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Only the path from x to the output: no pullback of sin (unused) or cos
+    // (constant).
+    assert_eq!(rules, ["mul_pullback_lhs", "exp_pullback"]);
+    assert!(matches!(adjoint.stmts[0], AdjStmt::Seed { .. }));
+    assert!(matches!(
+        adjoint.grads[..],
+        [Grad::Adjoint(_), Grad::Constant]
+    ));
+}
+
+#[test]
+fn untouched_parameters_get_a_zero_gradient() {
+    let (_, adjoint) = adjoint_of(
+        quote!(),
+        quote! {
+            fn f(x: f64, y: f64) -> f64 { 2.0 * x }
+        },
+    );
+    assert!(matches!(
+        adjoint.grads[..],
+        [Grad::Adjoint(_), Grad::Zero(_)]
+    ));
+}

@@ -1,0 +1,784 @@
+//! Rules of the float methods `exp ln sqrt powi powf sin cos … max min`.
+//!
+//! For `f32`/`f64` the value `y` of the method and the adjoint `d` have the
+//! type `Self::Tangent` (the same float); an elementwise array type uses its
+//! owned array for both.
+
+use crate::tangent::Differentiable;
+
+/// Derivative rules of the float methods, each given the input `self`, the
+/// method's output `y` and the adjoint `d` of `y`; each returns `d · ∂y/∂input`.
+///
+/// Implemented for `f32` (computed in `f32`) and `f64`. Where the derivative
+/// is not defined at a kink, the choice made is stated on the method:
+/// `abs` at `0` gives `0`, `max`/`min` ties give the whole adjoint to the
+/// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`.
+///
+/// ```
+/// use autodiff_runtime::rules_traits::FloatRules;
+/// let x = 4.0_f64;
+/// let y = x.sqrt();
+/// assert_eq!(x.sqrt_pullback(&y, &1.0), 0.25);
+/// assert_eq!(3.0_f64.max_pullback_lhs(&3.0, &3.0, &1.0), 1.0); // tie: receiver
+/// assert_eq!(3.0_f64.max_pullback_rhs(&3.0, &3.0, &1.0), 0.0);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "no derivative rules for float methods on `{Self}`",
+    label = "a float method is differentiated here",
+    note = "float methods are differentiated on `f32` and `f64`; implement `autodiff::rules_traits::FloatRules` for `{Self}` to add a type"
+)]
+pub trait FloatRules: Differentiable {
+    /// `d · eˣ`, computed as `d · y`.
+    fn exp_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · 2ˣ · ln 2`, computed as `d · y · ln 2`.
+    fn exp2_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / x` (`±∞` at `x = 0`, as the true derivative).
+    fn ln_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (x · ln 2)`.
+    fn log2_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (x · ln 10)`.
+    fn log10_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (2√x)`, computed as `d · 0.5 / y`.
+    ///
+    /// At `x = 0` this is `+∞` for `d > 0`, as the true (one-sided) derivative is;
+    /// `d = 0` there gives NaN (`0 · ∞`).
+    fn sqrt_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (3 ∛x²)`, computed as `d / (3 y²)` (`+∞` at `x = 0`).
+    fn cbrt_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · cos x`.
+    fn sin_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `−d · sin x`.
+    fn cos_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · (1 + tan² x)`, computed as `d · (1 + y²)`.
+    fn tan_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / √(1 − x²)`, computed as `d / √((1 − x)(1 + x))` (`+∞` at `|x| = 1`).
+    fn asin_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `−d / √(1 − x²)`, computed as `−d / √((1 − x)(1 + x))` (`−∞` at `|x| = 1`).
+    fn acos_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (1 + x²)`, computed as `d · r² / (1 + r²)` with `r = 1/x` when `|x| > 1`
+    /// so that `x²` cannot overflow.
+    fn atan_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · cosh x`.
+    fn sinh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · sinh x`.
+    fn cosh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · (1 − tanh² x)`, computed as `d · (1 − y)(1 + y)`.
+    ///
+    /// Accurate relative to `y`; as `|x|` grows, the rounding of `y` near `±1`
+    /// costs relative precision (a few `1e-11` at `|x| = 7` in `f64`).
+    fn tanh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · sign x`; at the kink `x = 0` (either sign of zero) the derivative
+    /// is taken as `0`. NaN for a NaN `x`.
+    fn abs_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `−d / x²`, computed as `−d · y²`.
+    fn recip_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · n · xⁿ⁻¹`; `0` for `n = 0` (also at `x = 0`, where `0 · 0⁻¹`
+    /// would be NaN).
+    fn powi_pullback(&self, n: i32, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the base `x` of `y = x.powf(p)`: `d · p · xᵖ⁻¹`, computed from `x`
+    /// (correct at `x = 0`); `0` for `p = 0`.
+    fn powf_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the exponent `p` of `y = x.powf(p)`: `d · y · ln x`; `0` where `y = 0`
+    /// (e.g. `x = 0`, `p > 0`, where `xᵖ` is constant in `p`). NaN for `x < 0`,
+    /// where `xᵖ` is not differentiable in `p`.
+    fn powf_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the receiver `x` of `y = x.max(p)`: `d` if `x` was selected, else `0`.
+    ///
+    /// On a tie `x == p` the whole adjoint goes to the receiver `x` and `0` to `p`.
+    /// As `max` ignores a NaN operand, so does its rule: the adjoint goes to the
+    /// other operand (to `x` if both are NaN).
+    fn max_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the argument `p` of `y = x.max(p)`: `d` if `p` was selected, else `0`
+    /// (`0` on a tie `x == p`; see [`max_pullback_lhs`](Self::max_pullback_lhs)).
+    fn max_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the receiver `x` of `y = x.min(p)`: `d` if `x` was selected, else `0`.
+    ///
+    /// On a tie `x == p` the whole adjoint goes to the receiver `x` and `0` to `p`.
+    /// As `min` ignores a NaN operand, so does its rule: the adjoint goes to the
+    /// other operand (to `x` if both are NaN).
+    fn min_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the argument `p` of `y = x.min(p)`: `d` if `p` was selected, else `0`
+    /// (`0` on a tie `x == p`; see [`min_pullback_lhs`](Self::min_pullback_lhs)).
+    fn min_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.atan2(p)` (the angle of the point `(p, x)`):
+    /// `d · p / (x² + p²)`, computed with `hypot` so it cannot overflow. NaN at
+    /// the origin, where the derivative is unbounded.
+    fn atan2_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `p` in `y = x.atan2(p)`: `−d · x / (x² + p²)`, computed with `hypot`.
+    /// NaN at the origin.
+    fn atan2_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.hypot(p)`: `d · x / y`; `0` at the kink `x = p = 0`
+    /// (as for `abs`).
+    fn hypot_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `p` in `y = x.hypot(p)`: `d · p / y`; `0` at `x = p = 0`.
+    fn hypot_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the receiver `x` of `x.mul_add(a, b) = x·a + b`: `d · a`.
+    fn mul_add_pullback_x(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `a` in `x.mul_add(a, b)`: `d · x`.
+    fn mul_add_pullback_a(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `b` in `x.mul_add(a, b)`: `d`.
+    fn mul_add_pullback_b(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
+}
+
+// Every rule is `d` times the local derivative, written in the float type
+// `$t` itself so that `f32` is computed in `f32`.
+macro_rules! float_method_rules {
+    ($($t:ident),*) => {$(
+        impl FloatRules for $t {
+            #[inline]
+            fn exp_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d * *y
+            }
+            #[inline]
+            fn exp2_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d * *y * core::$t::consts::LN_2
+            }
+            #[inline]
+            fn ln_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / *self
+            }
+            #[inline]
+            fn log2_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / (*self * core::$t::consts::LN_2)
+            }
+            #[inline]
+            fn log10_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / (*self * core::$t::consts::LN_10)
+            }
+            #[inline]
+            fn sqrt_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d * 0.5 / *y
+            }
+            #[inline]
+            fn cbrt_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d / (3.0 * *y * *y)
+            }
+            #[inline]
+            fn sin_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d * self.cos()
+            }
+            #[inline]
+            fn cos_pullback(&self, _y: &$t, d: &$t) -> $t {
+                -*d * self.sin()
+            }
+            #[inline]
+            fn tan_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d * (1.0 + *y * *y)
+            }
+            // (1 − x)(1 + x) rather than 1 − x²: exact-ish near |x| = 1.
+            #[inline]
+            fn asin_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / ((1.0 - *self) * (1.0 + *self)).sqrt()
+            }
+            #[inline]
+            fn acos_pullback(&self, _y: &$t, d: &$t) -> $t {
+                -*d / ((1.0 - *self) * (1.0 + *self)).sqrt()
+            }
+            #[inline]
+            fn atan_pullback(&self, _y: &$t, d: &$t) -> $t {
+                let x = *self;
+                if x.abs() > 1.0 {
+                    let r = x.recip();
+                    *d * (r * r / (1.0 + r * r))
+                } else {
+                    *d / (1.0 + x * x)
+                }
+            }
+            #[inline]
+            fn sinh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d * self.cosh()
+            }
+            #[inline]
+            fn cosh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d * self.sinh()
+            }
+            // (1 − y)(1 + y): 1 − y is exact for y ∈ [½, 1], unlike 1 − y².
+            #[inline]
+            fn tanh_pullback(&self, y: &$t, d: &$t) -> $t {
+                *d * ((1.0 - *y) * (1.0 + *y))
+            }
+            #[inline]
+            fn abs_pullback(&self, _y: &$t, d: &$t) -> $t {
+                if *self > 0.0 {
+                    *d
+                } else if *self < 0.0 {
+                    -*d
+                } else if *self == 0.0 {
+                    0.0
+                } else {
+                    *self // NaN
+                }
+            }
+            #[inline]
+            fn recip_pullback(&self, y: &$t, d: &$t) -> $t {
+                -*d * (*y * *y)
+            }
+            #[inline]
+            fn powi_pullback(&self, n: i32, _y: &$t, d: &$t) -> $t {
+                if n == 0 {
+                    return 0.0;
+                }
+                // x^(n−1); n − 1 overflows only for n = i32::MIN.
+                let x_nm1 = match n.checked_sub(1) {
+                    Some(m) => self.powi(m),
+                    None => self.powi(n) / *self,
+                };
+                // n as a float is the derivative's factor (exact in f64,
+                // rounded in f32 above 2²⁴, as x^(n−1) is anyway).
+                #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+                let n = n as $t;
+                *d * n * x_nm1
+            }
+            #[inline]
+            fn powf_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                if *p == 0.0 {
+                    return 0.0;
+                }
+                *d * *p * self.powf(*p - 1.0)
+            }
+            #[inline]
+            fn powf_pullback_rhs(&self, _p: &$t, y: &$t, d: &$t) -> $t {
+                if *y == 0.0 {
+                    return 0.0;
+                }
+                *d * *y * self.ln()
+            }
+            #[inline]
+            fn max_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                if *self >= *p || p.is_nan() { *d } else { 0.0 }
+            }
+            #[inline]
+            fn max_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                if *self >= *p || p.is_nan() { 0.0 } else { *d }
+            }
+            #[inline]
+            fn min_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                if *self <= *p || p.is_nan() { *d } else { 0.0 }
+            }
+            #[inline]
+            fn min_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                if *self <= *p || p.is_nan() { 0.0 } else { *d }
+            }
+            // p / (x² + p²) = (p / h) / h with h = hypot(x, p): no overflow.
+            #[inline]
+            fn atan2_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                let h = self.hypot(*p);
+                *d * (*p / h) / h
+            }
+            #[inline]
+            fn atan2_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
+                let h = self.hypot(*p);
+                -*d * (*self / h) / h
+            }
+            #[inline]
+            fn hypot_pullback_lhs(&self, _p: &$t, y: &$t, d: &$t) -> $t {
+                if *y == 0.0 { 0.0 } else { *d * (*self / *y) }
+            }
+            #[inline]
+            fn hypot_pullback_rhs(&self, p: &$t, y: &$t, d: &$t) -> $t {
+                if *y == 0.0 { 0.0 } else { *d * (*p / *y) }
+            }
+            #[inline]
+            fn mul_add_pullback_x(&self, a: &$t, _b: &$t, d: &$t) -> $t {
+                *d * *a
+            }
+            #[inline]
+            fn mul_add_pullback_a(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
+                *d * *self
+            }
+            #[inline]
+            fn mul_add_pullback_b(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
+                *d
+            }
+        }
+    )*};
+}
+
+float_method_rules!(f32, f64);
+
+#[cfg(test)]
+// Exact values (kinks, ±∞, ties) are what many asserts check.
+#[allow(clippy::float_cmp, clippy::many_single_char_names)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::rules;
+    use core::f64::consts::{E, FRAC_PI_2, FRAC_PI_4, LN_2, LN_10, PI};
+
+    type Unary64 = fn(&f64, &f64, &f64) -> f64;
+    type Binary64 = fn(&f64, &f64, &f64, &f64) -> f64;
+
+    // Adjoints other than 1, so that a rule which ignores `d` fails.
+    const ADJOINTS: [f64; 2] = [1.0, -0.7];
+
+    /// Compares `pullback(x, f(x), d)` with central finite differences of
+    /// `d · f(x)` at every `x` and adjoint.
+    fn fd_unary(f: fn(f64) -> f64, pullback: Unary64, xs: &[f64]) {
+        for &x in xs {
+            for d in ADJOINTS {
+                let g = pullback(&x, &f(x), &d);
+                let r = check(|x: &f64| d * f(*x), x, g);
+                assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+            }
+        }
+    }
+
+    /// The `f32` counterpart, computed in `f32` throughout.
+    fn fd_unary_f32(f: fn(f32) -> f32, pullback: fn(&f32, &f32, &f32) -> f32, xs: &[f32]) {
+        for &x in xs {
+            let d = -0.7_f32;
+            let g = pullback(&x, &f(x), &d);
+            let r = check(|x: &f32| d * f(*x), x, g);
+            assert!(r.is_close(1e-2), "at x = {x}, d = {d}: {r}");
+        }
+    }
+
+    /// Both pullbacks of `y = f(x, p)` against finite differences in `(x, p)`.
+    fn fd_binary(f: fn(f64, f64) -> f64, lhs: Binary64, rhs: Binary64, points: &[(f64, f64)]) {
+        for &(x, p) in points {
+            for d in ADJOINTS {
+                let y = f(x, p);
+                let g = (lhs(&x, &p, &y, &d), rhs(&x, &p, &y, &d));
+                let r = check(|&(x, p): &(f64, f64)| d * f(x, p), (x, p), g);
+                assert!(r.is_close(1e-7), "at ({x}, {p}), d = {d}: {r}");
+            }
+        }
+    }
+
+    fn fd_binary_f32(
+        f: fn(f32, f32) -> f32,
+        lhs: fn(&f32, &f32, &f32, &f32) -> f32,
+        rhs: fn(&f32, &f32, &f32, &f32) -> f32,
+        points: &[(f32, f32)],
+    ) {
+        for &(x, p) in points {
+            let d = -0.7_f32;
+            let y = f(x, p);
+            let g = (lhs(&x, &p, &y, &d), rhs(&x, &p, &y, &d));
+            let r = check(|&(x, p): &(f32, f32)| d * f(x, p), (x, p), g);
+            assert!(r.is_close(1e-2), "at ({x}, {p}), d = {d}: {r}");
+        }
+    }
+
+    /// `|got − want| ≤ tol · |want|`.
+    #[track_caller]
+    fn assert_rel(got: f64, want: f64, tol: f64) {
+        assert!(
+            (got - want).abs() <= tol * want.abs(),
+            "got {got}, want {want}"
+        );
+    }
+
+    #[test]
+    fn test_exp() {
+        fd_unary(f64::exp, rules::exp_pullback, &[-3.0, -0.5, 0.0, 0.7, 4.0]);
+        fd_unary_f32(f32::exp, rules::exp_pullback, &[-2.0, 0.0, 1.5]);
+        assert_rel(1.0_f64.exp_pullback(&1.0_f64.exp(), &1.0), E, 1e-15);
+    }
+
+    #[test]
+    fn test_exp2() {
+        fd_unary(
+            f64::exp2,
+            rules::exp2_pullback,
+            &[-3.0, -0.5, 0.0, 0.7, 4.0],
+        );
+        fd_unary_f32(f32::exp2, rules::exp2_pullback, &[-2.0, 0.0, 1.5]);
+        assert_rel(3.0_f64.exp2_pullback(&8.0, &1.0), 8.0 * LN_2, 1e-15);
+    }
+
+    #[test]
+    fn test_ln() {
+        fd_unary(f64::ln, rules::ln_pullback, &[0.1, 0.3, 1.0, 2.5, 100.0]);
+        fd_unary_f32(f32::ln, rules::ln_pullback, &[0.5, 1.0, 20.0]);
+        assert_eq!(2.0_f64.ln_pullback(&LN_2, &1.0), 0.5);
+        assert_eq!(0.0_f64.ln_pullback(&f64::NEG_INFINITY, &1.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn test_log2() {
+        fd_unary(
+            f64::log2,
+            rules::log2_pullback,
+            &[0.1, 0.3, 1.0, 2.5, 100.0],
+        );
+        fd_unary_f32(f32::log2, rules::log2_pullback, &[0.5, 1.0, 20.0]);
+        assert_rel(1.0_f64.log2_pullback(&0.0, &1.0), 1.0 / LN_2, 1e-15);
+    }
+
+    #[test]
+    fn test_log10() {
+        fd_unary(
+            f64::log10,
+            rules::log10_pullback,
+            &[0.1, 0.3, 1.0, 2.5, 100.0],
+        );
+        fd_unary_f32(f32::log10, rules::log10_pullback, &[0.5, 1.0, 20.0]);
+        assert_rel(
+            10.0_f64.log10_pullback(&1.0, &1.0),
+            1.0 / (10.0 * LN_10),
+            1e-15,
+        );
+    }
+
+    #[test]
+    fn test_sqrt() {
+        fd_unary(f64::sqrt, rules::sqrt_pullback, &[0.1, 1.0, 2.0, 9.0, 1e4]);
+        fd_unary_f32(f32::sqrt, rules::sqrt_pullback, &[0.5, 2.0, 100.0]);
+        assert_eq!(4.0_f64.sqrt_pullback(&2.0, &1.0), 0.25);
+        // The kink x = 0: +∞, as the true one-sided derivative.
+        assert_eq!(0.0_f64.sqrt_pullback(&0.0, &1.0), f64::INFINITY);
+        assert_eq!(0.0_f32.sqrt_pullback(&0.0, &1.0), f32::INFINITY);
+    }
+
+    #[test]
+    fn test_cbrt() {
+        fd_unary(
+            f64::cbrt,
+            rules::cbrt_pullback,
+            &[-8.0, -0.5, 0.3, 1.0, 27.0],
+        );
+        fd_unary_f32(f32::cbrt, rules::cbrt_pullback, &[-2.0, 0.5, 8.0]);
+        assert_rel(8.0_f64.cbrt_pullback(&2.0, &1.0), 1.0 / 12.0, 1e-15);
+        assert_eq!(0.0_f64.cbrt_pullback(&0.0, &1.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn test_sin() {
+        fd_unary(f64::sin, rules::sin_pullback, &[-2.0, -0.3, 0.0, 1.0, 3.0]);
+        fd_unary_f32(f32::sin, rules::sin_pullback, &[-1.0, 0.0, 2.0]);
+        assert_eq!(0.0_f64.sin_pullback(&0.0, &1.0), 1.0);
+        assert_rel(PI.sin_pullback(&PI.sin(), &1.0), -1.0, 1e-15);
+    }
+
+    #[test]
+    fn test_cos() {
+        fd_unary(f64::cos, rules::cos_pullback, &[-2.0, -0.3, 0.0, 1.0, 3.0]);
+        fd_unary_f32(f32::cos, rules::cos_pullback, &[-1.0, 0.5, 2.0]);
+        assert_rel(FRAC_PI_2.cos_pullback(&0.0, &1.0), -1.0, 1e-15);
+    }
+
+    #[test]
+    fn test_tan() {
+        fd_unary(f64::tan, rules::tan_pullback, &[-1.2, -0.3, 0.0, 0.5, 1.3]);
+        fd_unary_f32(f32::tan, rules::tan_pullback, &[-1.0, 0.0, 0.7]);
+        assert_rel(FRAC_PI_4.tan_pullback(&FRAC_PI_4.tan(), &1.0), 2.0, 1e-15);
+    }
+
+    #[test]
+    fn test_asin() {
+        fd_unary(
+            f64::asin,
+            rules::asin_pullback,
+            &[-0.9, -0.3, 0.0, 0.5, 0.95],
+        );
+        fd_unary_f32(f32::asin, rules::asin_pullback, &[-0.5, 0.0, 0.6]);
+        assert_rel(
+            0.5_f64.asin_pullback(&0.0, &1.0),
+            2.0 / 3.0_f64.sqrt(),
+            1e-15,
+        );
+        assert_eq!(1.0_f64.asin_pullback(&FRAC_PI_2, &1.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn test_acos() {
+        fd_unary(
+            f64::acos,
+            rules::acos_pullback,
+            &[-0.9, -0.3, 0.0, 0.5, 0.95],
+        );
+        fd_unary_f32(f32::acos, rules::acos_pullback, &[-0.5, 0.0, 0.6]);
+        assert_rel(
+            0.5_f64.acos_pullback(&0.0, &1.0),
+            -2.0 / 3.0_f64.sqrt(),
+            1e-15,
+        );
+        // Near |x| = 1, (1 − x)(1 + x) keeps the digits 1 − x² loses:
+        // 1 − x² = 2e-12 − 1e-24 for x = 1 − 1e-12.
+        let x = 1.0 - 1e-12_f64;
+        let want = -1.0 / (2e-12_f64 - 1e-24).sqrt();
+        let got = x.acos_pullback(&0.0, &1.0);
+        assert!(
+            (got - want).abs() < 1e-4 * want.abs(),
+            "got {got}, want {want}"
+        );
+    }
+
+    #[test]
+    fn test_atan() {
+        fd_unary(
+            f64::atan,
+            rules::atan_pullback,
+            &[-50.0, -2.0, -0.5, 0.0, 0.5, 1.5, 1e3],
+        );
+        fd_unary_f32(f32::atan, rules::atan_pullback, &[-3.0, 0.0, 0.5, 10.0]);
+        assert_eq!(1.0_f64.atan_pullback(&FRAC_PI_4, &1.0), 0.5);
+        // x² would overflow: 1/(1 + 1e300) = 1e-300.
+        assert_rel(1e150_f64.atan_pullback(&FRAC_PI_2, &1.0), 1e-300, 1e-14);
+        assert_rel((-1e20_f32).atan_pullback(&-1.5, &1.0).into(), 1e-40, 1e-2); // subnormal f32
+    }
+
+    #[test]
+    fn test_sinh() {
+        fd_unary(
+            f64::sinh,
+            rules::sinh_pullback,
+            &[-3.0, -0.5, 0.0, 0.8, 5.0],
+        );
+        fd_unary_f32(f32::sinh, rules::sinh_pullback, &[-2.0, 0.0, 1.0]);
+        assert_eq!(0.0_f64.sinh_pullback(&0.0, &1.0), 1.0);
+    }
+
+    #[test]
+    fn test_cosh() {
+        fd_unary(
+            f64::cosh,
+            rules::cosh_pullback,
+            &[-3.0, -0.5, 0.0, 0.8, 5.0],
+        );
+        fd_unary_f32(f32::cosh, rules::cosh_pullback, &[-2.0, 0.5, 1.0]);
+        assert_eq!(0.0_f64.cosh_pullback(&1.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_tanh() {
+        fd_unary(
+            f64::tanh,
+            rules::tanh_pullback,
+            &[-4.0, -0.5, 0.0, 0.8, 3.0],
+        );
+        fd_unary_f32(f32::tanh, rules::tanh_pullback, &[-2.0, 0.0, 1.0]);
+        assert_eq!(0.0_f64.tanh_pullback(&0.0, &1.0), 1.0);
+        // 1/cosh²(7), mpmath at 40 digits: the precision the doc promises.
+        assert_rel(
+            7.0_f64.tanh_pullback(&7.0_f64.tanh(), &1.0),
+            3.326_109_344_901_085_4e-6,
+            1e-10,
+        );
+    }
+
+    #[test]
+    fn test_abs() {
+        fd_unary(f64::abs, rules::abs_pullback, &[-3.0, -0.2, 0.4, 5.0]);
+        fd_unary_f32(f32::abs, rules::abs_pullback, &[-2.0, 1.0]);
+        assert_eq!((-3.0_f64).abs_pullback(&3.0, &2.0), -2.0);
+        // The kink: 0 at either zero.
+        assert_eq!(0.0_f64.abs_pullback(&0.0, &2.0), 0.0);
+        assert_eq!((-0.0_f64).abs_pullback(&0.0, &2.0), 0.0);
+        assert_eq!(0.0_f32.abs_pullback(&0.0, &2.0), 0.0);
+        assert!(f64::NAN.abs_pullback(&f64::NAN, &1.0).is_nan());
+    }
+
+    #[test]
+    fn test_recip() {
+        fd_unary(
+            f64::recip,
+            rules::recip_pullback,
+            &[-4.0, -0.5, 0.3, 2.0, 1e3],
+        );
+        fd_unary_f32(f32::recip, rules::recip_pullback, &[-2.0, 0.5, 3.0]);
+        assert_eq!(2.0_f64.recip_pullback(&0.5, &1.0), -0.25);
+    }
+
+    #[test]
+    fn test_powi() {
+        for n in [-3, -1, 1, 2, 3, 5] {
+            for &x in &[-1.5_f64, -0.4, 0.6, 2.0] {
+                for d in ADJOINTS {
+                    let g = rules::powi_pullback(&x, n, &x.powi(n), &d);
+                    let r = check(|x: &f64| d * x.powi(n), x, g);
+                    assert!(r.is_close(1e-7), "n = {n}, x = {x}, d = {d}: {r}");
+                }
+            }
+            let x = 1.3_f32;
+            let r = check(|x: &f32| x.powi(n), x, x.powi_pullback(n, &x.powi(n), &1.0));
+            assert!(r.is_close(1e-2), "n = {n}, x = {x}: {r}");
+        }
+        assert_eq!(2.0_f64.powi_pullback(3, &8.0, &1.0), 12.0);
+        // n = 0: 0, also at x = 0.
+        assert_eq!(0.0_f64.powi_pullback(0, &1.0, &1.0), 0.0);
+        assert_eq!(5.0_f64.powi_pullback(0, &1.0, &1.0), 0.0);
+        assert_eq!(0.0_f32.powi_pullback(0, &1.0, &1.0), 0.0);
+        // n = 1 and n = 2 at x = 0.
+        assert_eq!(0.0_f64.powi_pullback(1, &0.0, &1.0), 1.0);
+        assert_eq!(0.0_f64.powi_pullback(2, &0.0, &1.0), 0.0);
+        // n = i32::MIN does not overflow n − 1.
+        assert_eq!(
+            1.0_f64.powi_pullback(i32::MIN, &1.0, &1.0),
+            -2_147_483_648.0
+        );
+    }
+
+    #[test]
+    fn test_powf() {
+        let points = [(0.5, 2.5), (2.0, -1.3), (3.0, 0.5), (1.7, 3.0), (0.2, 0.0)];
+        fd_binary(
+            f64::powf,
+            rules::powf_pullback_lhs,
+            rules::powf_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::powf,
+            rules::powf_pullback_lhs,
+            rules::powf_pullback_rhs,
+            &[(0.5, 2.5), (2.0, -1.3)],
+        );
+        // y = 2³: ∂/∂x = 3·2² = 12, ∂/∂p = 8 ln 2.
+        assert_eq!(2.0_f64.powf_pullback_lhs(&3.0, &8.0, &1.0), 12.0);
+        assert_rel(
+            2.0_f64.powf_pullback_rhs(&3.0, &8.0, &1.0),
+            8.0 * LN_2,
+            1e-15,
+        );
+        // At x = 0: x² has slope 0, x¹ slope 1, and 0ᵖ is flat in p > 0.
+        assert_eq!(0.0_f64.powf_pullback_lhs(&2.0, &0.0, &1.0), 0.0);
+        assert_eq!(0.0_f64.powf_pullback_lhs(&1.0, &0.0, &1.0), 1.0);
+        assert_eq!(0.0_f64.powf_pullback_rhs(&2.0, &0.0, &1.0), 0.0);
+        // p = 0 gives 0 even at x = 0.
+        assert_eq!(0.0_f64.powf_pullback_lhs(&0.0, &1.0, &1.0), 0.0);
+        // Integral powers of a negative base are differentiable in x.
+        assert_eq!((-2.0_f64).powf_pullback_lhs(&2.0, &4.0, &1.0), -4.0);
+    }
+
+    #[test]
+    fn test_max() {
+        let points = [(1.0, 2.0), (3.0, -1.0), (-2.0, -5.0), (-0.5, 0.5)];
+        fd_binary(
+            f64::max,
+            rules::max_pullback_lhs,
+            rules::max_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::max,
+            rules::max_pullback_lhs,
+            rules::max_pullback_rhs,
+            &[(1.0, 2.0), (3.0, -1.0)],
+        );
+        // A tie gives the whole adjoint to the receiver.
+        assert_eq!(rules::max_pullback_lhs(&2.0_f64, &2.0, &2.0, &3.0), 3.0);
+        assert_eq!(rules::max_pullback_rhs(&2.0_f64, &2.0, &2.0, &3.0), 0.0);
+        assert_eq!(0.0_f64.max_pullback_lhs(&-0.0, &0.0, &3.0), 3.0);
+        assert_eq!(0.0_f64.max_pullback_rhs(&-0.0, &0.0, &3.0), 0.0);
+        // `max` ignores a NaN operand, and so does the adjoint.
+        let nan = f64::NAN;
+        assert_eq!(nan.max_pullback_lhs(&1.0, &1.0, &3.0), 0.0);
+        assert_eq!(nan.max_pullback_rhs(&1.0, &1.0, &3.0), 3.0);
+        assert_eq!(1.0_f64.max_pullback_lhs(&nan, &1.0, &3.0), 3.0);
+        assert_eq!(1.0_f64.max_pullback_rhs(&nan, &1.0, &3.0), 0.0);
+    }
+
+    #[test]
+    fn test_min() {
+        let points = [(1.0, 2.0), (3.0, -1.0), (-2.0, -5.0), (-0.5, 0.5)];
+        fd_binary(
+            f64::min,
+            rules::min_pullback_lhs,
+            rules::min_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::min,
+            rules::min_pullback_lhs,
+            rules::min_pullback_rhs,
+            &[(1.0, 2.0), (3.0, -1.0)],
+        );
+        assert_eq!(rules::min_pullback_lhs(&2.0_f32, &2.0, &2.0, &3.0), 3.0);
+        assert_eq!(rules::min_pullback_rhs(&2.0_f32, &2.0, &2.0, &3.0), 0.0);
+        let nan = f64::NAN;
+        assert_eq!(nan.min_pullback_rhs(&1.0, &1.0, &3.0), 3.0);
+        assert_eq!(1.0_f64.min_pullback_lhs(&nan, &1.0, &3.0), 3.0);
+    }
+
+    #[test]
+    fn test_atan2() {
+        let points = [
+            (1.0, 2.0),
+            (-1.0, 0.5),
+            (0.3, -2.0),
+            (-2.0, -1.0),
+            (0.0, 1.0),
+        ];
+        fd_binary(
+            f64::atan2,
+            rules::atan2_pullback_lhs,
+            rules::atan2_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::atan2,
+            rules::atan2_pullback_lhs,
+            rules::atan2_pullback_rhs,
+            &[(1.0, 2.0), (-2.0, -1.0)],
+        );
+        // At (1, 1): ∂/∂x = p/(x² + p²) = ½, ∂/∂p = −½.
+        assert_rel(
+            1.0_f64.atan2_pullback_lhs(&1.0, &FRAC_PI_4, &1.0),
+            0.5,
+            1e-15,
+        );
+        assert_rel(
+            1.0_f64.atan2_pullback_rhs(&1.0, &FRAC_PI_4, &1.0),
+            -0.5,
+            1e-15,
+        );
+        // x² + p² would overflow: 1e200 / 2e400 = 5e-201.
+        assert_rel(
+            1e200_f64.atan2_pullback_lhs(&1e200, &FRAC_PI_4, &1.0),
+            5e-201,
+            1e-14,
+        );
+    }
+
+    #[test]
+    fn test_hypot() {
+        let points = [(3.0, 4.0), (-1.0, 2.0), (0.5, -0.2), (0.0, 1.0)];
+        fd_binary(
+            f64::hypot,
+            rules::hypot_pullback_lhs,
+            rules::hypot_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::hypot,
+            rules::hypot_pullback_lhs,
+            rules::hypot_pullback_rhs,
+            &[(3.0, 4.0), (-1.0, 2.0)],
+        );
+        assert_eq!(3.0_f64.hypot_pullback_lhs(&4.0, &5.0, &1.0), 0.6);
+        assert_eq!(3.0_f64.hypot_pullback_rhs(&4.0, &5.0, &1.0), 0.8);
+        // The kink at the origin: 0, as for `abs`.
+        assert_eq!(0.0_f64.hypot_pullback_lhs(&0.0, &0.0, &1.0), 0.0);
+        assert_eq!(0.0_f64.hypot_pullback_rhs(&0.0, &0.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_mul_add() {
+        let points = [(2.0, 3.0, -1.0), (-0.5, 0.25, 4.0), (1e3, -7.0, 0.0)];
+        for &(x, a, b) in &points {
+            for d in ADJOINTS {
+                let g = (
+                    rules::mul_add_pullback_x(&x, &a, &b, &d),
+                    rules::mul_add_pullback_a(&x, &a, &b, &d),
+                    rules::mul_add_pullback_b(&x, &a, &b, &d),
+                );
+                let r = check(
+                    |&(x, a, b): &(f64, f64, f64)| d * x.mul_add(a, b),
+                    (x, a, b),
+                    g,
+                );
+                assert!(r.is_close(1e-7), "at ({x}, {a}, {b}), d = {d}: {r}");
+            }
+        }
+        let (x, a, b) = (1.5_f32, -2.0_f32, 0.5_f32);
+        let g = (
+            x.mul_add_pullback_x(&a, &b, &1.0),
+            x.mul_add_pullback_a(&a, &b, &1.0),
+            x.mul_add_pullback_b(&a, &b, &1.0),
+        );
+        check(|&(x, a, b): &(f32, f32, f32)| x.mul_add(a, b), (x, a, b), g).assert_close(1e-2);
+        assert_eq!(g, (-2.0, 1.5, 1.0));
+    }
+}

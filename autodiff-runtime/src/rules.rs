@@ -1,0 +1,337 @@
+//! The functions generated code calls: one pullback per operand of every
+//! primitive, dispatched by trait so the macro never needs to know a type.
+//!
+//! Naming: `<primitive>_pullback` for one operand, `<primitive>_pullback_lhs`
+//! and `_rhs` for two (the receiver of a method is `lhs`),
+//! `mul_add_pullback_{x,a,b}` for `x.mul_add(a, b)`. Each takes exactly what
+//! its derivative reads — the operands, the primitive's output `y`, and the
+//! output's adjoint `d` — all by reference, and returns the operand's
+//! gradient contribution.
+//!
+//! Not public API: reached from generated code through
+//! `::autodiff::__private::rules`.
+
+use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
+use crate::float::FloatRules;
+use crate::relu::ReluRule;
+use crate::sigmoid::SigmoidRule;
+use crate::softplus::SoftplusRule;
+use crate::tangent::{Accumulate, Differentiable, ScalarOutput};
+
+/// The zero gradient of `x`, for a parameter nothing flows into.
+///
+/// ```
+/// assert_eq!(autodiff_runtime::rules::zero(&2.5_f64), 0.0);
+/// ```
+#[inline]
+pub fn zero<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
+    x.zero_tangent()
+}
+
+/// `acc += g`.
+///
+/// ```
+/// let mut acc = 1.0_f64;
+/// autodiff_runtime::rules::accumulate(&mut acc, 0.5);
+/// autodiff_runtime::rules::accumulate(&mut acc, &0.25);
+/// assert_eq!(acc, 1.75);
+/// ```
+#[inline]
+pub fn accumulate<T: Accumulate<G>, G>(acc: &mut T, g: G) {
+    acc.accumulate(g);
+}
+
+/// The seed `1` of `f_grad`.
+///
+/// ```
+/// assert_eq!(autodiff_runtime::rules::one::<f32>(), 1.0);
+/// ```
+#[inline]
+#[must_use]
+pub fn one<R: ScalarOutput>() -> R {
+    R::one()
+}
+
+/// A gradient returned by a called `#[grad]` function, checked to be one (and
+/// not [`NotDifferentiated`](crate::NotDifferentiated)).
+///
+/// ```
+/// assert_eq!(autodiff_runtime::rules::callee_gradient(0.5_f64), 0.5);
+/// ```
+#[inline]
+pub fn callee_gradient<G: IsGradient>(g: G) -> G {
+    g
+}
+
+/// Marks the types a called `#[grad]` function may return as a gradient.
+///
+/// ```
+/// fn is_gradient<G: autodiff_runtime::rules::IsGradient>() {}
+/// is_gradient::<f64>();
+/// is_gradient::<f32>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the `#[grad]` function called here does not differentiate this argument",
+    label = "this argument is differentiated by the caller",
+    note = "add the parameter to the called function's `wrt(...)`, or pass a constant"
+)]
+pub trait IsGradient {}
+impl IsGradient for f32 {}
+impl IsGradient for f64 {}
+
+macro_rules! binary_op_rules {
+    ($($rule:ident: $lhs:ident, $rhs:ident, $op:tt;)*) => {$(
+        #[doc = concat!("Gradient contribution to the left operand of `a ", stringify!($op), " b`.")]
+        ///
+        /// ```
+        #[doc = concat!("use autodiff_runtime::rules::{", stringify!($lhs), ", ", stringify!($rhs), "};")]
+        /// let (a, b, d) = (2.0_f64, 3.0, 1.0);
+        #[doc = concat!("let g = (", stringify!($lhs), "(&a, &b, &d), ", stringify!($rhs), "(&a, &b, &d));")]
+        #[doc = concat!("autodiff_runtime::check(|&(a, b): &(f64, f64)| a ", stringify!($op), " b, (a, b), g).assert_close(1e-8);")]
+        /// ```
+        #[inline]
+        pub fn $lhs<A, B>(a: &A, b: &B, d: &<A as $rule<B>>::DOut) -> A::Tangent
+        where
+            A: $rule<B> + ?Sized,
+            B: Differentiable + ?Sized,
+        {
+            a.$lhs(b, d)
+        }
+
+        #[doc = concat!("Gradient contribution to the right operand of `a ", stringify!($op), " b`; see [`", stringify!($lhs), "`].")]
+        #[inline]
+        pub fn $rhs<A, B>(a: &A, b: &B, d: &<A as $rule<B>>::DOut) -> B::Tangent
+        where
+            A: $rule<B> + ?Sized,
+            B: Differentiable + ?Sized,
+        {
+            a.$rhs(b, d)
+        }
+    )*};
+}
+
+binary_op_rules! {
+    AddRule: add_pullback_lhs, add_pullback_rhs, +;
+    SubRule: sub_pullback_lhs, sub_pullback_rhs, -;
+    MulRule: mul_pullback_lhs, mul_pullback_rhs, *;
+}
+
+/// `d(a / b)/da · d = d / b`.
+///
+/// ```
+/// use autodiff_runtime::rules::{div_pullback_lhs, div_pullback_rhs};
+/// let (a, b, d) = (3.0_f64, 2.0, 1.0);
+/// let y = a / b;
+/// let g = (div_pullback_lhs(&a, &b, &d), div_pullback_rhs(&a, &b, &y, &d));
+/// assert_eq!(g, (0.5, -0.75));
+/// autodiff_runtime::check(|&(a, b): &(f64, f64)| a / b, (a, b), g).assert_close(1e-8);
+/// ```
+#[inline]
+pub fn div_pullback_lhs<A, B>(a: &A, b: &B, d: &<A as DivRule<B>>::DOut) -> A::Tangent
+where
+    A: DivRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.div_pullback_lhs(b, d)
+}
+
+/// `d(a / b)/db · d = −d · y / b`, where `y = a / b`; see [`div_pullback_lhs`].
+#[inline]
+pub fn div_pullback_rhs<A, B>(
+    a: &A,
+    b: &B,
+    y: &<A as DivRule<B>>::DOut,
+    d: &<A as DivRule<B>>::DOut,
+) -> B::Tangent
+where
+    A: DivRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.div_pullback_rhs(b, y, d)
+}
+
+/// `d(−x)/dx · d = −d`.
+///
+/// ```
+/// assert_eq!(autodiff_runtime::rules::neg_pullback(&2.0_f64, &0.5), -0.5);
+/// ```
+#[inline]
+pub fn neg_pullback<X: NegRule + ?Sized>(x: &X, d: &X::DOut) -> X::Tangent {
+    x.neg_pullback(d)
+}
+
+macro_rules! unary_float_rules {
+    ($($name:ident: $method:ident),*) => {$(
+        #[doc = concat!("Pullback of `y = x.", stringify!($method), "()`: `d · f'(x)`, given `x`, `y` and the")]
+        /// adjoint `d` of `y`. See [`FloatRules`] for the formula and its
+        /// value at kinks.
+        ///
+        /// ```
+        /// let x = 0.5_f64;
+        #[doc = concat!("let g = autodiff_runtime::rules::", stringify!($name), "(&x, &x.", stringify!($method), "(), &1.0);")]
+        #[doc = concat!("autodiff_runtime::check(|x: &f64| x.", stringify!($method), "(), x, g).assert_close(1e-8);")]
+        /// ```
+        #[inline]
+        pub fn $name<X: FloatRules + ?Sized>(x: &X, y: &X::Tangent, d: &X::Tangent) -> X::Tangent {
+            x.$name(y, d)
+        }
+    )*};
+}
+
+unary_float_rules!(
+    exp_pullback: exp,
+    exp2_pullback: exp2,
+    ln_pullback: ln,
+    log2_pullback: log2,
+    log10_pullback: log10,
+    sqrt_pullback: sqrt,
+    cbrt_pullback: cbrt,
+    sin_pullback: sin,
+    cos_pullback: cos,
+    tan_pullback: tan,
+    asin_pullback: asin,
+    acos_pullback: acos,
+    atan_pullback: atan,
+    sinh_pullback: sinh,
+    cosh_pullback: cosh,
+    tanh_pullback: tanh,
+    abs_pullback: abs,
+    recip_pullback: recip
+);
+
+macro_rules! binary_float_rules {
+    ($($lhs:ident, $rhs:ident, $method:ident;)*) => {$(
+        #[doc = concat!("Pullback to the receiver `x` of `y = x.", stringify!($method), "(p)`. See [`FloatRules`] for")]
+        /// the formula and its value at kinks and ties.
+        ///
+        /// ```
+        #[doc = concat!("use autodiff_runtime::rules::{", stringify!($lhs), ", ", stringify!($rhs), "};")]
+        /// let (x, p) = (0.5_f64, 1.5);
+        #[doc = concat!("let y = x.", stringify!($method), "(p);")]
+        #[doc = concat!("let g = (", stringify!($lhs), "(&x, &p, &y, &1.0), ", stringify!($rhs), "(&x, &p, &y, &1.0));")]
+        #[doc = concat!("autodiff_runtime::check(|&(x, p): &(f64, f64)| x.", stringify!($method), "(p), (x, p), g).assert_close(1e-8);")]
+        /// ```
+        #[inline]
+        pub fn $lhs<X: FloatRules + ?Sized>(x: &X, p: &X, y: &X::Tangent, d: &X::Tangent) -> X::Tangent {
+            x.$lhs(p, y, d)
+        }
+
+        #[doc = concat!("Pullback to the argument `p` of `y = x.", stringify!($method), "(p)`; see [`", stringify!($lhs), "`].")]
+        #[inline]
+        pub fn $rhs<X: FloatRules + ?Sized>(x: &X, p: &X, y: &X::Tangent, d: &X::Tangent) -> X::Tangent {
+            x.$rhs(p, y, d)
+        }
+    )*};
+}
+
+binary_float_rules! {
+    powf_pullback_lhs, powf_pullback_rhs, powf;
+    max_pullback_lhs, max_pullback_rhs, max;
+    min_pullback_lhs, min_pullback_rhs, min;
+    atan2_pullback_lhs, atan2_pullback_rhs, atan2;
+    hypot_pullback_lhs, hypot_pullback_rhs, hypot;
+}
+
+/// Pullback of `y = x.powi(n)`: `d · n · x^(n−1)` (`0` for `n = 0`).
+///
+/// ```
+/// let x = 1.5_f64;
+/// let g = autodiff_runtime::rules::powi_pullback(&x, 3, &x.powi(3), &1.0);
+/// assert_eq!(g, 3.0 * 1.5 * 1.5);
+/// ```
+#[inline]
+pub fn powi_pullback<X: FloatRules + ?Sized>(
+    x: &X,
+    n: i32,
+    y: &X::Tangent,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.powi_pullback(n, y, d)
+}
+
+/// Pullback of `x.mul_add(a, b)` to `x`: `d · a`.
+///
+/// ```
+/// use autodiff_runtime::rules::{mul_add_pullback_a, mul_add_pullback_b, mul_add_pullback_x};
+/// let (x, a, b, d) = (2.0_f64, 3.0, 4.0, 0.5);
+/// let g = (
+///     mul_add_pullback_x(&x, &a, &b, &d),
+///     mul_add_pullback_a(&x, &a, &b, &d),
+///     mul_add_pullback_b(&x, &a, &b, &d),
+/// );
+/// assert_eq!(g, (1.5, 1.0, 0.5));
+/// ```
+#[inline]
+pub fn mul_add_pullback_x<X: FloatRules + ?Sized>(
+    x: &X,
+    a: &X,
+    b: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.mul_add_pullback_x(a, b, d)
+}
+
+/// Pullback of `x.mul_add(a, b)` to `a`: `d · x`; see [`mul_add_pullback_x`].
+#[inline]
+pub fn mul_add_pullback_a<X: FloatRules + ?Sized>(
+    x: &X,
+    a: &X,
+    b: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.mul_add_pullback_a(a, b, d)
+}
+
+/// Pullback of `x.mul_add(a, b)` to `b`: `d`; see [`mul_add_pullback_x`].
+#[inline]
+pub fn mul_add_pullback_b<X: FloatRules + ?Sized>(
+    x: &X,
+    a: &X,
+    b: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.mul_add_pullback_b(a, b, d)
+}
+
+/// Pullback of [`sigmoid`](crate::sigmoid): `d · σ(x) · σ(−x)`, computed from `x`.
+///
+/// ```
+/// let x = 0.0_f64;
+/// assert_eq!(autodiff_runtime::rules::sigmoid_pullback(&x, &0.5, &2.0), 0.5);
+/// ```
+#[inline]
+pub fn sigmoid_pullback<X: SigmoidRule + ?Sized>(
+    x: &X,
+    y: &X::Tangent,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.sigmoid_pullback(y, d)
+}
+
+/// Pullback of [`relu`](crate::relu): `d` where `x > 0`, else `0` (`0` at the
+/// kink `x = 0`).
+///
+/// ```
+/// use autodiff_runtime::rules::relu_pullback;
+/// assert_eq!(relu_pullback(&1.5_f64, &1.5, &2.0), 2.0);
+/// assert_eq!(relu_pullback(&0.0_f64, &0.0, &2.0), 0.0);
+/// ```
+#[inline]
+pub fn relu_pullback<X: ReluRule + ?Sized>(x: &X, y: &X::Tangent, d: &X::Tangent) -> X::Tangent {
+    x.relu_pullback(y, d)
+}
+
+/// Pullback of [`softplus`](crate::softplus): `d · σ(x)`.
+///
+/// ```
+/// let x = 0.0_f64;
+/// assert_eq!(autodiff_runtime::rules::softplus_pullback(&x, &std::f64::consts::LN_2, &2.0), 1.0);
+/// ```
+#[inline]
+pub fn softplus_pullback<X: SoftplusRule + ?Sized>(
+    x: &X,
+    y: &X::Tangent,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.softplus_pullback(y, d)
+}

@@ -1,0 +1,115 @@
+//! The adjoint algebra every differentiable type provides.
+//!
+//! Generated code never names a type. It asks these traits for a zero gradient
+//! ([`Differentiable::zero_tangent`]), adds one contribution into another
+//! ([`Accumulate`]) and, in `f_grad`, for the seed `1` of a scalar output
+//! ([`ScalarOutput`]). Implement them (and the rule traits of the primitives
+//! you need) to make a type of your own differentiable.
+
+/// A value with a gradient: `Tangent` is the owned type of that gradient.
+///
+/// `f64 → f64`, `f32 → f32`; a reference `&T` has the gradient of `T`.
+///
+/// ```
+/// use autodiff_runtime::Differentiable;
+/// assert_eq!(2.5_f64.zero_tangent(), 0.0);
+/// assert_eq!((&1.0_f32).zero_tangent(), 0.0);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated",
+    label = "no gradient type for `{Self}`",
+    note = "differentiable types are `f32`, `f64` and the types that implement `autodiff::Differentiable`; list only those in `wrt(...)`"
+)]
+pub trait Differentiable {
+    /// The owned type of this value's gradient.
+    type Tangent;
+    /// A gradient of zero with the shape of `self`.
+    fn zero_tangent(&self) -> Self::Tangent;
+}
+
+impl<T: Differentiable + ?Sized> Differentiable for &T {
+    type Tangent = T::Tangent;
+    #[inline]
+    fn zero_tangent(&self) -> Self::Tangent {
+        (**self).zero_tangent()
+    }
+}
+
+/// `self += rhs` for gradients: how the reverse sweep sums the contributions
+/// of every use of a value.
+///
+/// ```
+/// use autodiff_runtime::Accumulate;
+/// let mut g = 1.5_f64;
+/// g.accumulate(2.0);
+/// assert_eq!(g, 3.5);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "cannot add a gradient of type `{Rhs}` to a gradient of type `{Self}`",
+    label = "this value is differentiated, but its gradient has type `{Rhs}`",
+    note = "when `{Rhs}` is `NotDifferentiated`, the `#[grad]` function called here does not differentiate this parameter: add it to that function's `wrt(...)`"
+)]
+pub trait Accumulate<Rhs = Self> {
+    /// Adds `rhs` into `self`.
+    fn accumulate(&mut self, rhs: Rhs);
+}
+
+/// The gradient a `#[grad]` function reports for a parameter it does not
+/// differentiate (an integer, or a float left out of `wrt(...)`).
+///
+/// It only appears in the hidden pullback that one `#[grad]` function calls on
+/// another; using it where a gradient is needed is a compile error that names
+/// the parameter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NotDifferentiated;
+
+/// A scalar output, for which `f_grad` seeds the reverse sweep with `1`.
+///
+/// ```
+/// use autodiff_runtime::ScalarOutput;
+/// assert_eq!(<f64 as ScalarOutput>::one(), 1.0);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a scalar, so this function has no `_grad`",
+    label = "`_grad` needs an `f32` or `f64` output",
+    note = "call the `_vjp` function with a seed of type `{Self}` instead: it returns the vector-Jacobian product seedᵀ·J"
+)]
+pub trait ScalarOutput: Sized {
+    /// The seed `1`.
+    fn one() -> Self;
+}
+
+macro_rules! float_tangent {
+    ($($t:ty),*) => {$(
+        impl Differentiable for $t {
+            type Tangent = $t;
+            #[inline]
+            fn zero_tangent(&self) -> $t {
+                0.0
+            }
+        }
+
+        impl Accumulate for $t {
+            #[inline]
+            fn accumulate(&mut self, rhs: $t) {
+                *self += rhs;
+            }
+        }
+
+        impl Accumulate<&$t> for $t {
+            #[inline]
+            fn accumulate(&mut self, rhs: &$t) {
+                *self += *rhs;
+            }
+        }
+
+        impl ScalarOutput for $t {
+            #[inline]
+            fn one() -> $t {
+                1.0
+            }
+        }
+    )*};
+}
+
+float_tangent!(f32, f64);
