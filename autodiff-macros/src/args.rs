@@ -3,6 +3,7 @@
 //! Entry point: [`parse`]. Error policy: the first malformed argument stops
 //! parsing with a spanned error that lists what is accepted.
 
+use crate::diagnostics;
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
@@ -31,32 +32,25 @@ fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
     // #[grad(wrt(x, y))]
     if meta.path.is_ident(WRT) {
         if args.wrt.is_some() {
-            return Err(
-                meta.error("duplicate `wrt` argument: list every parameter in one `wrt(...)`")
-            );
+            return Err(meta.error(diagnostics::duplicate_wrt()));
         }
         if !meta.input.peek(syn::token::Paren) {
-            return Err(meta.error("`wrt` takes a list of parameter names, like `wrt(x, w)`"));
+            return Err(meta.error(diagnostics::wrt_not_a_list()));
         }
         let content;
         syn::parenthesized!(content in meta.input);
         if content.is_empty() {
-            return Err(meta.error("`wrt()` names no parameter: list the parameters to differentiate, like `wrt(x, w)`, or drop `wrt` to differentiate every float parameter"));
+            return Err(meta.error(diagnostics::empty_wrt()));
         }
         let list =
             Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)
-                .map_err(|error| {
-                    syn::Error::new(
-                        error.span(),
-                        "`wrt(...)` takes parameter names, like `wrt(x, w)`",
-                    )
-                })?;
+                .map_err(|error| syn::Error::new(error.span(), diagnostics::wrt_not_a_name()))?;
         let mut names: Vec<Ident> = Vec::new();
         for name in list {
             if names.contains(&name) {
                 return Err(syn::Error::new(
                     name.span(),
-                    format!("`{name}` is listed twice in `wrt(...)`"),
+                    diagnostics::wrt_listed_twice(&name),
                 ));
             }
             names.push(name);
@@ -68,7 +62,5 @@ fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
         .path
         .get_ident()
         .map_or_else(|| "this".to_owned(), |ident| format!("`{ident}`"));
-    Err(meta.error(format!(
-        "unknown `#[grad]` argument {key}: the accepted argument is `wrt(param, ...)`"
-    )))
+    Err(meta.error(diagnostics::unknown_argument(key)))
 }

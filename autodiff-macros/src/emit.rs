@@ -306,7 +306,10 @@ impl Body<'_> {
         }
         let name = self.names.fresh(&format!(
             "d_{}",
-            self.f.vars[var].name.trim_start_matches('_')
+            self.f.vars[var]
+                .name
+                .trim_start_matches("r#")
+                .trim_start_matches('_')
         ));
         let ident = Ident::new(&name, Span::mixed_site());
         self.adjoints.insert(var, ident.clone());
@@ -443,10 +446,14 @@ impl Body<'_> {
                     let mut received = Vec::new();
                     let pattern: Vec<TokenStream> = targets
                         .iter()
-                        .map(|target| match target {
+                        .zip(&call.args)
+                        .map(|(target, arg)| match target {
                             Some(target) => {
-                                let g = Ident::new(&self.names.fresh("g"), Span::mixed_site());
-                                received.push((*target, g.clone()));
+                                // Spanned at the argument: an error about its
+                                // gradient points there.
+                                let span = Span::mixed_site().located_at(arg.span);
+                                let g = Ident::new(&self.names.fresh("g"), span);
+                                received.push((*target, g.clone(), arg.span));
                                 g.into_token_stream()
                             }
                             None => quote!(_),
@@ -456,8 +463,8 @@ impl Body<'_> {
                         let (_, (#(#pattern,)*)) = #pullback(#(#args,)* #d);
                     }
                     .to_tokens(&mut tokens);
-                    for (target, g) in received {
-                        let value = quote_spanned!(stmt.span=> ::autodiff::__private::rules::callee_gradient(#g));
+                    for (target, g, span) in received {
+                        let value = quote_spanned!(span=> ::autodiff::__private::rules::callee_gradient(#g));
                         contribute(self, &mut tokens, target, value);
                     }
                 }

@@ -11,6 +11,7 @@
 //! On any error the user's function is still emitted, unchanged, beside the
 //! `compile_error!`s, so the rest of the crate keeps type-checking.
 
+use crate::diagnostics;
 use crate::report::Errors;
 use crate::{analyse, args, emit, lower, reverse};
 use proc_macro2::TokenStream;
@@ -21,11 +22,8 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
     let item: ItemFn = match syn::parse2(input.clone()) {
         Ok(item) => item,
         Err(error) => {
-            let error = syn::Error::new(
-                error.span(),
-                "`#[grad]` applies to functions: `#[grad] fn f(x: f64) -> f64 { … }`",
-            )
-            .into_compile_error();
+            let error =
+                syn::Error::new(error.span(), diagnostics::not_a_function()).into_compile_error();
             return quote!(#error #input);
         }
     };

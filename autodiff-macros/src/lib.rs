@@ -5,8 +5,11 @@
 
 mod analyse;
 mod args;
+mod diagnostics;
 mod emit;
 mod expand;
+#[cfg(test)]
+mod fuzz;
 mod ir;
 mod lower;
 mod report;

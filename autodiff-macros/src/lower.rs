@@ -13,6 +13,7 @@
 //! value the forward sweep computed.
 
 use crate::args::GradArgs;
+use crate::diagnostics;
 use crate::ir::{
     BinOp, Call, Callee, Function, MethodShape, Mode, Op, Operand, OperandKind, Param, Stmt,
     TypeClass, Var, VarId,
@@ -35,6 +36,15 @@ pub struct Names {
 impl Names {
     /// `base` if free, else `base_1`, `base_2`, …
     pub fn fresh(&mut self, base: &str) -> String {
+        // `r#match` becomes `match_`: generated names are never raw.
+        let unraw;
+        let base = match base.strip_prefix("r#") {
+            Some(name) => {
+                unraw = format!("{name}_");
+                unraw.as_str()
+            }
+            None => base,
+        };
         if self.taken.insert(base.to_owned()) {
             return base.to_owned();
         }
@@ -93,34 +103,19 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
 
 // Qualifiers the generated functions cannot carry over: an `async fn` returns a
 // future, not a value to differentiate; `extern` and variadic functions have
-// an ABI the adjoint cannot share; an `unsafe fn` body is unsafe code.
+// an ABI the adjoint cannot share (variadic functions are `extern` too); an `unsafe fn` body is unsafe code.
 fn check_signature(cx: &mut Errors, sig: &Signature) {
     if let Some(token) = &sig.asyncness {
-        cx.error(token.span, "`async fn` cannot be differentiated: differentiate the synchronous computation in its own `#[grad]` function");
+        cx.error(token.span, diagnostics::async_fn());
     }
     if let syn::Safety::Unsafe(token) = &sig.safety {
-        cx.error(
-            token.span,
-            "`unsafe fn` cannot be differentiated: keep the unsafe code in a separate function",
-        );
+        cx.error(token.span, diagnostics::unsafe_fn());
     }
     if let Some(abi) = &sig.abi {
-        cx.error(abi.extern_token.span, "`extern fn` cannot be differentiated: differentiate a plain Rust function and call it from the `extern` one");
-    }
-    if let Some(variadic) = &sig.variadic {
-        cx.error(
-            variadic.dots.spans[0],
-            "variadic functions cannot be differentiated",
-        );
+        cx.error(abi.extern_token.span, diagnostics::extern_fn());
     }
     if let ReturnType::Default = sig.output {
-        cx.error(
-            sig.ident.span(),
-            format!(
-                "`{}` returns nothing: a `#[grad]` function must return the value to differentiate",
-                sig.ident
-            ),
-        );
+        cx.error(sig.ident.span(), diagnostics::returns_nothing(&sig.ident));
     }
 }
 
@@ -132,7 +127,8 @@ fn reject_unsafe(cx: &mut Errors, block: &syn::Block) {
     }
     impl<'ast> Visit<'ast> for FindUnsafe<'_> {
         fn visit_expr_unsafe(&mut self, node: &'ast syn::ExprUnsafe) {
-            self.cx.error(node.unsafe_token.span, "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function");
+            self.cx
+                .error(node.unsafe_token.span, diagnostics::unsafe_block());
         }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
@@ -184,6 +180,7 @@ impl Lower<'_> {
     fn params(&mut self, sig: &Signature, args: &GradArgs) -> (Vec<Param>, Option<syn::Receiver>) {
         let mut params = Vec::new();
         let mut receiver = None;
+        let mut rejected = false;
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(recv) => {
@@ -200,7 +197,9 @@ impl Lower<'_> {
                             pat.ident.clone()
                         }
                         other => {
-                            self.cx.error(other.span(), "parameters of a `#[grad]` function must be plain names: bind the whole value to a name and destructure it in the body");
+                            self.cx
+                                .error_spanned(other, diagnostics::parameter_pattern());
+                            rejected = true;
                             continue;
                         }
                     };
@@ -226,26 +225,23 @@ impl Lower<'_> {
                 for name in names {
                     let Some(param) = params.iter_mut().find(|param| param.ident == *name) else {
                         if name == "self" {
-                            self.cx.error(name.span(), "differentiating with respect to `self` is not supported yet: pass the differentiated values as parameters");
+                            self.cx.error(name.span(), diagnostics::wrt_self());
                         } else {
                             self.cx.error(
                                 name.span(),
-                                format!(
-                                    "`wrt` names `{name}`, which is not a parameter of `{}`",
-                                    sig.ident
-                                ),
+                                diagnostics::wrt_not_a_parameter(name, &sig.ident),
                             );
                         }
                         continue;
                     };
                     match param.class {
-                        TypeClass::Discrete => self.cx.error(name.span(), format!(
-                            "`{name}` has type `{}`, which cannot be differentiated: remove it from `wrt(...)`",
-                            param.ty.to_token_stream()
-                        )),
-                        TypeClass::MutRef => self.cx.error(name.span(), format!(
-                            "`{name}` is a `&mut` parameter, which cannot be differentiated: take it by value or by `&` and return the new value"
-                        )),
+                        TypeClass::Discrete => self.cx.error(
+                            name.span(),
+                            diagnostics::wrt_discrete(name, param.ty.to_token_stream()),
+                        ),
+                        TypeClass::MutRef => {
+                            self.cx.error(name.span(), diagnostics::wrt_mut_ref(name))
+                        }
                         TypeClass::Float | TypeClass::Other => param.wrt = true,
                     }
                 }
@@ -257,11 +253,11 @@ impl Lower<'_> {
                 }
             }
         }
-        if args.wrt.is_none() && !params.iter().any(|param| param.wrt) {
-            self.cx.error(sig.ident.span(), format!(
-                "`{}` has no `f32` or `f64` parameter to differentiate: name the parameters to differentiate with `#[grad(wrt(...))]`",
-                sig.ident
-            ));
+        if args.wrt.is_none() && !rejected && !params.iter().any(|param| param.wrt) {
+            self.cx.error(
+                sig.ident.span(),
+                diagnostics::nothing_to_differentiate(&sig.ident),
+            );
         }
         for param in &params {
             self.vars[param.var].varied = param.wrt;
@@ -364,7 +360,7 @@ impl Lower<'_> {
             None => {
                 if !matches!(sig.output, ReturnType::Default) {
                     let span = stmts.last().map_or(sig.ident.span(), Spanned::span);
-                    self.cx.error(span, "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`");
+                    self.cx.error(span, diagnostics::missing_tail());
                 }
                 dummy(sig.ident.span())
             }
@@ -386,23 +382,30 @@ impl Lower<'_> {
                     let var = self.define(Some("_"), Op::Opaque(tokens), None, mac.span());
                     self.vars[var].name = "_".to_owned();
                 }
+                // A lone `;`.
+                syn::Stmt::Expr(Expr::Verbatim(tokens), _) if tokens.is_empty() => {}
                 syn::Stmt::Expr(Expr::Return(ret), _) => {
                     if !(last && is_fn_body) {
-                        self.cx.error(ret.return_token.span, "early `return` is not supported in `#[grad]` functions yet: return once, at the end");
+                        self.cx
+                            .error(ret.return_token.span, diagnostics::early_return());
                         continue;
                     }
                     tail = Some(match &ret.expr {
                         Some(expr) => self.operand(expr),
                         None => {
-                            self.cx.error(
-                                ret.return_token.span,
-                                "`return` must give the value to differentiate",
-                            );
+                            self.cx
+                                .error(ret.return_token.span, diagnostics::return_without_value());
                             dummy(ret.return_token.span)
                         }
                     });
                 }
                 syn::Stmt::Expr(expr, None) if last => tail = Some(self.operand(expr)),
+                // `y;` at the end of the body: `missing_tail` says it.
+                syn::Stmt::Expr(expr, Some(_))
+                    if last
+                        && is_fn_body
+                        && !matches!(expr, Expr::Assign(_) | Expr::Binary(_))
+                        && self.varied(expr) => {}
                 syn::Stmt::Expr(expr, _) => self.expr_stmt(expr),
             }
         }
@@ -413,17 +416,19 @@ impl Lower<'_> {
     // Output: Stmt { def: x, op: Binary(Mul, a, b), ty: Some(T) }
     fn local(&mut self, local: &syn::Local) {
         let Some(init) = &local.init else {
-            self.cx.error(
-                local.pat.span(),
-                "declare the variable with its value: `let x = …;`",
-            );
+            self.cx
+                .error_spanned(&local.pat, diagnostics::let_without_value());
+            // Bind the names anyway, so that their later uses report nothing more.
+            let mut names = Vec::new();
+            collect_pat_names(&local.pat, &mut names);
+            for name in names {
+                let var = self.new_var(name.clone(), local.pat.span(), false, false);
+                self.bind(&name, var);
+            }
             return;
         };
         if let Some((else_token, _)) = &init.diverge {
-            self.cx.error(
-                else_token.span,
-                "`let … else` is not supported in `#[grad]` functions",
-            );
+            self.cx.error(else_token.span, diagnostics::let_else());
             return;
         }
         let (pat, ty) = match &local.pat {
@@ -442,13 +447,9 @@ impl Lower<'_> {
                 let var = self.define(Some("_"), op, ty, wild.underscore_token.span);
                 self.vars[var].name = "_".to_owned();
             }
-            other => {
-                if self.varied(&init.expr) {
-                    self.cx.error(other.span(), "destructuring a differentiated value is not supported yet: bind it to a name");
-                } else {
-                    self.cx.error(other.span(), "destructuring `let` patterns are not supported in `#[grad]` functions yet: bind the value to a name");
-                }
-            }
+            other => self
+                .cx
+                .error_spanned(other, diagnostics::destructuring_let()),
         }
     }
 
@@ -461,7 +462,8 @@ impl Lower<'_> {
                     return;
                 };
                 let Some(_) = self.lookup(&name) else {
-                    self.cx.error(assign.left.span(), format!("`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables"));
+                    self.cx
+                        .error(assign.left.span(), diagnostics::assign_to_non_local(&name));
                     return;
                 };
                 let op = self.op(&assign.right);
@@ -476,7 +478,8 @@ impl Lower<'_> {
                     return;
                 };
                 let Some(old) = self.lookup(&name) else {
-                    self.cx.error(binary.left.span(), format!("`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables"));
+                    self.cx
+                        .error(binary.left.span(), diagnostics::assign_to_non_local(&name));
                     return;
                 };
                 let lhs = Operand {
@@ -500,17 +503,14 @@ impl Lower<'_> {
             }
             Expr::Binary(binary) if is_other_compound(&binary.op) => {
                 if self.varied(expr) {
-                    self.cx.error(
-                        binary.op.span(),
-                        format!("no derivative rule for `{}`", binary.op.to_token_stream()),
+                    self.cx.error_spanned(
+                        binary.op,
+                        diagnostics::no_operator_rule(binary.op.to_token_stream()),
                     );
                 } else {
-                    self.cx.error(
-                        binary.op.span(),
-                        format!(
-                            "`{}` is not supported in `#[grad]` functions yet",
-                            binary.op.to_token_stream()
-                        ),
+                    self.cx.error_spanned(
+                        binary.op,
+                        diagnostics::unsupported_compound(binary.op.to_token_stream()),
                     );
                 }
             }
@@ -519,7 +519,7 @@ impl Lower<'_> {
             }
             _ => {
                 if self.varied(expr) {
-                    self.cx.error(expr.span(), "this statement computes a differentiated value and drops it: bind it with `let` or remove it");
+                    self.cx.error_spanned(expr, diagnostics::dropped_value());
                     return;
                 }
                 let tokens = self.rename(expr);
@@ -531,30 +531,29 @@ impl Lower<'_> {
 
     fn unsupported_place(&mut self, place: &Expr) {
         let what = match place {
-            Expr::Index(_) => {
-                "writing to an element is not supported in `#[grad]` functions yet: build the value in a new variable"
-            }
-            Expr::Field(_) => {
-                "writing to a field is not supported in `#[grad]` functions yet: build the value in a new variable"
-            }
-            Expr::Unary(_) => {
-                "writing through a reference is not supported in `#[grad]` functions: return the new value instead"
-            }
-            _ => "a `#[grad]` function can only assign to its own local variables",
+            Expr::Index(_) => diagnostics::assign_to_element(),
+            Expr::Field(_) => diagnostics::assign_to_field(),
+            Expr::Unary(_) => diagnostics::assign_through_reference(),
+            _ => diagnostics::assign_to_other(),
         };
-        self.cx.error(place.span(), what);
+        self.cx.error_spanned(place, what);
     }
 
     fn control_flow(&mut self, expr: &Expr) {
         let (span, what) = match expr {
             Expr::If(e) => (e.if_token.span, "`if`"),
             Expr::Match(e) => (e.match_token.span, "`match`"),
-            Expr::ForLoop(e) => (e.for_token.span, "`for` loops"),
-            Expr::While(e) => (e.while_token.span, "`while` loops"),
+            Expr::ForLoop(e) => (e.for_token.span, "`for` loop"),
+            Expr::While(e) => (e.while_token.span, "`while` loop"),
             Expr::Loop(e) => (e.loop_token.span, "`loop`"),
-            _ => (expr.span(), "this control flow"),
+            _ => (expr.span(), "control flow"),
         };
-        self.cx.error(span, format!("{what} on differentiated values is not supported in `#[grad]` functions yet: write the computation without it, or split it into `#[grad]` functions"));
+        if self.varied(expr) {
+            self.cx.error(span, diagnostics::control_flow(what));
+        } else {
+            self.cx
+                .error(span, diagnostics::control_flow_statement(what));
+        }
     }
 
     /// Lowers `expr` to an operand: a variable or a constant.
@@ -637,7 +636,9 @@ impl Lower<'_> {
                 | Expr::Path(_)
                 | Expr::Paren(_)
                 | Expr::Group(_)
-                | Expr::Reference(_) => Op::Copy(self.operand(expr)),
+                | Expr::Reference(syn::ExprReference {
+                    mutability: None, ..
+                }) => Op::Copy(self.operand(expr)),
                 Expr::Block(block) if block.label.is_none() => self.block_expr(block),
                 _ => Op::Opaque(self.rename(expr)),
             };
@@ -645,14 +646,23 @@ impl Lower<'_> {
         match expr {
             Expr::Paren(inner) => self.op(&inner.expr),
             Expr::Group(inner) => self.op(&inner.expr),
-            Expr::Lit(_) | Expr::Path(_) | Expr::Reference(_) => Op::Copy(self.operand(expr)),
+            Expr::Reference(reference) if reference.mutability.is_some() => {
+                self.cx
+                    .error_spanned(reference, diagnostics::assign_through_reference());
+                Op::Opaque(TokenStream::new())
+            }
+            Expr::Lit(_)
+            | Expr::Path(_)
+            | Expr::Reference(syn::ExprReference {
+                mutability: None, ..
+            }) => Op::Copy(self.operand(expr)),
             Expr::Unary(unary) => match unary.op {
                 syn::UnOp::Neg(_) => Op::Neg(self.operand(&unary.expr)),
                 syn::UnOp::Deref(_) => Op::Copy(self.operand(expr)),
                 _ => {
                     self.cx.error(
                         unary.op.span(),
-                        format!("no derivative rule for `{}`", unary.op.to_token_stream()),
+                        diagnostics::no_operator_rule(unary.op.to_token_stream()),
                     );
                     Op::Opaque(TokenStream::new())
                 }
@@ -662,7 +672,7 @@ impl Lower<'_> {
             Expr::Call(call) => self.call(call),
             Expr::Block(block) if block.label.is_none() => self.block_expr(block),
             Expr::Cast(cast) => {
-                self.cx.error(cast.as_token.span, "`as` casts of differentiated values are not supported: keep the value in its float type, or cast a constant");
+                self.cx.error(cast.as_token.span, diagnostics::cast());
                 Op::Opaque(TokenStream::new())
             }
             Expr::If(_) | Expr::Match(_) | Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
@@ -670,11 +680,13 @@ impl Lower<'_> {
                 Op::Opaque(TokenStream::new())
             }
             Expr::Return(ret) => {
-                self.cx.error(ret.return_token.span, "early `return` is not supported in `#[grad]` functions yet: return once, at the end");
+                self.cx
+                    .error(ret.return_token.span, diagnostics::early_return());
                 Op::Opaque(TokenStream::new())
             }
             Expr::Closure(closure) => {
-                self.cx.error(closure.inputs_begin.span, "closures that use differentiated values are not supported in `#[grad]` functions: write the closure as a `#[grad]` function and call it");
+                self.cx
+                    .error(closure.inputs_begin.span, diagnostics::closure());
                 Op::Opaque(TokenStream::new())
             }
             Expr::Macro(mac) => {
@@ -684,34 +696,31 @@ impl Lower<'_> {
                     .segments
                     .last()
                     .map_or_else(String::new, |s| s.ident.to_string());
-                self.cx.error(mac.mac.path.span(), format!("macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust"));
+                self.cx
+                    .error(mac.mac.path.span(), diagnostics::macro_call(&name));
                 Op::Opaque(TokenStream::new())
             }
             Expr::Index(index) => {
-                self.cx.error(
-                    index.bracket_token.span.join(),
-                    "indexing differentiated values is not supported yet",
-                );
+                self.cx
+                    .error(index.bracket_token.span.join(), diagnostics::index());
                 Op::Opaque(TokenStream::new())
             }
             Expr::Field(field) => {
-                self.cx.error(field.member.span(), "field access on differentiated values is not supported yet: pass the fields as parameters");
+                self.cx.error(field.member.span(), diagnostics::field());
                 Op::Opaque(TokenStream::new())
             }
             Expr::Unsafe(_) => Op::Opaque(TokenStream::new()), // reported by `reject_unsafe`
             Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
-                self.cx.error(expr.span(), "building tuples, arrays or structs from differentiated values is not supported yet: return a single float");
+                self.cx.error(expr.span(), diagnostics::aggregate());
                 Op::Opaque(TokenStream::new())
             }
             Expr::Try(t) => {
-                self.cx.error(
-                    t.question_token.span,
-                    "the `?` operator is not supported on differentiated values",
-                );
+                self.cx
+                    .error(t.question_token.span, diagnostics::try_operator());
                 Op::Opaque(TokenStream::new())
             }
             _ => {
-                self.cx.error(expr.span(), "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, `sigmoid`/`relu`/`softplus` and calls of `#[grad]` functions");
+                self.cx.error_spanned(expr, diagnostics::other_expression());
                 Op::Opaque(TokenStream::new())
             }
         }
@@ -726,7 +735,7 @@ impl Lower<'_> {
             None => {
                 self.cx.error(
                     block.block.brace_token.span.join(),
-                    "this block has no value: end it with an expression",
+                    diagnostics::block_without_value(),
                 );
                 Op::Opaque(TokenStream::new())
             }
@@ -750,12 +759,9 @@ impl Lower<'_> {
             }
             ref other => {
                 let message = if compound_op(other).is_some() || is_other_compound(other) {
-                    format!(
-                        "`{}` must be a statement of its own",
-                        other.to_token_stream()
-                    )
+                    diagnostics::compound_in_expression(other.to_token_stream())
                 } else {
-                    format!("no derivative rule for `{}`", other.to_token_stream())
+                    diagnostics::no_operator_rule(other.to_token_stream())
                 };
                 self.cx.error(other.span(), message);
                 return Op::Opaque(TokenStream::new());
@@ -789,10 +795,10 @@ impl Lower<'_> {
                 args,
             });
         }
-        self.cx.error(call.method.span(), format!(
-            "no derivative rule for the method `{name}`: the float methods with rules are {}; for other code, write a `#[grad]` function and call it",
-            rules::method_list()
-        ));
+        self.cx.error(
+            call.method.span(),
+            diagnostics::no_method_rule(&name, rules::method_list()),
+        );
         Op::Opaque(TokenStream::new())
     }
 
@@ -809,12 +815,12 @@ impl Lower<'_> {
             let plural = if arity == 1 { "" } else { "s" };
             self.cx.error(
                 method.span(),
-                format!("`{}` takes {arity} argument{plural}", rule.name),
+                diagnostics::method_arity(rule.name, arity, plural),
             );
             return Op::Opaque(TokenStream::new());
         }
         if rule.shape == MethodShape::Powi && self.varied(args[0]) {
-            self.cx.error(args[0].span(), "the exponent of `powi` is an integer and cannot be differentiated: use `powf` for a differentiated exponent");
+            self.cx.error(args[0].span(), diagnostics::powi_exponent());
             return Op::Opaque(TokenStream::new());
         }
         let recv = self.operand(receiver);
@@ -830,11 +836,13 @@ impl Lower<'_> {
 
     fn call(&mut self, call: &syn::ExprCall) -> Op {
         let Expr::Path(func) = &*call.func else {
-            self.cx.error(call.func.span(), "only calls of named functions can be differentiated: call the function by its path");
+            self.cx
+                .error_spanned(&call.func, diagnostics::call_not_a_path());
             return Op::Opaque(TokenStream::new());
         };
         if func.qself.is_some() {
-            self.cx.error(func.span(), "calls through `<T as Trait>::f` cannot be differentiated yet: call the `#[grad]` function by its path");
+            self.cx
+                .error_spanned(func, diagnostics::qualified_self_call());
             return Op::Opaque(TokenStream::new());
         }
         let path = &func.path;
@@ -848,27 +856,18 @@ impl Lower<'_> {
         if path.segments.len() == 2 && path.leading_colon.is_none() {
             let first = path.segments[0].ident.to_string();
             if first == "f32" || first == "f64" {
-                if let Some(rule) = rules::method(&name) {
-                    if args.is_empty() {
-                        self.cx.error(
-                            last.ident.span(),
-                            format!("`{first}::{name}` needs its receiver as first argument"),
-                        );
-                        return Op::Opaque(TokenStream::new());
-                    }
+                // A call without arguments reads nothing differentiated, so it
+                // never reaches here: `args` has the receiver.
+                if let Some(rule) = rules::method(&name)
+                    && let Some((receiver, rest)) = args.split_first()
+                {
                     let qualified = path.segments[0].to_token_stream();
-                    return self.float_method(
-                        rule,
-                        &last.ident,
-                        args[0],
-                        &args[1..],
-                        Some(qualified),
-                    );
+                    return self.float_method(rule, &last.ident, receiver, rest, Some(qualified));
                 }
-                self.cx.error(last.ident.span(), format!(
-                    "no derivative rule for `{first}::{name}`: the float methods with rules are {}",
-                    rules::method_list()
-                ));
+                self.cx.error(
+                    last.ident.span(),
+                    diagnostics::qualified_no_rule(&first, &name, rules::method_list()),
+                );
                 return Op::Opaque(TokenStream::new());
             }
         }
@@ -879,7 +878,7 @@ impl Lower<'_> {
         {
             if args.len() != 1 {
                 self.cx
-                    .error(last.ident.span(), format!("`{name}` takes 1 argument"));
+                    .error(last.ident.span(), diagnostics::primitive_arity(&name));
                 return Op::Opaque(TokenStream::new());
             }
             let arg = self.operand(args[0]);
@@ -958,7 +957,10 @@ impl Lower<'_> {
 pub fn var_ident(var: &Var) -> Ident {
     if var.is_param {
         // Parameters keep the user's identifier (and `self` stays `self`).
-        Ident::new(&var.name, var.span)
+        match var.name.strip_prefix("r#") {
+            Some(name) => Ident::new_raw(name, var.span),
+            None => Ident::new(&var.name, var.span),
+        }
     } else {
         Ident::new(&var.name, Span::mixed_site())
     }

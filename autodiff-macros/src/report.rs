@@ -23,6 +23,12 @@ impl Errors {
         self.errors.push(syn::Error::new(span, msg));
     }
 
+    /// An error spanning all of `tokens` (stable Rust cannot join spans; syn
+    /// emits the error from the first token to the last).
+    pub fn error_spanned(&mut self, tokens: impl quote::ToTokens, msg: impl Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, msg));
+    }
+
     /// All errors so far, combined into one, or `Ok` if there are none.
     pub fn propagate(&mut self) -> syn::Result<()> {
         self.checked = true;

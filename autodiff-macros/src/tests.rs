@@ -369,3 +369,63 @@ fn untouched_parameters_get_a_zero_gradient() {
         [Grad::Adjoint(_), Grad::Zero(_)]
     ));
 }
+
+/// The fixed pieces of a message template, between its `{…}` placeholders.
+fn fixed_pieces(template: &str) -> Vec<String> {
+    let unescaped = template.replace("{{", "\u{1}").replace("}}", "\u{2}");
+    let mut pieces = Vec::new();
+    let mut rest = unescaped.as_str();
+    while let Some(start) = rest.find('{') {
+        pieces.push(rest[..start].to_owned());
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    pieces.push(rest.to_owned());
+    pieces
+        .into_iter()
+        .map(|piece| piece.replace('\u{1}', "{").replace('\u{2}', "}"))
+        .filter(|piece| piece.trim().len() > 1)
+        .collect()
+}
+
+#[test]
+fn every_diagnostic_has_a_ui_case_that_shows_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut missing = Vec::new();
+    for entry in crate::diagnostics::CATALOGUE {
+        let case = root.join("tests/ui").join(entry.ui);
+        let stderr = case.with_extension("stderr");
+        match std::fs::read_to_string(&stderr) {
+            Ok(text)
+                if fixed_pieces(entry.template)
+                    .iter()
+                    .all(|piece| text.contains(piece.as_str())) => {}
+            Ok(_) => missing.push(format!(
+                "{}: {} does not show it",
+                entry.name,
+                stderr.display()
+            )),
+            Err(_) => missing.push(format!("{}: no {}", entry.name, stderr.display())),
+        }
+        if !case.exists() {
+            missing.push(format!("{}: no {}", entry.name, case.display()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "diagnostics without a trybuild case:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_diagnostic_is_listed_in_the_readme() {
+    let readme = include_str!("../../README.md");
+    let missing: Vec<&str> = crate::diagnostics::CATALOGUE
+        .iter()
+        .filter(|entry| !readme.contains(&entry.template.replace("{{", "{").replace("}}", "}")))
+        .map(|entry| entry.name)
+        .collect();
+    assert!(missing.is_empty(), "README.md does not list: {missing:?}");
+}

@@ -7,6 +7,8 @@
 
 mod arith;
 pub mod check;
+#[cfg(test)]
+mod edge_cases;
 mod float;
 mod relu;
 pub mod rules;

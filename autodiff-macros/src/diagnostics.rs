@@ -1,0 +1,149 @@
+//! Every message `#[grad]` can emit, in one place (after cxx/syntax/error.rs).
+//!
+//! Each entry is a function that formats the message, and a row of
+//! [`CATALOGUE`] naming the trybuild case under `tests/ui/` that shows it; a
+//! unit test checks that every case exists and shows its message, and that the
+//! README lists it. Messages are lowercase, name the construct in backticks,
+//! and say what to do instead.
+
+use std::fmt::Display;
+
+/// One diagnostic: its name, its message template, its trybuild case.
+#[cfg_attr(not(test), allow(dead_code))] // read by the catalogue's tests
+pub struct Entry {
+    pub name: &'static str,
+    pub template: &'static str,
+    pub ui: &'static str,
+}
+
+macro_rules! diagnostics {
+    ($($name:ident($($arg:ident),*) => $template:literal, ui: $ui:literal;)*) => {
+        $(
+            pub fn $name($($arg: impl Display),*) -> String {
+                format!($template)
+            }
+        )*
+
+        /// Every diagnostic, in the order of the pipeline.
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub static CATALOGUE: &[Entry] = &[$(Entry {
+            name: stringify!($name),
+            template: $template,
+            ui: $ui,
+        }),*];
+    };
+}
+
+diagnostics! {
+    // args::parse
+    unknown_argument(key) => "unknown `#[grad]` argument {key}: the accepted argument is `wrt(param, ...)`",
+        ui: "args/unknown-key.rs";
+    duplicate_wrt() => "duplicate `wrt` argument: list every parameter in one `wrt(...)`",
+        ui: "args/duplicate-wrt.rs";
+    wrt_not_a_list() => "`wrt` takes a list of parameter names, like `wrt(x, w)`",
+        ui: "args/wrt-not-a-list.rs";
+    empty_wrt() => "`wrt()` names no parameter: list the parameters to differentiate, like `wrt(x, w)`, or drop `wrt` to differentiate every float parameter",
+        ui: "args/empty-wrt.rs";
+    wrt_not_a_name() => "`wrt(...)` takes parameter names, like `wrt(x, w)`",
+        ui: "args/wrt-path.rs";
+    wrt_listed_twice(name) => "`{name}` is listed twice in `wrt(...)`",
+        ui: "args/wrt-listed-twice.rs";
+
+    // expand::grad
+    not_a_function() => "`#[grad]` applies to functions, like `#[grad] fn f(x: f64) -> f64`",
+        ui: "input/not-a-function.rs";
+
+    // lower: the signature
+    async_fn() => "`async fn` cannot be differentiated: differentiate the synchronous computation in its own `#[grad]` function",
+        ui: "input/async-fn.rs";
+    unsafe_fn() => "`unsafe fn` cannot be differentiated: keep the unsafe code in a separate function",
+        ui: "input/unsafe-fn.rs";
+    extern_fn() => "`extern fn` cannot be differentiated: differentiate a plain Rust function and call it from the `extern` one",
+        ui: "input/extern-fn.rs";
+    returns_nothing(function) => "`{function}` returns nothing: a `#[grad]` function must return the value to differentiate",
+        ui: "output/returns-nothing.rs";
+    parameter_pattern() => "parameters of a `#[grad]` function must be plain names: bind the whole value to a name and destructure it in the body",
+        ui: "input/pattern-param.rs";
+    wrt_self() => "differentiating with respect to `self` is not supported yet: pass the differentiated values as parameters",
+        ui: "args/wrt-self.rs";
+    wrt_not_a_parameter(name, function) => "`wrt` names `{name}`, which is not a parameter of `{function}`",
+        ui: "args/wrt-missing-param.rs";
+    wrt_discrete(name, ty) => "`{name}` has type `{ty}`, which cannot be differentiated: remove it from `wrt(...)`",
+        ui: "args/wrt-integer-param.rs";
+    wrt_mut_ref(name) => "`{name}` is a `&mut` parameter, which cannot be differentiated: take it by value or by `&` and return the new value",
+        ui: "args/wrt-mut-ref.rs";
+    nothing_to_differentiate(function) => "`{function}` has no `f32` or `f64` parameter to differentiate: name the parameters to differentiate with `#[grad(wrt(...))]`",
+        ui: "args/no-float-param.rs";
+
+    // lower: statements
+    unsafe_block() => "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function",
+        ui: "unsupported/unsafe-block.rs";
+    missing_tail() => "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`",
+        ui: "output/no-tail-expression.rs";
+    early_return() => "early `return` is not supported in `#[grad]` functions yet: return once, at the end",
+        ui: "unsupported/early-return.rs";
+    return_without_value() => "`return` must give the value to differentiate",
+        ui: "output/return-without-value.rs";
+    let_without_value() => "declare the variable with its value: `let x = …;`",
+        ui: "unsupported/let-without-value.rs";
+    let_else() => "`let … else` is not supported in `#[grad]` functions",
+        ui: "unsupported/let-else.rs";
+    destructuring_let() => "destructuring `let` patterns are not supported in `#[grad]` functions yet: bind the value to a name",
+        ui: "unsupported/destructuring-let.rs";
+    assign_to_non_local(name) => "`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables",
+        ui: "unsupported/assign-to-non-local.rs";
+    assign_to_element() => "writing to an element is not supported in `#[grad]` functions yet: build the value in a new variable",
+        ui: "unsupported/assign-to-element.rs";
+    assign_to_field() => "writing to a field is not supported in `#[grad]` functions yet: build the value in a new variable",
+        ui: "unsupported/assign-to-field.rs";
+    assign_through_reference() => "writing through a reference is not supported in `#[grad]` functions: return the new value instead",
+        ui: "unsupported/assign-through-reference.rs";
+    assign_to_other() => "a `#[grad]` function can only assign to its own local variables",
+        ui: "unsupported/assign-to-expression.rs";
+    unsupported_compound(op) => "`{op}` is not supported in `#[grad]` functions yet",
+        ui: "unsupported/remainder-assign.rs";
+    dropped_value() => "this statement computes a differentiated value and drops it: bind it with `let` or remove it",
+        ui: "unsupported/dropped-value.rs";
+    control_flow(what) => "control flow is not supported in `#[grad]` functions yet: this {what} computes a differentiated value; write it without branches (`x.max(y)`, `x.abs()`, `relu(x)`) or split it into `#[grad]` functions",
+        ui: "unsupported/while-loop.rs";
+    control_flow_statement(what) => "control flow statements are not supported in `#[grad]` functions yet: compute constants with an `if` expression (`let k = if flag {{ 1.0 }} else {{ 2.0 }};`) or move this {what} into a separate function",
+        ui: "unsupported/constant-loop.rs";
+
+    // lower: expressions
+    no_operator_rule(op) => "no derivative rule for `{op}`",
+        ui: "unsupported/remainder.rs";
+    compound_in_expression(op) => "`{op}` must be a statement of its own",
+        ui: "unsupported/compound-in-expression.rs";
+    cast() => "`as` casts of differentiated values are not supported: keep the value in its float type, or cast a constant",
+        ui: "unsupported/cast.rs";
+    closure() => "closures that use differentiated values are not supported in `#[grad]` functions: write the closure as a `#[grad]` function and call it",
+        ui: "unsupported/closure.rs";
+    macro_call(name) => "macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust",
+        ui: "unsupported/macro-call.rs";
+    index() => "indexing differentiated values is not supported yet",
+        ui: "unsupported/index.rs";
+    field() => "field access on differentiated values is not supported yet: pass the fields as parameters",
+        ui: "unsupported/field.rs";
+    aggregate() => "building tuples, arrays or structs from differentiated values is not supported yet: return a single float",
+        ui: "unsupported/tuple.rs";
+    try_operator() => "the `?` operator is not supported on differentiated values",
+        ui: "unsupported/try-operator.rs";
+    other_expression() => "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, `sigmoid`/`relu`/`softplus` and calls of `#[grad]` functions",
+        ui: "unsupported/range.rs";
+    block_without_value() => "this block has no value: end it with an expression",
+        ui: "unsupported/block-without-value.rs";
+    no_method_rule(name, methods) => "no derivative rule for the method `{name}`: the float methods with rules are {methods}; for other code, write a `#[grad]` function and call it",
+        ui: "unsupported/unknown-method.rs";
+    method_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
+        ui: "unsupported/method-arity.rs";
+    powi_exponent() => "the exponent of `powi` is an integer and cannot be differentiated: use `powf` for a differentiated exponent",
+        ui: "unsupported/powi-exponent.rs";
+    call_not_a_path() => "only calls of named functions can be differentiated: call the function by its path",
+        ui: "unsupported/call-not-a-path.rs";
+    qualified_self_call() => "calls through `<T as Trait>::f` cannot be differentiated yet: call the `#[grad]` function by its path",
+        ui: "unsupported/trait-qualified-call.rs";
+    qualified_no_rule(ty, name, methods) => "no derivative rule for `{ty}::{name}`: the float methods with rules are {methods}",
+        ui: "unsupported/qualified-unknown.rs";
+    primitive_arity(name) => "`{name}` takes 1 argument",
+        ui: "unsupported/primitive-arity.rs";
+}

@@ -1,0 +1,10 @@
+use autodiff::grad;
+
+#[grad(wrt(point))]
+fn first(point: (f64, f64)) -> f64 {
+    point.0 //~ ERROR field access on differentiated values is not supported
+}
+
+fn main() {
+    let _ = first((1.0, 2.0));
+}
