@@ -199,7 +199,7 @@ fn d_sigmoid(x: f64) -> Option<f64> {
     Some(if c.is_finite() { 0.25 / (c * c) } else { 0.0 })
 }
 fn d_relu(x: f64) -> Option<f64> {
-    (!x.is_nan()).then(|| if x > 0.0 { 1.0 } else { 0.0 })
+    (!x.is_nan()).then_some(if x > 0.0 { 1.0 } else { 0.0 })
 }
 
 fn unary_table() -> Vec<Unary> {
