@@ -445,3 +445,28 @@ fn test_black_scholes_greeks_against_finite_differences() {
     let report = check(|&(s, k, r, v, t)| black_scholes_call(s, k, r, v, t), at, g);
     report.assert_close(1e-6);
 }
+
+/// Differential testing found it: a literal re-assigned to a `mut` variable
+/// lost its `f64` type in the generated code (`{float}` has no `sin`).
+mod issue6_literal_reassignment {
+    use autodiff::{check, grad};
+
+    #[grad]
+    #[allow(unused_assignments)] // the overwritten values are the point
+    fn f(x: f64, mut y: f64) -> f64 {
+        let mut m = x;
+        m = 0.5;
+        y = 2.0 * 1.5;
+        m.sin() * x + y.ln() * x
+    }
+
+    #[test]
+    fn test_literal_reassignment_keeps_the_type() {
+        let x = 1.3;
+        let (value, g) = f_grad(x, 7.0);
+        assert_eq!(value, f(x, 7.0));
+        // f = sin(0.5)·x + ln(3)·x: the gradient wrt x is constant, wrt y zero.
+        assert_eq!(g, (0.5_f64.sin() + 3.0_f64.ln(), 0.0));
+        check(|&(x, y)| f(x, y), (x, 7.0), g).assert_close(1e-6);
+    }
+}

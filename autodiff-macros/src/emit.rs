@@ -124,16 +124,16 @@ pub fn functions(item: &ItemFn, lowered: Lowered, adjoint: &Adjoint) -> TokenStr
     // is a float, the bound below turns a call on a non-scalar output into an
     // error at the call, naming `_vjp` (a higher-ranked bound is checked where
     // the function is used, not where it is defined).
-    let scalar_bound = match crate::lower::classify(&ret_ty).0 {
-        TypeClass::Float => None,
-        _ => Some(quote!(for<'__autodiff> #ret_ty: ::autodiff::__private::ScalarOutput,)),
-    };
-    let grad_where = match (where_clause, &scalar_bound) {
-        (_, None) => quote!(#where_clause),
-        (None, Some(bound)) => quote!(where #bound),
-        (Some(clause), Some(bound)) => {
-            let predicates = &clause.predicates;
-            quote!(where #predicates, #bound)
+    let grad_where = match crate::lower::classify(&ret_ty).0 {
+        TypeClass::Float => quote!(#where_clause),
+        _ => {
+            let mut clause = where_clause
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote!(where));
+            clause.predicates.push(
+                syn::parse_quote!(for<'__autodiff> #ret_ty: ::autodiff::__private::ScalarOutput),
+            );
+            quote!(#clause)
         }
     };
 
@@ -274,7 +274,12 @@ fn listing(
         fn #name(#inputs #seed: #ret) -> (#ret, #grad) { #body }
     };
     match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => prettyplease::unparse(&file)
+        // prettyplease panics on syntax it does not print (`become` and the
+        // other `Verbatim` nodes); the listing is documentation, so go
+        // without it rather than print a panic.
+        Ok(file) if format!("{file:?}").contains("Verbatim") => String::new(),
+        Ok(file) => std::panic::catch_unwind(|| prettyplease::unparse(&file))
+            .unwrap_or_default()
             .replace("::autodiff::__private::rules::", "")
             .replace(
                 " as ::autodiff::__private::Differentiable>",

@@ -1004,56 +1004,6 @@ fn mutate(tokens: &Ts, mutations: &[Mutation], stats: &MutationStats) -> Option<
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs.
-//
-// Inputs that hit a bug already reported are skipped (and counted), so that a
-// run goes on to find new ones. Each entry has a minimal reproduction in
-// `known_bugs_are_fixed` below; once a bug is fixed, delete its entry here
-// and its `#[ignore]` there.
-
-/// Finds `&mut e` expressions.
-#[derive(Default)]
-struct FindRefMut(bool);
-
-impl<'ast> syn::visit::Visit<'ast> for FindRefMut {
-    fn visit_expr_reference(&mut self, expr: &'ast syn::ExprReference) {
-        self.0 |= expr.mutability.is_some();
-        syn::visit::visit_expr_reference(self, expr);
-    }
-}
-
-/// Whether `tokens` (args and item) would hit a known bug, and which.
-fn known_bug(item: &Ts, tokens: &Ts) -> Option<&'static str> {
-    // `&mut e` as an operand: `lower::Lower::op` sends it to `operand`, whose
-    // `&x` arm excludes `&mut` and sends it back to `op`: unbounded recursion,
-    // a stack overflow that aborts rustc (not a catchable panic).
-    if let Ok(function) = syn::parse2::<syn::ItemFn>(item.clone()) {
-        let mut find = FindRefMut::default();
-        syn::visit::Visit::visit_block(&mut find, &function.block);
-        if find.0 {
-            return Some("`&mut` expression");
-        }
-    }
-    let mut flat = Vec::new();
-    flatten(tokens.clone(), &mut flat);
-    // Raw identifiers (`r#match`) as parameter or local names: `lower.rs`
-    // and `emit.rs` build `Ident::new("r#match")` / `Ident::new("d_r#match")`,
-    // which panics.
-    if flat.iter().any(|(token, _)| token.starts_with("r#")) {
-        return Some("raw identifier");
-    }
-    // An empty statement (`{ ; x }`, `let y = x;; y`) is emitted as
-    // `let _ = ;`: output that does not parse and carries no error.
-    if flat
-        .windows(2)
-        .any(|w| w[1].0 == ";" && (w[0].0 == ";" || w[0].0 == "{"))
-    {
-        return Some("empty statement");
-    }
-    None
-}
-
-// ---------------------------------------------------------------------------
 // The property and the runner.
 
 /// What the expansions looked like, for `--nocapture`.
@@ -1063,7 +1013,6 @@ struct Stats {
     functions: Cell<usize>,
     expanded: Cell<usize>,
     rejected: Cell<usize>,
-    known: Cell<usize>,
 }
 
 fn bump(cell: &Cell<usize>) {
@@ -1078,13 +1027,9 @@ fn message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "<non-string panic payload>".to_owned())
 }
 
-/// The property, for inputs that hit no known bug.
+/// The property, counted.
 fn expands_without_panic(args: &Ts, item: &Ts, stats: &Stats) -> Result<(), TestCaseError> {
     bump(&stats.cases);
-    if known_bug(item, &quote!(#args #item)).is_some() {
-        bump(&stats.known);
-        return Ok(());
-    }
     expands_without_panic_unfiltered(args, item, stats)
 }
 
@@ -1136,9 +1081,8 @@ where
         None => Ok(()),
     });
     eprintln!(
-        "{name}: {} cases, {} skipped (known bugs), {} parsed as `fn` items, {} expanded without error, {} rejected with `compile_error!`",
+        "{name}: {} cases, {} parsed as `fn` items, {} expanded without error, {} rejected with `compile_error!`",
         stats.cases.get(),
-        stats.known.get(),
         stats.functions.get(),
         stats.expanded.get(),
         stats.rejected.get(),
@@ -1165,7 +1109,7 @@ fn generated_functions_never_panic() {
     // The grammar must mostly produce functions, or the lowering is never
     // reached and the test checks only the parser's error path.
     assert!(
-        stats.functions.get() * 3 >= stats.cases.get() - stats.known.get(),
+        stats.functions.get() * 3 >= stats.cases.get(),
         "only {} of {} generated items parse as functions",
         stats.functions.get(),
         stats.cases.get()
@@ -1231,9 +1175,10 @@ fn mutation_helpers() {
     assert_eq!(render(&balance(&unbalanced)).trim(), "f ( { x } )");
 }
 
-/// Minimal reproductions of the bugs the fuzzers found (issue 6), skipped by
-/// [`known_bug`] until fixed. Run with `cargo test -p autodiff-macros fuzz::known -- --ignored`.
 mod known_bugs_are_fixed {
+    //! Minimal inputs of the bugs the fuzzers found (issue 6), all fixed, kept as regression
+    //! tests. Written with `quote! { … }`: rustfmt reformats `quote!( … )`
+    //! and would silently repair the very syntax under test.
     use super::*;
 
     /// `expand::grad(args, item)` neither panics nor emits unparsable code
@@ -1248,69 +1193,58 @@ mod known_bugs_are_fixed {
 
     #[test]
     fn raw_identifier_parameter() {
+        assert_sound(quote! {}, quote! { fn f(r#match: f64) -> f64 { r#match } });
         assert_sound(
-            quote!(),
-            quote!(
-                fn f(r#match: f64) -> f64 {
-                    r#match
-                }
-            ),
-        );
-        assert_sound(
-            quote!(wrt(r#fn)),
-            quote!(
-                fn f(r#fn: f64) -> f64 {
-                    r#fn
-                }
-            ),
+            quote! { wrt(r#fn) },
+            quote! { fn f(r#fn: f64) -> f64 { r#fn } },
         );
     }
 
     #[test]
     fn raw_identifier_local() {
         assert_sound(
-            quote!(),
-            quote!(
-                fn f(x: f64) -> f64 {
-                    let r#match = x;
-                    x
-                }
-            ),
+            quote! {},
+            quote! { fn f(x: f64) -> f64 { let r#match = x; r#match * x } },
         );
     }
 
-    /// Aborts the test process (stack overflow) until fixed: run it alone,
-    /// `cargo test -p autodiff-macros fuzz::known_bugs_are_fixed::mut_reference -- --ignored`.
+    /// Was unbounded recursion (a stack overflow that aborts rustc).
     #[test]
     fn mut_reference() {
+        assert_sound(quote! {}, quote! { fn f(x: f64) -> f64 { &mut x } });
         assert_sound(
-            quote!(),
-            quote!(
-                fn f(x: f64) -> f64 {
-                    &mut x
-                }
-            ),
+            quote! {},
+            quote! { fn f(x: f64) -> f64 { let y = &mut x; x } },
         );
     }
 
     #[test]
     fn empty_statement() {
+        assert_sound(quote! {}, quote! { fn f(x: f64) -> f64 { ; x } });
+        assert_sound(quote! {}, quote! { fn f(x: f64) -> f64 { let y = x;; y } });
+    }
+
+    #[test]
+    fn trailing_plus_parameter_type() {
         assert_sound(
-            quote!(),
-            quote!(
-                fn f(x: f64) -> f64 {
-                    x
-                }
-            ),
+            quote! { wrt(a) },
+            quote! { fn f(a: f64 +, b: f64) -> f64 { a * b } },
         );
+    }
+
+    /// prettyplease panics on `become`; the doc listing must not take the
+    /// macro down with it.
+    #[test]
+    fn empty_where_clause() {
+        assert_sound(quote! {}, quote! { fn f(x: f64) -> i32 where { 1 } });
         assert_sound(
-            quote!(),
-            quote!(
-                fn f(x: f64) -> f64 {
-                    let y = x;
-                    y
-                }
-            ),
+            quote! {},
+            quote! { fn f<T: Copy,>(x: f64) -> T where T: Default, { T::default() } },
         );
+    }
+
+    #[test]
+    fn become_expression() {
+        assert_sound(quote! {}, quote! { fn f(x: f64) -> f64 { become f(x); x } });
     }
 }

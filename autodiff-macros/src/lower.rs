@@ -161,6 +161,15 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
             }
             None => (TypeClass::Other, false),
         },
+        // `impl Trait`, `dyn Trait`, `fn(..)`, `!`, `_`: no gradient type.
+        Type::TraitObject(_)
+        | Type::ImplTrait(_)
+        | Type::FnPtr(_)
+        | Type::Ptr(_)
+        | Type::Never(_)
+        | Type::Infer(_)
+        | Type::Macro(_)
+        | Type::Verbatim(_) => (TypeClass::Discrete, false),
         _ => (TypeClass::Other, false),
     }
 }
@@ -466,7 +475,33 @@ impl Lower<'_> {
                         .error(assign.left.span(), diagnostics::assign_to_non_local(&name));
                     return;
                 };
-                let op = self.op(&assign.right);
+                let old = self.lookup(&name).expect("checked above");
+                let op = match self.op(&assign.right) {
+                    // `x = 0.5`: a constant has no type of its own here; the
+                    // new variable takes the type of the one it replaces.
+                    Op::Copy(Operand {
+                        kind: OperandKind::Const(tokens),
+                        mode,
+                        ..
+                    }) => {
+                        let previous = self.var_reference_tokens(old);
+                        let value = match mode {
+                            Mode::Value => tokens,
+                            Mode::Borrow => quote!(&#tokens),
+                            Mode::Deref => quote!(*#tokens),
+                        };
+                        Op::Opaque(
+                            quote!(::autodiff::__private::rules::same_type(#previous, #value)),
+                        )
+                    }
+                    Op::Opaque(tokens) => {
+                        let previous = self.var_reference_tokens(old);
+                        Op::Opaque(
+                            quote!(::autodiff::__private::rules::same_type(#previous, #tokens)),
+                        )
+                    }
+                    op => op,
+                };
                 let var = self.define(Some(&name), op, None, assign.left.span());
                 self.rebind(&name, var);
             }
@@ -930,6 +965,12 @@ impl Lower<'_> {
             TokenTree::Group(group) => self.tokens_varied(group.stream()),
             _ => false,
         })
+    }
+
+    /// `&v`, for `rules::same_type`.
+    fn var_reference_tokens(&self, var: VarId) -> TokenStream {
+        let ident = self.var_ident(var);
+        quote!(&#ident)
     }
 
     /// The ident the generated code uses for a variable.

@@ -52,6 +52,20 @@ pub fn one<R: ScalarOutput>() -> R {
     R::one()
 }
 
+/// `value`, typed like `previous`: re-assigning `x = 0.5` defines a new
+/// variable in the generated code, and this keeps it the type `x` had (a
+/// bare literal would otherwise be an ambiguous `{float}`).
+///
+/// ```
+/// let x = 2.0_f32;
+/// let y = autodiff_runtime::rules::same_type(&x, 0.5);
+/// assert_eq!(y.sin(), 0.5_f32.sin());
+/// ```
+#[inline]
+pub fn same_type<T>(_previous: &T, value: T) -> T {
+    value
+}
+
 /// A gradient returned by a called `#[grad]` function, checked to be one (and
 /// not [`NotDifferentiated`](crate::NotDifferentiated)).
 ///
