@@ -42,8 +42,16 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
                 std::iter::once(recv).chain(args).collect()
             }
         }
-        Op::Primitive { arg, .. } => vec![arg],
+        Op::Primitive { args, .. } => args.iter().collect(),
         Op::Call(call) => call.args.iter().collect(),
         Op::Opaque(_) => Vec::new(),
+    }
+}
+
+/// Every operand an operation reads, differentiable or not.
+pub fn operands(op: &Op) -> Vec<&Operand> {
+    match op {
+        Op::Method { recv, args, .. } => std::iter::once(recv).chain(args).collect(),
+        other => differentiable_operands(other),
     }
 }

@@ -132,7 +132,7 @@ diagnostics! {
         ui: "unsupported/range.rs";
     block_without_value() => "this block has no value: end it with an expression",
         ui: "unsupported/block-without-value.rs";
-    no_method_rule(name, methods) => "no derivative rule for the method `{name}`: the float methods with rules are {methods}; for other code, write a `#[grad]` function and call it",
+    no_method_rule(name, methods) => "no derivative rule for the method `{name}`: the methods with rules are {methods}; for other code, write a `#[grad]` function and call it",
         ui: "unsupported/unknown-method.rs";
     method_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
         ui: "unsupported/method-arity.rs";
@@ -142,8 +142,8 @@ diagnostics! {
         ui: "unsupported/call-not-a-path.rs";
     qualified_self_call() => "calls through `<T as Trait>::f` cannot be differentiated yet: call the `#[grad]` function by its path",
         ui: "unsupported/trait-qualified-call.rs";
-    qualified_no_rule(ty, name, methods) => "no derivative rule for `{ty}::{name}`: the float methods with rules are {methods}",
+    qualified_no_rule(ty, name, methods) => "no derivative rule for `{ty}::{name}`: the methods with rules are {methods}",
         ui: "unsupported/qualified-unknown.rs";
-    primitive_arity(name) => "`{name}` takes 1 argument",
+    primitive_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
         ui: "unsupported/primitive-arity.rs";
 }

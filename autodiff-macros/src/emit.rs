@@ -14,7 +14,7 @@ use crate::ir::{
 use crate::lower::{Lowered, Names, var_ident};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
@@ -60,6 +60,8 @@ pub fn functions(item: &ItemFn, lowered: Lowered, adjoint: &Adjoint) -> TokenStr
         f: &f,
         names: &mut names,
         adjoints: HashMap::new(),
+        reverse_uses: HashSet::new(),
+        last_forward_use: HashMap::new(),
     };
     let core = body.core(adjoint, &seed);
     let ret_value = body.operand(&f.ret);
@@ -293,6 +295,10 @@ struct Body<'a> {
     f: &'a Function,
     names: &'a mut Names,
     adjoints: HashMap<VarId, Ident>,
+    /// Values the reverse sweep (or the returned tuple) reads.
+    reverse_uses: HashSet<VarId>,
+    /// The last forward statement that reads each value.
+    last_forward_use: HashMap<VarId, usize>,
 }
 
 impl Body<'_> {
@@ -379,12 +385,53 @@ impl Body<'_> {
         }
     }
 
+    /// Fills `reverse_uses` and `last_forward_use`.
+    fn uses(&mut self, adjoint: &Adjoint) {
+        let var_of = |operand: &Operand| match operand.kind {
+            OperandKind::Var(var) => Some(var),
+            OperandKind::Const(_) => None,
+        };
+        for (index, stmt) in self.f.body.iter().enumerate() {
+            for operand in crate::analyse::operands(&stmt.op) {
+                if let Some(var) = var_of(operand) {
+                    self.last_forward_use.insert(var, index);
+                }
+            }
+        }
+        self.reverse_uses.extend(var_of(&self.f.ret));
+        for stmt in &adjoint.stmts {
+            match stmt {
+                AdjStmt::Rule { args, .. } => {
+                    for arg in args {
+                        match arg {
+                            RuleArg::Primal(operand) | RuleArg::Int(operand) => {
+                                self.reverse_uses.extend(var_of(operand));
+                            }
+                            RuleArg::Output(var) => {
+                                self.reverse_uses.insert(*var);
+                            }
+                            RuleArg::Adjoint(_) => {}
+                        }
+                    }
+                }
+                AdjStmt::CallPullback { stmt, .. } => {
+                    if let Op::Call(call) = &self.f.body[*stmt].op {
+                        self.reverse_uses
+                            .extend(call.args.iter().filter_map(var_of));
+                    }
+                }
+                AdjStmt::Seed { .. } | AdjStmt::Pass { .. } => {}
+            }
+        }
+    }
+
     /// The forward sweep, then the reverse sweep.
     fn core(&mut self, adjoint: &Adjoint, seed: &Ident) -> TokenStream {
         let mut tokens = TokenStream::new();
-        for stmt in &self.f.body {
+        self.uses(adjoint);
+        for (index, stmt) in self.f.body.iter().enumerate() {
             let name = self.ident(stmt.def);
-            let value = self.op(&stmt.op);
+            let value = self.op(&stmt.op, index);
             let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
             quote_spanned!(stmt.span=> let #name #ty = #value;).to_tokens(&mut tokens);
         }
@@ -490,15 +537,41 @@ impl Body<'_> {
         }
     }
 
-    fn op(&self, op: &Op) -> TokenStream {
+    /// An operand the forward sweep passes by value at statement `index`.
+    ///
+    /// A value that is not known to be a float (an array) and is still
+    /// needed afterwards — by a later statement or by the reverse sweep — is
+    /// borrowed (`&h - &y` instead of `h - y`) or, for a call, cloned, rather
+    /// than moved. Floats are `Copy` and stay as written.
+    fn moved(&self, operand: &Operand, index: usize, clone: bool) -> TokenStream {
+        let tokens = self.operand(operand);
+        let OperandKind::Var(var) = operand.kind else {
+            return tokens;
+        };
+        let info = &self.f.vars[var];
+        let needed = self.reverse_uses.contains(&var)
+            || self
+                .last_forward_use
+                .get(&var)
+                .is_some_and(|&last| last > index);
+        if operand.mode != Mode::Value || info.scalar || info.by_ref || !needed {
+            tokens
+        } else if clone {
+            quote!(::core::clone::Clone::clone(&#tokens))
+        } else {
+            quote!(&#tokens)
+        }
+    }
+
+    fn op(&self, op: &Op, index: usize) -> TokenStream {
         match op {
-            Op::Copy(x) => self.operand(x),
+            Op::Copy(x) => self.moved(x, index, true),
             Op::Neg(x) => {
-                let x = self.operand(x);
+                let x = self.moved(x, index, false);
                 quote!(-#x)
             }
             Op::Binary(op, a, b) => {
-                let (a, b) = (self.operand(a), self.operand(b));
+                let (a, b) = (self.moved(a, index, false), self.moved(b, index, false));
                 match op {
                     crate::ir::BinOp::Add => quote!(#a + #b),
                     crate::ir::BinOp::Sub => quote!(#a - #b),
@@ -523,13 +596,19 @@ impl Body<'_> {
                     },
                 }
             }
-            Op::Primitive { callee, arg, .. } => {
-                let arg = self.operand(arg);
-                quote!(#callee(#arg))
+            Op::Primitive { callee, args, .. } => {
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .map(|arg| self.moved(arg, index, false))
+                    .collect();
+                quote!(#callee(#(#args),*))
             }
             Op::Call(call) => {
-                let args: Vec<TokenStream> =
-                    call.args.iter().map(|arg| self.operand(arg)).collect();
+                let args: Vec<TokenStream> = call
+                    .args
+                    .iter()
+                    .map(|arg| self.moved(arg, index, true))
+                    .collect();
                 match &call.callee {
                     Callee::Path(path) => quote!(#path(#(#args),*)),
                     Callee::SelfMethod { receiver, method } => {

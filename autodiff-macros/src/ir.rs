@@ -33,6 +33,10 @@ pub struct Var {
     pub varied: bool,
     /// Holds a reference (a `&T` parameter): pass it on as is, not `&v`.
     pub by_ref: bool,
+    /// Known to be a float (so `Copy`): the forward sweep may pass it by value
+    /// however often it is used. Anything else that the reverse sweep still
+    /// needs is borrowed, not moved.
+    pub scalar: bool,
     /// Parameters are bound by the signature, not by a `let`.
     pub is_param: bool,
 }
@@ -51,6 +55,8 @@ pub struct Param {
 pub enum TypeClass {
     /// `f32` or `f64`, perhaps behind `&`.
     Float,
+    /// An ndarray array or view, perhaps behind `&`.
+    Array,
     /// Integers, `bool`, `char`, `str`: never differentiable.
     Discrete,
     /// `&mut T`: differentiating through a write is not supported.
@@ -118,10 +124,10 @@ pub enum Op {
     },
     /// A runtime primitive called as a function: `sigmoid(x)`.
     Primitive {
-        rule: &'static PrimitiveRule,
+        rule: &'static MethodRule,
         /// The callee as the user wrote it.
         callee: TokenStream,
-        arg: Operand,
+        args: Vec<Operand>,
     },
     /// A call of another `#[grad]` function, differentiated through its
     /// pullback.
@@ -147,27 +153,29 @@ pub enum Callee {
     },
 }
 
-/// A float method the macro differentiates, and how.
+/// A method or runtime function the macro differentiates, and how.
 pub struct MethodRule {
+    /// The name the user writes: `exp`, `t`, `sigmoid`, `matmul`.
     pub name: &'static str,
+    /// The runtime rule's prefix: `exp` → `exp_pullback`, `t` → `transpose_pullback`.
+    pub rule: &'static str,
     pub shape: MethodShape,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MethodShape {
-    /// `x.exp()`: `exp_pullback(&x, &y, &d)`.
+    /// `x.exp()`, `sigmoid(x)`, `norm(x)`: `exp_pullback(&x, &y, &d)`.
     Unary,
+    /// `x.sum()`, `x.t()`, `mean(x)`: `sum_pullback(&x, &d)`.
+    Reduce,
+    /// `matmul(a, b)`, `a.dot(b)`: `matmul_pullback_lhs(&a, &b, &d)` and `_rhs`.
+    Bilinear,
     /// `x.powf(p)`: `powf_pullback_lhs(&x, &p, &y, &d)` and `_rhs`.
     Binary,
     /// `x.powi(n)`: `n` is an integer constant.
     Powi,
     /// `x.mul_add(a, b)`.
     MulAdd,
-}
-
-/// A runtime primitive called as a free function.
-pub struct PrimitiveRule {
-    pub name: &'static str,
 }
 
 /// The reverse sweep, in the order it runs.

@@ -146,6 +146,9 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
         }
         Type::Paren(inner) => classify(&inner.elem),
         Type::Group(inner) => classify(&inner.elem),
+        Type::Path(path) if path.qself.is_none() && is_array_type(&path.path) => {
+            (TypeClass::Array, false)
+        }
         Type::Path(path) if path.qself.is_none() => match path.path.get_ident() {
             Some(ident) => {
                 let name = ident.to_string();
@@ -251,14 +254,14 @@ impl Lower<'_> {
                         TypeClass::MutRef => {
                             self.cx.error(name.span(), diagnostics::wrt_mut_ref(name))
                         }
-                        TypeClass::Float | TypeClass::Other => param.wrt = true,
+                        TypeClass::Float | TypeClass::Array | TypeClass::Other => param.wrt = true,
                     }
                 }
             }
             // #[grad]
             None => {
                 for param in &mut params {
-                    param.wrt = param.class == TypeClass::Float;
+                    param.wrt = matches!(param.class, TypeClass::Float | TypeClass::Array);
                 }
             }
         }
@@ -270,6 +273,7 @@ impl Lower<'_> {
         }
         for param in &params {
             self.vars[param.var].varied = param.wrt;
+            self.vars[param.var].scalar = param.class == TypeClass::Float;
         }
         (params, receiver)
     }
@@ -280,6 +284,7 @@ impl Lower<'_> {
             span,
             varied,
             by_ref,
+            scalar: false,
             is_param: false,
         });
         self.vars.len() - 1
@@ -332,7 +337,9 @@ impl Lower<'_> {
                 }
             },
         };
+        let scalar = self.op_scalar(&op);
         let var = self.new_var(emitted, span, varied, by_ref);
+        self.vars[var].scalar = scalar;
         self.push(var, op, ty, span);
         var
     }
@@ -341,6 +348,35 @@ impl Lower<'_> {
         match operand.kind {
             OperandKind::Var(var) => self.vars[var].varied,
             OperandKind::Const(_) => false,
+        }
+    }
+
+    fn operand_scalar(&self, operand: &Operand) -> bool {
+        match &operand.kind {
+            OperandKind::Var(var) => self.vars[*var].scalar,
+            OperandKind::Const(tokens) => {
+                syn::parse2::<syn::LitFloat>(tokens.clone()).is_ok()
+                    || syn::parse2::<syn::LitInt>(tokens.clone()).is_ok()
+            }
+        }
+    }
+
+    /// Whether `op`'s value is known to be a float (see [`Var::scalar`]).
+    fn op_scalar(&self, op: &Op) -> bool {
+        match op {
+            Op::Copy(x) | Op::Neg(x) => self.operand_scalar(x),
+            Op::Binary(_, a, b) => self.operand_scalar(a) && self.operand_scalar(b),
+            Op::Method { rule, recv, .. } => match rule.shape {
+                MethodShape::Reduce => rule.rule == "sum",
+                MethodShape::Bilinear => false,
+                _ => self.operand_scalar(recv),
+            },
+            Op::Primitive { rule, args, .. } => match rule.rule {
+                "sum" | "mean" | "norm" | "norm_sq" | "dot" => true,
+                "matmul" | "transpose" => false,
+                _ => args.iter().all(|arg| self.operand_scalar(arg)),
+            },
+            Op::Call(_) | Op::Opaque(_) => false,
         }
     }
 
@@ -355,7 +391,7 @@ impl Lower<'_> {
                     || (rule.shape != MethodShape::Powi
                         && args.iter().any(|arg| self.operand_varied(arg)))
             }
-            Op::Primitive { arg, .. } => self.operand_varied(arg),
+            Op::Primitive { args, .. } => args.iter().any(|arg| self.operand_varied(arg)),
             Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
             Op::Opaque(_) => false,
         }
@@ -911,16 +947,20 @@ impl Lower<'_> {
         if let Some(rule) = rules::primitive(&name)
             && is_runtime_path(path)
         {
-            if args.len() != 1 {
-                self.cx
-                    .error(last.ident.span(), diagnostics::primitive_arity(&name));
+            let arity = rule.shape.arity() + 1;
+            if args.len() != arity {
+                let plural = if arity == 1 { "" } else { "s" };
+                self.cx.error(
+                    last.ident.span(),
+                    diagnostics::primitive_arity(&name, arity, plural),
+                );
                 return Op::Opaque(TokenStream::new());
             }
-            let arg = self.operand(args[0]);
+            let args = args.iter().map(|arg| self.operand(arg)).collect();
             return Op::Primitive {
                 rule,
                 callee: func.to_token_stream(),
-                arg,
+                args,
             };
         }
 
@@ -1135,6 +1175,25 @@ fn is_runtime_path(path: &syn::Path) -> bool {
         }
         _ => false,
     }
+}
+
+/// `Array2<f64>`, `ndarray::ArrayView1<'_, f32>`, `ArrayBase<S, D>`: the
+/// differentiable ndarray types (not `ArrayViewMut`).
+fn is_array_type(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|segment| {
+        let name = segment.ident.to_string();
+        let rest = name
+            .strip_prefix("ArrayView")
+            .or_else(|| name.strip_prefix("ArcArray"))
+            .or_else(|| name.strip_prefix("CowArray"))
+            .or_else(|| name.strip_prefix("Array"));
+        name == "ArrayBase"
+            || rest.is_some_and(|rest| {
+                rest.is_empty()
+                    || rest == "D"
+                    || (rest.len() == 1 && rest.as_bytes()[0].is_ascii_digit())
+            })
+    })
 }
 
 fn is_temp(name: &str) -> bool {

@@ -6,8 +6,8 @@
 //! has a rule.
 
 use crate::ir::{
-    AdjStmt, Adjoint, BinOp, Function, Grad, MethodShape, Op, Operand, OperandKind, RuleArg,
-    StmtId, VarId,
+    AdjStmt, Adjoint, BinOp, Function, Grad, MethodRule, MethodShape, Op, Operand, OperandKind,
+    RuleArg, StmtId, VarId,
 };
 
 // Input:  t0 = a * x;  t1 = t0 + b;  y = sigmoid(t1);  return y
@@ -83,58 +83,20 @@ pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
                 recv,
                 args,
                 ..
-            } => match method.shape {
-                MethodShape::Unary => {
-                    if let Some(target) = is_active(recv) {
-                        rule(
-                            target,
-                            format!("{}_pullback", method.name),
-                            vec![primal(recv), out, d()],
-                        );
-                    }
+            } => {
+                let operands: Vec<&Operand> = std::iter::once(recv).chain(args).collect();
+                for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active) {
+                    rule(target, name, args);
                 }
-                MethodShape::Powi => {
-                    if let Some(target) = is_active(recv) {
-                        let n = RuleArg::Int(args[0].clone());
-                        rule(
-                            target,
-                            "powi_pullback".into(),
-                            vec![primal(recv), n, out, d()],
-                        );
-                    }
-                }
-                MethodShape::Binary => {
-                    let p = &args[0];
-                    if let Some(target) = is_active(p) {
-                        let args = vec![primal(recv), primal(p), RuleArg::Output(def), d()];
-                        rule(target, format!("{}_pullback_rhs", method.name), args);
-                    }
-                    if let Some(target) = is_active(recv) {
-                        let args = vec![primal(recv), primal(p), RuleArg::Output(def), d()];
-                        rule(target, format!("{}_pullback_lhs", method.name), args);
-                    }
-                }
-                MethodShape::MulAdd => {
-                    let operands = [(recv, "x"), (&args[0], "a"), (&args[1], "b")];
-                    for (operand, which) in operands.into_iter().rev() {
-                        if let Some(target) = is_active(operand) {
-                            let args = vec![primal(recv), primal(&args[0]), primal(&args[1]), d()];
-                            rule(target, format!("mul_add_pullback_{which}"), args);
-                        }
-                    }
-                }
-            },
+            }
             Op::Primitive {
                 rule: primitive,
-                arg,
+                args,
                 ..
             } => {
-                if let Some(target) = is_active(arg) {
-                    rule(
-                        target,
-                        format!("{}_pullback", primitive.name),
-                        vec![primal(arg), out, d()],
-                    );
+                let operands: Vec<&Operand> = args.iter().collect();
+                for (target, name, args) in rule_pullbacks(primitive, &operands, def, &is_active) {
+                    rule(target, name, args);
                 }
             }
             Op::Call(call) => {
@@ -169,4 +131,74 @@ pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
         })
         .collect();
     Adjoint { stmts, grads }
+}
+
+/// The pullbacks of `rule` applied to `operands` (the receiver first), one per
+/// active operand, right to left: `(target, rule function, its arguments)`.
+fn rule_pullbacks(
+    rule: &MethodRule,
+    operands: &[&Operand],
+    def: VarId,
+    is_active: &dyn Fn(&Operand) -> Option<VarId>,
+) -> Vec<(VarId, String, Vec<RuleArg>)> {
+    let primal = |operand: &Operand| RuleArg::Primal(operand.clone());
+    let (out, d) = (RuleArg::Output(def), RuleArg::Adjoint(def));
+    let name = rule.rule;
+    let mut pullbacks = Vec::new();
+    match (rule.shape, operands) {
+        // x.exp(), sigmoid(x), norm(x)
+        (MethodShape::Unary, [x]) => {
+            if let Some(target) = is_active(x) {
+                pullbacks.push((target, format!("{name}_pullback"), vec![primal(x), out, d]));
+            }
+        }
+        // x.sum(), x.t(), mean(x)
+        (MethodShape::Reduce, [x]) => {
+            if let Some(target) = is_active(x) {
+                pullbacks.push((target, format!("{name}_pullback"), vec![primal(x), d]));
+            }
+        }
+        // x.powi(n): the exponent is a constant.
+        (MethodShape::Powi, [x, n]) => {
+            if let Some(target) = is_active(x) {
+                let args = vec![primal(x), RuleArg::Int((*n).clone()), out, d];
+                pullbacks.push((target, format!("{name}_pullback"), args));
+            }
+        }
+        // x.powf(p): the method's output is an argument of both pullbacks.
+        (MethodShape::Binary, [x, p]) => {
+            for (operand, side) in [(p, "rhs"), (x, "lhs")] {
+                if let Some(target) = is_active(operand) {
+                    let args = vec![
+                        primal(x),
+                        primal(p),
+                        RuleArg::Output(def),
+                        RuleArg::Adjoint(def),
+                    ];
+                    pullbacks.push((target, format!("{name}_pullback_{side}"), args));
+                }
+            }
+        }
+        // matmul(a, b), a.dot(b), dot(a, b)
+        (MethodShape::Bilinear, [a, b]) => {
+            for (operand, side) in [(b, "rhs"), (a, "lhs")] {
+                if let Some(target) = is_active(operand) {
+                    let args = vec![primal(a), primal(b), RuleArg::Adjoint(def)];
+                    pullbacks.push((target, format!("{name}_pullback_{side}"), args));
+                }
+            }
+        }
+        // x.mul_add(a, b)
+        (MethodShape::MulAdd, [x, a, b]) => {
+            for (operand, which) in [(b, "b"), (a, "a"), (x, "x")] {
+                if let Some(target) = is_active(operand) {
+                    let args = vec![primal(x), primal(a), primal(b), RuleArg::Adjoint(def)];
+                    pullbacks.push((target, format!("{name}_pullback_{which}"), args));
+                }
+            }
+        }
+        // `lower` checks the arity of every rule it accepts.
+        _ => {}
+    }
+    pullbacks
 }

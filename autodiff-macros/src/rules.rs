@@ -2,7 +2,7 @@
 //! methods and the runtime primitives. Everything else is either a call of
 //! another `#[grad]` function or an error.
 
-use crate::ir::{MethodRule, MethodShape, PrimitiveRule};
+use crate::ir::{MethodRule, MethodShape};
 
 pub static METHODS: &[MethodRule] = &[
     unary("exp"),
@@ -23,46 +23,50 @@ pub static METHODS: &[MethodRule] = &[
     unary("tanh"),
     unary("abs"),
     unary("recip"),
-    MethodRule {
-        name: "powi",
-        shape: MethodShape::Powi,
-    },
+    rule("powi", "powi", MethodShape::Powi),
     binary("powf"),
     binary("max"),
     binary("min"),
     binary("atan2"),
     binary("hypot"),
-    MethodRule {
-        name: "mul_add",
-        shape: MethodShape::MulAdd,
-    },
+    rule("mul_add", "mul_add", MethodShape::MulAdd),
+    // ndarray's methods
+    rule("sum", "sum", MethodShape::Reduce),
+    rule("t", "transpose", MethodShape::Reduce),
+    rule("dot", "matmul", MethodShape::Bilinear),
 ];
 
-pub static PRIMITIVES: &[PrimitiveRule] = &[
-    PrimitiveRule { name: "sigmoid" },
-    PrimitiveRule { name: "relu" },
-    PrimitiveRule { name: "softplus" },
+/// Runtime functions, called as `sigmoid(x)` or `autodiff::sigmoid(x)`.
+pub static PRIMITIVES: &[MethodRule] = &[
+    unary("sigmoid"),
+    unary("relu"),
+    unary("softplus"),
+    unary("norm"),
+    rule("sum", "sum", MethodShape::Reduce),
+    rule("mean", "mean", MethodShape::Reduce),
+    rule("norm_sq", "norm_sq", MethodShape::Reduce),
+    rule("transpose", "transpose", MethodShape::Reduce),
+    rule("matmul", "matmul", MethodShape::Bilinear),
+    rule("dot", "dot", MethodShape::Bilinear),
 ];
+
+const fn rule(name: &'static str, rule: &'static str, shape: MethodShape) -> MethodRule {
+    MethodRule { name, rule, shape }
+}
 
 const fn unary(name: &'static str) -> MethodRule {
-    MethodRule {
-        name,
-        shape: MethodShape::Unary,
-    }
+    rule(name, name, MethodShape::Unary)
 }
 
 const fn binary(name: &'static str) -> MethodRule {
-    MethodRule {
-        name,
-        shape: MethodShape::Binary,
-    }
+    rule(name, name, MethodShape::Binary)
 }
 
 pub fn method(name: &str) -> Option<&'static MethodRule> {
     METHODS.iter().find(|rule| rule.name == name)
 }
 
-pub fn primitive(name: &str) -> Option<&'static PrimitiveRule> {
+pub fn primitive(name: &str) -> Option<&'static MethodRule> {
     PRIMITIVES.iter().find(|rule| rule.name == name)
 }
 
@@ -70,8 +74,8 @@ impl MethodShape {
     /// How many arguments the method takes besides its receiver.
     pub fn arity(self) -> usize {
         match self {
-            MethodShape::Unary => 0,
-            MethodShape::Binary | MethodShape::Powi => 1,
+            MethodShape::Unary | MethodShape::Reduce => 0,
+            MethodShape::Binary | MethodShape::Bilinear | MethodShape::Powi => 1,
             MethodShape::MulAdd => 2,
         }
     }

@@ -429,3 +429,58 @@ fn every_diagnostic_is_listed_in_the_readme() {
         .collect();
     assert!(missing.is_empty(), "README.md does not list: {missing:?}");
 }
+
+#[test]
+fn the_network_does_not_differentiate_constants() {
+    // Issue 3: with wrt(w1, w2), no gradient wrt X — the largest matrix
+    // product of the backward pass — is computed.
+    let out = expand(
+        quote!(wrt(w1, w2)),
+        quote! {
+            fn loss(w1: &Array2<f64>, w2: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+                let h = sigmoid(&matmul(w1, x));
+                0.5 * norm_sq(&(y - &matmul(w2, &h)))
+            }
+        },
+    );
+    let vjp = function(&out, "loss_vjp");
+    assert!(vjp.contains("matmul_pullback_lhs(w1, x, &d_t0)"), "{vjp}");
+    assert!(vjp.contains("matmul_pullback_lhs(w2, &h, &d_t1)"), "{vjp}");
+    assert!(vjp.contains("matmul_pullback_rhs(w2, &h, &d_t1)"), "{vjp}");
+    assert!(
+        !vjp.contains("matmul_pullback_rhs(w1, x"),
+        "no gradient wrt x:\n{vjp}"
+    );
+    assert!(!vjp.contains("d_x"), "{vjp}");
+    assert!(!vjp.contains("sub_pullback_lhs"), "y is a constant:\n{vjp}");
+    assert!(
+        vjp.contains("<Array2<f64> as ::autodiff::__private::Differentiable>::Tangent"),
+        "{vjp}"
+    );
+    // The forward sweep borrows what the reverse sweep reads.
+    assert!(vjp.contains("let t2 = y - &t1;"), "{vjp}");
+}
+
+#[test]
+fn arrays_needed_later_are_borrowed_not_moved() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(a: Array1<f64>, b: Array1<f64>) -> f64 {
+                let c = a * b;
+                sum(c)
+            }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    // `a` and `b` are read by the pullbacks of `*`, and `c` by the pullback
+    // of `sum`: the forward sweep borrows all three instead of moving them.
+    assert!(vjp.contains("let c = &a * &b;"), "{vjp}");
+    assert!(vjp.contains("let y = sum(&c);"), "{vjp}");
+    // Floats are `Copy`: scalar code stays as written.
+    let scalar = expand(quote!(), quote! { fn g(a: f64, b: f64) -> f64 { a * b } });
+    assert!(
+        function(&scalar, "g_vjp").contains("let y = a * b;"),
+        "{scalar}"
+    );
+}

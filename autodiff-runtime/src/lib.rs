@@ -2,14 +2,24 @@
 //! behind [`autodiff`](https://docs.rs/autodiff).
 //!
 //! Use it through the `autodiff` facade crate: `#[grad]`-generated code calls
-//! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`]) are
-//! ordinary functions, usable outside `#[grad]` too.
+//! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`],
+//! [`matmul`], [`dot`], [`transpose`], [`sum`], [`mean`], [`norm`],
+//! [`norm_sq`]) are ordinary functions, usable outside `#[grad]` too.
+//!
+//! Scalars are `f32` and `f64`; arrays are ndarray's `ArrayBase<S, D>` of
+//! either (owned, views, any dimension), with the owned `Array<A, D>` as
+//! their gradient.
 
 mod arith;
+mod array;
+mod array_arith;
+mod array_float;
 pub mod check;
 #[cfg(test)]
 mod edge_cases;
 mod float;
+mod linalg;
+mod reduce;
 mod relu;
 pub mod rules;
 mod sigmoid;
@@ -17,6 +27,8 @@ mod softplus;
 mod tangent;
 
 pub use check::{CheckReport, check, check_with};
+pub use linalg::{Matmul, dot, matmul, transpose};
+pub use reduce::{mean, norm, norm_sq, sum};
 pub use relu::{Relu, relu};
 pub use sigmoid::{Sigmoid, sigmoid};
 pub use softplus::{Softplus, softplus};
@@ -26,6 +38,8 @@ pub use tangent::{Accumulate, Differentiable, NotDifferentiated, ScalarOutput};
 pub mod rules_traits {
     pub use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
     pub use crate::float::FloatRules;
+    pub use crate::linalg::{DotRule, MatmulRule, TransposeRule};
+    pub use crate::reduce::ReduceRule;
     pub use crate::relu::ReluRule;
     pub use crate::sigmoid::SigmoidRule;
     pub use crate::softplus::SoftplusRule;

@@ -1,5 +1,8 @@
 //! The rectifier relu(x) = max(x, 0) and its rule.
 
+use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
+
+use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`relu`] applies to (elementwise for arrays). Implemented for `f32`
@@ -74,6 +77,65 @@ macro_rules! float_relu {
 
 float_relu!(f32, f64);
 
+// Arrays, elementwise by the element type's rule: a reference or a view
+// gives a new array; an owned array is overwritten in place.
+
+/// Elementwise, into a new array.
+///
+/// ```
+/// use autodiff_runtime::relu;
+/// let x = ndarray::array![-1.0_f32, 0.0, 2.0];
+/// assert_eq!(relu(&x), ndarray::array![0.0, 0.0, 2.0]);
+/// assert_eq!(relu(x.view()), relu(x), "by view and in place");
+/// ```
+impl<A, S, D> Relu for &ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    type Output = Array<A, D>;
+    #[inline]
+    fn relu(self) -> Array<A, D> {
+        self.mapv(A::relu)
+    }
+}
+
+/// Elementwise, into a new array.
+impl<A: Element, D: Dimension> Relu for ArrayView<'_, A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn relu(self) -> Array<A, D> {
+        self.mapv(A::relu)
+    }
+}
+
+/// Elementwise, in place: the buffer is reused.
+impl<A: Element, D: Dimension> Relu for Array<A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn relu(mut self) -> Array<A, D> {
+        self.mapv_inplace(A::relu);
+        self
+    }
+}
+
+/// Elementwise, by the element type's rule.
+impl<A, S, D> ReluRule for ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    #[inline]
+    fn relu_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .map_collect(|x, y, d| x.relu_pullback(y, d))
+    }
+}
+
 #[cfg(test)]
 // Exact values (kinks, ±∞, ties) are what many asserts check.
 #[allow(clippy::float_cmp)]
@@ -113,5 +175,29 @@ mod tests {
         assert_eq!((-0.0_f64).relu_pullback(&0.0, &1.0), 0.0);
         assert_eq!(0.0_f32.relu_pullback(&0.0, &1.0), 0.0);
         assert!(f64::NAN.relu_pullback(&f64::NAN, &1.0).is_nan());
+    }
+
+    #[test]
+    fn test_relu_array() {
+        use crate::array::testing::{random, weighted};
+        use ndarray::{Array2, array};
+        let x = random((3, 4), 3);
+        let y = relu(&x);
+        assert_eq!(y, x.mapv(relu));
+        assert_eq!(relu(x.view()), y);
+        let again = x.clone();
+        let p = again.as_ptr();
+        let owned = relu(again);
+        assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+        assert_eq!(owned, y);
+        let w = random((3, 4), 4);
+        let g = rules::relu_pullback(&x, &y, &w);
+        check(|x: &Array2<f64>| weighted(&w, &relu(x)), x.clone(), g).assert_close(1e-9);
+        // The kink: 0.
+        let x = array![0.0_f64, -0.0, 1.0];
+        assert_eq!(
+            rules::relu_pullback(&x, &relu(&x), &array![2.0, 2.0, 2.0]),
+            array![0.0, 0.0, 2.0]
+        );
     }
 }

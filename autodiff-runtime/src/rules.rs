@@ -13,6 +13,8 @@
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::float::FloatRules;
+use crate::linalg::{DotRule, MatmulRule, TransposeRule};
+use crate::reduce::ReduceRule;
 use crate::relu::ReluRule;
 use crate::sigmoid::SigmoidRule;
 use crate::softplus::SoftplusRule;
@@ -348,4 +350,74 @@ pub fn softplus_pullback<X: SoftplusRule + ?Sized>(
     d: &X::Tangent,
 ) -> X::Tangent {
     x.softplus_pullback(y, d)
+}
+
+/// Pullback of the matrix product `a · b` to `a`: `d · bᵀ`.
+#[inline]
+pub fn matmul_pullback_lhs<A, B>(a: &A, b: &B, d: &<A as MatmulRule<B>>::DOut) -> A::Tangent
+where
+    A: MatmulRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.matmul_pullback_lhs(b, d)
+}
+
+/// Pullback of the matrix product `a · b` to `b`: `aᵀ · d`.
+#[inline]
+pub fn matmul_pullback_rhs<A, B>(a: &A, b: &B, d: &<A as MatmulRule<B>>::DOut) -> B::Tangent
+where
+    A: MatmulRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.matmul_pullback_rhs(b, d)
+}
+
+/// Pullback of the inner product `Σ aᵢbᵢ` to `a`: `d · b`.
+#[inline]
+pub fn dot_pullback_lhs<A, B>(a: &A, b: &B, d: &<A as DotRule<B>>::DOut) -> A::Tangent
+where
+    A: DotRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.dot_pullback_lhs(b, d)
+}
+
+/// Pullback of the inner product `Σ aᵢbᵢ` to `b`: `d · a`.
+#[inline]
+pub fn dot_pullback_rhs<A, B>(a: &A, b: &B, d: &<A as DotRule<B>>::DOut) -> B::Tangent
+where
+    A: DotRule<B> + ?Sized,
+    B: Differentiable + ?Sized,
+{
+    a.dot_pullback_rhs(b, d)
+}
+
+/// Pullback of the transpose: `dᵀ`.
+#[inline]
+pub fn transpose_pullback<X: TransposeRule + ?Sized>(x: &X, d: &X::DOut) -> X::Tangent {
+    x.transpose_pullback(d)
+}
+
+/// Pullback of `Σ xᵢ`: `d` everywhere.
+#[inline]
+pub fn sum_pullback<X: ReduceRule + ?Sized>(x: &X, d: &X::Elem) -> X::Tangent {
+    x.sum_pullback(d)
+}
+
+/// Pullback of the mean: `d / n` everywhere.
+#[inline]
+pub fn mean_pullback<X: ReduceRule + ?Sized>(x: &X, d: &X::Elem) -> X::Tangent {
+    x.mean_pullback(d)
+}
+
+/// Pullback of `‖x‖₂`: `d · x / y`, `0` at `x = 0`.
+#[inline]
+pub fn norm_pullback<X: ReduceRule + ?Sized>(x: &X, y: &X::Elem, d: &X::Elem) -> X::Tangent {
+    x.norm_pullback(y, d)
+}
+
+/// Pullback of `‖x‖₂²`: `2 · d · x`.
+#[inline]
+pub fn norm_sq_pullback<X: ReduceRule + ?Sized>(x: &X, d: &X::Elem) -> X::Tangent {
+    x.norm_sq_pullback(d)
 }

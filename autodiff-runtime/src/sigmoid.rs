@@ -1,5 +1,8 @@
 //! The logistic function σ(x) = 1 / (1 + e^(−x)) and its rule.
 
+use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
+
+use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`sigmoid`] applies to (elementwise for arrays). Implemented for
@@ -79,6 +82,65 @@ macro_rules! float_sigmoid {
 }
 
 float_sigmoid!(f32, f64);
+
+// Arrays, elementwise by the element type's rule: a reference or a view
+// gives a new array; an owned array is overwritten in place.
+
+/// Elementwise, into a new array.
+///
+/// ```
+/// use autodiff_runtime::sigmoid;
+/// let x = ndarray::array![0.0_f64, 800.0, -800.0];
+/// assert_eq!(sigmoid(&x), ndarray::array![0.5, 1.0, 0.0]);
+/// assert_eq!(sigmoid(x.view()), sigmoid(x), "by view and in place");
+/// ```
+impl<A, S, D> Sigmoid for &ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    type Output = Array<A, D>;
+    #[inline]
+    fn sigmoid(self) -> Array<A, D> {
+        self.mapv(A::sigmoid)
+    }
+}
+
+/// Elementwise, into a new array.
+impl<A: Element, D: Dimension> Sigmoid for ArrayView<'_, A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn sigmoid(self) -> Array<A, D> {
+        self.mapv(A::sigmoid)
+    }
+}
+
+/// Elementwise, in place: the buffer is reused.
+impl<A: Element, D: Dimension> Sigmoid for Array<A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn sigmoid(mut self) -> Array<A, D> {
+        self.mapv_inplace(A::sigmoid);
+        self
+    }
+}
+
+/// Elementwise, by the element type's rule.
+impl<A, S, D> SigmoidRule for ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    #[inline]
+    fn sigmoid_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .map_collect(|x, y, d| x.sigmoid_pullback(y, d))
+    }
+}
 
 #[cfg(test)]
 // Reference values keep the digits mpmath printed; rustc rounds them
@@ -191,5 +253,29 @@ mod tests {
             got.to_bits().abs_diff(exact.to_bits()) <= 4,
             "σ'(7) = {got:e} in f32"
         );
+    }
+
+    #[test]
+    fn test_sigmoid_array() {
+        use crate::array::testing::{random, weighted};
+        use ndarray::{Array2, array};
+        let x = random((3, 4), 1).mapv(|v| 4.0 * v);
+        let y = sigmoid(&x);
+        assert_eq!(y, x.mapv(sigmoid));
+        assert_eq!(sigmoid(x.view()), y);
+        let owned = sigmoid(x.clone());
+        assert_eq!(owned, y);
+        let again = x.clone();
+        let p = again.as_ptr();
+        assert_eq!(sigmoid(again).as_ptr(), p, "the owned buffer is reused");
+        let w = random((3, 4), 2);
+        let g = rules::sigmoid_pullback(&x, &y, &w);
+        check(|x: &Array2<f64>| weighted(&w, &sigmoid(x)), x.clone(), g).assert_close(1e-7);
+        // Same numerics as the scalar rule, finite in the tails.
+        let x = array![-800.0_f32, 0.0, 7.0, 800.0];
+        let g = rules::sigmoid_pullback(&x.view(), &sigmoid(&x), &array![1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&0.0, &1.0)));
+        assert_eq!(g[0], 0.0);
+        assert_eq!(g[1], 0.25);
     }
 }

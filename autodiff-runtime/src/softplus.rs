@@ -1,6 +1,9 @@
 //! softplus(x) = ln(1 + eˣ) and its rule.
 
 use crate::sigmoid::Sigmoid;
+use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
+
+use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`softplus`] applies to (elementwise for arrays). Implemented for
@@ -71,6 +74,65 @@ macro_rules! float_softplus {
 }
 
 float_softplus!(f32, f64);
+
+// Arrays, elementwise by the element type's rule: a reference or a view
+// gives a new array; an owned array is overwritten in place.
+
+/// Elementwise, into a new array.
+///
+/// ```
+/// use autodiff_runtime::softplus;
+/// let x = ndarray::array![800.0_f64, -800.0];
+/// assert_eq!(softplus(&x), ndarray::array![800.0, 0.0]);
+/// assert_eq!(softplus(x.view()), softplus(x), "by view and in place");
+/// ```
+impl<A, S, D> Softplus for &ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    type Output = Array<A, D>;
+    #[inline]
+    fn softplus(self) -> Array<A, D> {
+        self.mapv(A::softplus)
+    }
+}
+
+/// Elementwise, into a new array.
+impl<A: Element, D: Dimension> Softplus for ArrayView<'_, A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn softplus(self) -> Array<A, D> {
+        self.mapv(A::softplus)
+    }
+}
+
+/// Elementwise, in place: the buffer is reused.
+impl<A: Element, D: Dimension> Softplus for Array<A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn softplus(mut self) -> Array<A, D> {
+        self.mapv_inplace(A::softplus);
+        self
+    }
+}
+
+/// Elementwise, by the element type's rule.
+impl<A, S, D> SoftplusRule for ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    #[inline]
+    fn softplus_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .map_collect(|x, y, d| x.softplus_pullback(y, d))
+    }
+}
 
 #[cfg(test)]
 // Reference values keep the digits mpmath printed; rustc rounds them
@@ -191,5 +253,26 @@ mod tests {
             9.110_511_944_006_453_578_633e-4,
             4e-16,
         );
+    }
+
+    #[test]
+    fn test_softplus_array() {
+        use crate::array::testing::{random, weighted};
+        use ndarray::{Array2, array};
+        let x = random((3, 4), 5).mapv(|v| 4.0 * v);
+        let y = softplus(&x);
+        assert_eq!(y, x.mapv(softplus));
+        assert_eq!(softplus(x.view()), y);
+        let again = x.clone();
+        let p = again.as_ptr();
+        let owned = softplus(again);
+        assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+        assert_eq!(owned, y);
+        let w = random((3, 4), 6);
+        let g = rules::softplus_pullback(&x, &y, &w);
+        check(|x: &Array2<f64>| weighted(&w, &softplus(x)), x.clone(), g).assert_close(1e-7);
+        let x = array![-800.0_f32, 0.0, 800.0];
+        let g = rules::softplus_pullback(&x, &softplus(&x), &array![1.0, 1.0, 1.0]);
+        assert_eq!(g, array![0.0, 0.5, 1.0]);
     }
 }

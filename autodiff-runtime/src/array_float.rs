@@ -1,0 +1,278 @@
+//! The float-method rules ([`FloatRules`]) on ndarray arrays, elementwise.
+//!
+//! Each pullback applies the scalar rule of the element type to `x`, the
+//! method's output `y` and the adjoint `d`, all of one shape, in a single
+//! pass into a fresh array; binary methods (`powf`, `max`, …) take an array
+//! `p` of the same shape. The values at kinks and ties are the scalar rules'.
+
+use ndarray::{Array, ArrayBase, Data, Dimension, Zip};
+
+use crate::array::Element;
+use crate::float::FloatRules;
+
+macro_rules! unary {
+    ($($method:ident),*) => {$(
+        #[inline]
+        fn $method(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+            Zip::from(self).and(y).and(d).map_collect(|x, y, d| x.$method(y, d))
+        }
+    )*};
+}
+
+macro_rules! binary {
+    ($($method:ident),*) => {$(
+        #[inline]
+        fn $method(&self, p: &Self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+            Zip::from(self)
+                .and(p)
+                .and(y)
+                .and(d)
+                .map_collect(|x, p, y, d| x.$method(p, y, d))
+        }
+    )*};
+}
+
+macro_rules! ternary {
+    ($($method:ident),*) => {$(
+        #[inline]
+        fn $method(&self, a: &Self, b: &Self, d: &Array<A, D>) -> Array<A, D> {
+            Zip::from(self)
+                .and(a)
+                .and(b)
+                .and(d)
+                .map_collect(|x, a, b, d| x.$method(a, b, d))
+        }
+    )*};
+}
+
+/// Elementwise: `dx = d ⊙ f'(x)`, by the element type's rule.
+///
+/// ```
+/// use autodiff_runtime::rules::exp_pullback;
+/// use ndarray::array;
+/// let x = array![0.0_f64, 1.0];
+/// let y = x.exp();
+/// assert_eq!(exp_pullback(&x, &y, &array![2.0, 1.0]), array![2.0, 1.0_f64.exp()]);
+/// ```
+impl<A, S, D> FloatRules for ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    unary!(
+        exp_pullback,
+        exp2_pullback,
+        ln_pullback,
+        log2_pullback,
+        log10_pullback,
+        sqrt_pullback,
+        cbrt_pullback,
+        sin_pullback,
+        cos_pullback,
+        tan_pullback,
+        asin_pullback,
+        acos_pullback,
+        atan_pullback,
+        sinh_pullback,
+        cosh_pullback,
+        tanh_pullback,
+        abs_pullback,
+        recip_pullback
+    );
+
+    #[inline]
+    fn powi_pullback(&self, n: i32, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .map_collect(|x, y, d| x.powi_pullback(n, y, d))
+    }
+
+    binary!(
+        powf_pullback_lhs,
+        powf_pullback_rhs,
+        max_pullback_lhs,
+        max_pullback_rhs,
+        min_pullback_lhs,
+        min_pullback_rhs,
+        atan2_pullback_lhs,
+        atan2_pullback_rhs,
+        hypot_pullback_lhs,
+        hypot_pullback_rhs
+    );
+
+    ternary!(mul_add_pullback_x, mul_add_pullback_a, mul_add_pullback_b);
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use crate::array::testing::{random, weighted, weighted_f32};
+    use crate::check::check;
+    use crate::rules;
+    use ndarray::{Array2, array};
+
+    type Pullback = fn(&Array2<f64>, &Array2<f64>, &Array2<f64>) -> Array2<f64>;
+    type BinaryPullback = fn(&Array2<f64>, &Array2<f64>, &Array2<f64>, &Array2<f64>) -> Array2<f64>;
+
+    /// Checks `pullback(x, f(x), w)` against finite differences of
+    /// `Σ w ⊙ f(x)`, with `x` moved into `f`'s domain by `domain`.
+    fn fd_unary(f: fn(f64) -> f64, pullback: Pullback, domain: fn(f64) -> f64) {
+        let x = random((3, 4), 1).mapv(domain);
+        let w = random((3, 4), 2);
+        let g = pullback(&x, &x.mapv(f), &w);
+        let r = check(|x: &Array2<f64>| weighted(&w, &x.mapv(f)), x, g);
+        assert!(r.is_close(1e-7), "{r}");
+        // A column-major x (and so a column-major y) gives the same gradient.
+        let xt = random((4, 3), 1).mapv(domain).reversed_axes();
+        let wt = random((4, 3), 2).reversed_axes();
+        let g = pullback(&xt, &xt.mapv(f), &wt);
+        let r = check(|x: &Array2<f64>| weighted(&wt, &x.mapv(f)), xt, g);
+        assert!(r.is_close(1e-7), "column-major: {r}");
+    }
+
+    fn fd_binary(
+        f: fn(f64, f64) -> f64,
+        lhs: BinaryPullback,
+        rhs: BinaryPullback,
+        domain: fn(f64) -> f64,
+    ) {
+        let x = random((3, 4), 3).mapv(domain);
+        let p = random((3, 4), 4).mapv(domain);
+        let w = random((3, 4), 5);
+        let y = ndarray::Zip::from(&x).and(&p).map_collect(|&x, &p| f(x, p));
+        let g = (lhs(&x, &p, &y, &w), rhs(&x, &p, &y, &w));
+        let r = check(
+            |(x, p): &(Array2<f64>, Array2<f64>)| {
+                weighted(
+                    &w,
+                    &ndarray::Zip::from(x).and(p).map_collect(|&x, &p| f(x, p)),
+                )
+            },
+            (x, p),
+            g,
+        );
+        assert!(r.is_close(1e-7), "{r}");
+    }
+
+    fn any(x: f64) -> f64 {
+        x
+    }
+    fn positive(x: f64) -> f64 {
+        x.abs() + 0.1
+    }
+    fn unit(x: f64) -> f64 {
+        x / 2.0
+    }
+
+    macro_rules! unary_tests {
+        ($($test:ident: $method:ident, $pullback:ident, $domain:ident;)*) => {$(
+            #[test]
+            fn $test() {
+                fd_unary(f64::$method, rules::$pullback, $domain);
+            }
+        )*};
+    }
+
+    unary_tests! {
+        test_exp: exp, exp_pullback, any;
+        test_exp2: exp2, exp2_pullback, any;
+        test_ln: ln, ln_pullback, positive;
+        test_log2: log2, log2_pullback, positive;
+        test_log10: log10, log10_pullback, positive;
+        test_sqrt: sqrt, sqrt_pullback, positive;
+        test_cbrt: cbrt, cbrt_pullback, any;
+        test_sin: sin, sin_pullback, any;
+        test_cos: cos, cos_pullback, any;
+        test_tan: tan, tan_pullback, unit;
+        test_asin: asin, asin_pullback, unit;
+        test_acos: acos, acos_pullback, unit;
+        test_atan: atan, atan_pullback, any;
+        test_sinh: sinh, sinh_pullback, any;
+        test_cosh: cosh, cosh_pullback, any;
+        test_tanh: tanh, tanh_pullback, any;
+        test_abs: abs, abs_pullback, any;
+        test_recip: recip, recip_pullback, any;
+    }
+
+    macro_rules! binary_tests {
+        ($($test:ident: $method:ident, $lhs:ident, $rhs:ident, $domain:ident;)*) => {$(
+            #[test]
+            fn $test() {
+                fd_binary(f64::$method, rules::$lhs, rules::$rhs, $domain);
+            }
+        )*};
+    }
+
+    binary_tests! {
+        test_powf: powf, powf_pullback_lhs, powf_pullback_rhs, positive;
+        test_max: max, max_pullback_lhs, max_pullback_rhs, any;
+        test_min: min, min_pullback_lhs, min_pullback_rhs, any;
+        test_atan2: atan2, atan2_pullback_lhs, atan2_pullback_rhs, any;
+        test_hypot: hypot, hypot_pullback_lhs, hypot_pullback_rhs, any;
+    }
+
+    #[test]
+    fn test_powi() {
+        for n in [0, 1, 3, -2] {
+            let x = random((2, 3), 6);
+            let w = random((2, 3), 7);
+            let g = rules::powi_pullback(&x, n, &x.mapv(|x| x.powi(n)), &w);
+            let r = check(|x: &Array2<f64>| weighted(&w, &x.mapv(|x| x.powi(n))), x, g);
+            assert!(r.is_close(1e-7), "n = {n}: {r}");
+        }
+    }
+
+    #[test]
+    fn test_mul_add() {
+        let (x, a, b) = (random((2, 3), 8), random((2, 3), 9), random((2, 3), 10));
+        let w = random((2, 3), 11);
+        let g = (
+            rules::mul_add_pullback_x(&x, &a, &b, &w),
+            rules::mul_add_pullback_a(&x, &a, &b, &w),
+            rules::mul_add_pullback_b(&x, &a, &b, &w),
+        );
+        let f = |(x, a, b): &(Array2<f64>, Array2<f64>, Array2<f64>)| {
+            let y = ndarray::Zip::from(x)
+                .and(a)
+                .and(b)
+                .map_collect(|&x, &a, &b| x.mul_add(a, b));
+            weighted(&w, &y)
+        };
+        check(f, (x, a, b), g).assert_close(1e-8);
+    }
+
+    #[test]
+    fn test_float_rules_f32_and_kinks() {
+        let x = random((2, 2), 12).mapv(|v| v as f32);
+        let w = random((2, 2), 13).mapv(|v| v as f32);
+        let g = rules::tanh_pullback(&x.view(), &x.mapv(f32::tanh), &w);
+        let r = check(|x: &Array2<f32>| weighted_f32(&w, &x.mapv(f32::tanh)), x, g);
+        assert!(r.is_close(1e-2), "{r}");
+        // The scalar conventions hold elementwise: abs at 0, max ties.
+        let x = array![0.0_f64, -2.0, 3.0];
+        let d = array![1.0, 1.0, 1.0];
+        assert_eq!(
+            rules::abs_pullback(&x, &x.mapv(f64::abs), &d),
+            array![0.0, -1.0, 1.0]
+        );
+        let p = array![0.0, 1.0, 3.0];
+        let y = array![0.0, 1.0, 3.0];
+        assert_eq!(
+            rules::max_pullback_lhs(&x, &p, &y, &d),
+            array![1.0, 0.0, 1.0]
+        );
+        assert_eq!(
+            rules::max_pullback_rhs(&x, &p, &y, &d),
+            array![0.0, 1.0, 0.0]
+        );
+    }
+
+    #[test]
+    #[should_panic = "mismatch"]
+    fn test_float_rules_shape_mismatch() {
+        let x = array![1.0_f64, 2.0];
+        let _ = rules::exp_pullback(&x, &array![1.0, 2.0, 3.0], &array![1.0, 2.0]);
+    }
+}
