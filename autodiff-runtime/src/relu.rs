@@ -51,6 +51,16 @@ pub fn relu<T: Relu>(x: T) -> T::Output {
 
 macro_rules! float_relu {
     ($($t:ty),*) => {$(
+        /// By reference too, as for arrays: generated code borrows values
+        /// it still needs.
+        impl Relu for &$t {
+            type Output = $t;
+            #[inline]
+            fn relu(self) -> $t {
+                (*self).relu()
+            }
+        }
+
         impl Relu for $t {
             type Output = $t;
             #[inline]
@@ -199,5 +209,17 @@ mod tests {
             rules::relu_pullback(&x, &relu(&x), &array![2.0, 2.0, 2.0]),
             array![0.0, 0.0, 2.0]
         );
+    }
+}
+
+#[cfg(test)]
+mod by_reference {
+    #[test]
+    fn test_relu_by_reference() {
+        for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+            assert_eq!(super::relu(&x).to_bits(), super::relu(x).to_bits());
+            let y = x as f32;
+            assert_eq!(super::relu(&y).to_bits(), super::relu(y).to_bits());
+        }
     }
 }

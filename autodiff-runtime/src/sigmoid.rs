@@ -55,6 +55,16 @@ pub fn sigmoid<T: Sigmoid>(x: T) -> T::Output {
 
 macro_rules! float_sigmoid {
     ($($t:ty),*) => {$(
+        /// By reference too, as for arrays: generated code borrows values
+        /// it still needs.
+        impl Sigmoid for &$t {
+            type Output = $t;
+            #[inline]
+            fn sigmoid(self) -> $t {
+                (*self).sigmoid()
+            }
+        }
+
         impl Sigmoid for $t {
             type Output = $t;
             // e = e^(−|x|) ∈ [0, 1] never overflows; σ(x) = 1/(1 + e) for
@@ -277,5 +287,17 @@ mod tests {
         assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&0.0, &1.0)));
         assert_eq!(g[0], 0.0);
         assert_eq!(g[1], 0.25);
+    }
+}
+
+#[cfg(test)]
+mod by_reference {
+    #[test]
+    fn test_sigmoid_by_reference() {
+        for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+            assert_eq!(super::sigmoid(&x).to_bits(), super::sigmoid(x).to_bits());
+            let y = x as f32;
+            assert_eq!(super::sigmoid(&y).to_bits(), super::sigmoid(y).to_bits());
+        }
     }
 }

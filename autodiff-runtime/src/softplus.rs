@@ -54,6 +54,16 @@ pub fn softplus<T: Softplus>(x: T) -> T::Output {
 
 macro_rules! float_softplus {
     ($($t:ty),*) => {$(
+        /// By reference too, as for arrays: generated code borrows values
+        /// it still needs.
+        impl Softplus for &$t {
+            type Output = $t;
+            #[inline]
+            fn softplus(self) -> $t {
+                (*self).softplus()
+            }
+        }
+
         impl Softplus for $t {
             type Output = $t;
             // ln(1 + eˣ) = max(x, 0) + ln(1 + e^(−|x|)): the exponential is in
@@ -274,5 +284,17 @@ mod tests {
         let x = array![-800.0_f32, 0.0, 800.0];
         let g = rules::softplus_pullback(&x, &softplus(&x), &array![1.0, 1.0, 1.0]);
         assert_eq!(g, array![0.0, 0.5, 1.0]);
+    }
+}
+
+#[cfg(test)]
+mod by_reference {
+    #[test]
+    fn test_softplus_by_reference() {
+        for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+            assert_eq!(super::softplus(&x).to_bits(), super::softplus(x).to_bits());
+            let y = x as f32;
+            assert_eq!(super::softplus(&y).to_bits(), super::softplus(y).to_bits());
+        }
     }
 }
