@@ -71,6 +71,11 @@ pub trait TransposeRule: Differentiable {
 /// let a = array![[1.0_f64, 2.0], [3.0, 4.0]];
 /// assert_eq!((&a).matmul(a.t()), array![[5.0, 11.0], [11.0, 25.0]]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`matmul` is not defined for `{Self}` and `{Rhs}`",
+    label = "matrix product of these arguments",
+    note = "`matmul` multiplies ndarray matrices and vectors (1 or 2 dimensions), passed as `&Array` or as views"
+)]
 pub trait Matmul<Rhs> {
     /// The type of the product.
     type Output;

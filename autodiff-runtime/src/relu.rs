@@ -13,6 +13,11 @@ use crate::tangent::Differentiable;
 /// assert_eq!(1.5_f32.relu(), 1.5);
 /// assert_eq!((-1.5_f64).relu(), 0.0);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`relu` is not defined for `{Self}`",
+    label = "`relu` of this value",
+    note = "`relu` applies to `f32`, `f64` (by value or reference) and ndarray arrays (`&Array`, views, or an owned `Array`, updated in place)"
+)]
 pub trait Relu {
     /// The type of relu(x).
     type Output;

@@ -13,6 +13,11 @@ use crate::tangent::Differentiable;
 /// assert_eq!(0.0_f32.sigmoid(), 0.5);
 /// assert_eq!((-800.0_f64).sigmoid(), 0.0);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`sigmoid` is not defined for `{Self}`",
+    label = "`sigmoid` of this value",
+    note = "`sigmoid` applies to `f32`, `f64` (by value or reference) and ndarray arrays (`&Array`, views, or an owned `Array`, updated in place)"
+)]
 pub trait Sigmoid {
     /// The type of σ(x).
     type Output;

@@ -15,6 +15,11 @@ use crate::tangent::Differentiable;
 /// assert_eq!((-800.0_f64).softplus(), 0.0);
 /// assert_eq!(80.0_f32.softplus(), 80.0);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`softplus` is not defined for `{Self}`",
+    label = "`softplus` of this value",
+    note = "`softplus` applies to `f32`, `f64` (by value or reference) and ndarray arrays (`&Array`, views, or an owned `Array`, updated in place)"
+)]
 pub trait Softplus {
     /// The type of softplus(x).
     type Output;
