@@ -26,11 +26,12 @@ pub trait Sigmoid {
     fn sigmoid(self) -> Self::Output;
 }
 
-/// Rule of [`sigmoid`]: `d · σ(x) · σ(−x)` (not `y · (1 − y)`, which loses
-/// precision as `y → 1`).
+/// Rule of [`sigmoid`]: `d · σ(x) · σ(−x)`, within 4 ulp everywhere.
 ///
-/// Computed from `x` alone as `d · e / (1 + e)²` with `e = e^(−|x|)`: one
-/// `exp`, no cancellation, and `0` rather than NaN as `|x| → ∞`.
+/// For `x ≤ 1` it is `d · y · (1 − y)` from the forward value `y = σ(x)`:
+/// there `1 − y ≥ 0.26` is exact, and no `exp` is needed. Above, `1 − y`
+/// would cancel (≈ 300 ulp lost at `x = 7`), so it is `d · e / (1 + e)²`
+/// with `e = e^(−x)`: no cancellation, and `0` rather than NaN as `x → ∞`.
 ///
 /// ```
 /// use autodiff_runtime::rules_traits::SigmoidRule;
@@ -85,12 +86,20 @@ macro_rules! float_sigmoid {
         }
 
         impl SigmoidRule for $t {
-            // σ(x)·σ(−x) = σ(|x|)·σ(−|x|) = e/(1 + e)², e = e^(−|x|).
+            // σ'(x) = σ(x)·σ(−x). For x ≤ 1, y = σ(x) ≤ 0.74, so 1 − y ≥ 0.26
+            // is exact (Sterbenz) up to y's own rounding: y·(1 − y) is within
+            // a few ulp, and costs no `exp`. Above 1, 1 − y cancels (≈ 300
+            // ulp lost at x = 7), so σ(−x) comes from e = e^(−x) instead:
+            // σ'(x) = e/(1 + e)².
             #[inline]
-            fn sigmoid_pullback(&self, _y: &$t, d: &$t) -> $t {
-                let e = (-self.abs()).exp();
-                let one_e = 1.0 + e;
-                *d * (e / (one_e * one_e))
+            fn sigmoid_pullback(&self, y: &$t, d: &$t) -> $t {
+                if *self <= 1.0 {
+                    *d * (*y * (1.0 - *y))
+                } else {
+                    let e = (-self.abs()).exp(); // the forward's `exp`, shared once inlined
+                    let one_e = 1.0 + e;
+                    *d * (e / (one_e * one_e))
+                }
             }
         }
     )*};
@@ -289,7 +298,7 @@ mod tests {
         // Same numerics as the scalar rule, finite in the tails.
         let x = array![-800.0_f32, 0.0, 7.0, 800.0];
         let g = rules::sigmoid_pullback(&x.view(), &sigmoid(&x), &array![1.0, 1.0, 1.0, 1.0]);
-        assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&0.0, &1.0)));
+        assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&sigmoid(x), &1.0)));
         assert_eq!(g[0], 0.0);
         assert_eq!(g[1], 0.25);
     }
@@ -303,6 +312,37 @@ mod by_reference {
             assert_eq!(super::sigmoid(&x).to_bits(), super::sigmoid(x).to_bits());
             let y = x as f32;
             assert_eq!(super::sigmoid(&y).to_bits(), super::sigmoid(y).to_bits());
+        }
+    }
+}
+
+#[cfg(test)]
+mod cheap_branch {
+    use crate::rules_traits::SigmoidRule;
+    use crate::sigmoid;
+
+    /// σ'(x) as e/(1 + e)², e = e^(−|x|): the formula with no cancellation.
+    fn reference(x: f64) -> f64 {
+        let e = (-x.abs()).exp();
+        e / ((1.0 + e) * (1.0 + e))
+    }
+
+    #[test]
+    fn test_sigmoid_pullback_without_exp_stays_within_4_ulp() {
+        let mut worst = 0;
+        for i in 0..=200_000 {
+            let x = -40.0 + 41.0 * f64::from(i) / 200_000.0; // up to the branch at 1
+            let got = x.sigmoid_pullback(&sigmoid(x), &1.0);
+            let want = reference(x);
+            worst = worst.max(got.to_bits().abs_diff(want.to_bits()));
+        }
+        assert!(worst <= 4, "worst {worst} ulp from e/(1 + e)²");
+    }
+
+    #[test]
+    fn test_sigmoid_pullback_above_the_branch_is_the_exp_formula() {
+        for x in [1.0000001, 2.0, 7.0, 30.0, 700.0] {
+            assert_eq!(x.sigmoid_pullback(&sigmoid(x), &1.0), reference(x));
         }
     }
 }
