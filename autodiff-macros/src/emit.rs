@@ -18,6 +18,21 @@ use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
+/// Rules with an `_into` variant that takes the adjoint by value.
+const INTO_RULES: &[&str] = &[
+    "sigmoid_pullback",
+    "relu_pullback",
+    "softplus_pullback",
+    "neg_pullback",
+    "add_pullback_lhs",
+    "add_pullback_rhs",
+    "sub_pullback_lhs",
+    "sub_pullback_rhs",
+];
+
+/// Rules with an `_into` variant that takes their (array) operand by value.
+const PRIMAL_INTO_RULES: &[&str] = &["norm_sq_pullback"];
+
 /// Lints the expansion may trigger in code the user did not write.
 fn allowed_lints() -> TokenStream {
     quote! {
@@ -466,7 +481,67 @@ impl Body<'_> {
                 }
             };
 
-        for stmt in &adjoint.stmts {
+        // The index of the last reverse statement that reads each adjoint.
+        let mut last_reader: HashMap<VarId, usize> = HashMap::new();
+        for (index, stmt) in adjoint.stmts.iter().enumerate() {
+            match stmt {
+                AdjStmt::Rule { args, .. } => {
+                    for arg in args {
+                        if let RuleArg::Adjoint(var) = arg {
+                            last_reader.insert(*var, index);
+                        }
+                    }
+                }
+                AdjStmt::Pass { source, .. } => {
+                    last_reader.insert(*source, index);
+                }
+                AdjStmt::CallPullback { stmt, .. } => {
+                    last_reader.insert(self.f.body[*stmt].def, index);
+                }
+                AdjStmt::Seed { .. } => {}
+            }
+        }
+        // And of each forward value (the returned one is read at the very end).
+        let mut last_primal_reader: HashMap<VarId, usize> = HashMap::new();
+        for (index, stmt) in adjoint.stmts.iter().enumerate() {
+            let reads: Vec<VarId> = match stmt {
+                AdjStmt::Rule { args, .. } => args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        RuleArg::Primal(Operand {
+                            kind: OperandKind::Var(var),
+                            ..
+                        })
+                        | RuleArg::Int(Operand {
+                            kind: OperandKind::Var(var),
+                            ..
+                        })
+                        | RuleArg::Output(var) => Some(*var),
+                        _ => None,
+                    })
+                    .collect(),
+                AdjStmt::CallPullback { stmt, .. } => match &self.f.body[*stmt].op {
+                    Op::Call(call) => call
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg.kind {
+                            OperandKind::Var(var) => Some(var),
+                            OperandKind::Const(_) => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                AdjStmt::Seed { .. } | AdjStmt::Pass { .. } => Vec::new(),
+            };
+            for var in reads {
+                last_primal_reader.insert(var, index);
+            }
+        }
+        if let OperandKind::Var(ret) = self.f.ret.kind {
+            last_primal_reader.insert(ret, usize::MAX);
+        }
+
+        for (index, stmt) in adjoint.stmts.iter().enumerate() {
             match stmt {
                 AdjStmt::Seed { target } => {
                     contribute(self, &mut tokens, *target, seed.to_token_stream())
@@ -481,9 +556,53 @@ impl Body<'_> {
                     args,
                     span,
                 } => {
-                    let rule = Ident::new(rule, *span);
-                    let args: Vec<TokenStream> =
-                        args.iter().map(|arg| self.rule_arg(arg)).collect();
+                    // The last read of an array adjoint hands it over by value
+                    // to a rule that can reuse its buffer (`sigmoid_pullback_into`).
+                    let consumed = args.iter().find_map(|arg| match arg {
+                        RuleArg::Adjoint(var)
+                            if INTO_RULES.contains(&rule.as_str())
+                                && !self.f.vars[*var].scalar
+                                && last_reader.get(var) == Some(&index) =>
+                        {
+                            Some(*var)
+                        }
+                        _ => None,
+                    });
+                    // Likewise a forward array nothing reads afterwards, for a
+                    // rule that turns it into its own gradient (`norm_sq`).
+                    let consumed_primal = args.iter().find_map(|arg| match arg {
+                        RuleArg::Primal(Operand {
+                            kind: OperandKind::Var(var),
+                            mode,
+                            ..
+                        }) if PRIMAL_INTO_RULES.contains(&rule.as_str())
+                            && *mode != Mode::Deref
+                            && !self.f.vars[*var].scalar
+                            && !self.f.vars[*var].by_ref
+                            && !self.f.vars[*var].is_param
+                            && last_primal_reader.get(var) == Some(&index) =>
+                        {
+                            Some(*var)
+                        }
+                        _ => None,
+                    });
+                    let rule = match (consumed, consumed_primal) {
+                        (None, None) => Ident::new(rule, *span),
+                        _ => Ident::new(&format!("{rule}_into"), *span),
+                    };
+                    let args: Vec<TokenStream> = args
+                        .iter()
+                        .map(|arg| match arg {
+                            RuleArg::Adjoint(var) if Some(*var) == consumed => {
+                                self.adjoint(*var).into_token_stream()
+                            }
+                            RuleArg::Primal(Operand {
+                                kind: OperandKind::Var(var),
+                                ..
+                            }) if Some(*var) == consumed_primal => self.ident(*var),
+                            arg => self.rule_arg(arg),
+                        })
+                        .collect();
                     let value =
                         quote_spanned!(*span=> ::autodiff::__private::rules::#rule(#(#args),*));
                     contribute(self, &mut tokens, *target, value);

@@ -459,6 +459,15 @@ fn the_network_does_not_differentiate_constants() {
     );
     // The forward sweep borrows what the reverse sweep reads.
     assert!(vjp.contains("let t2 = y - &t1;"), "{vjp}");
+    // Adjoints read for the last time are handed over to be reused in place.
+    assert!(vjp.contains("sub_pullback_rhs_into(y, &t1, d_t2)"), "{vjp}");
+    // The residual is read by nothing else: it becomes its own gradient.
+    assert!(vjp.contains("norm_sq_pullback_into(t2, &d_t3)"), "{vjp}");
+    assert!(vjp.contains("sigmoid_pullback_into(&t0, &h, d_h)"), "{vjp}");
+    assert!(
+        vjp.contains("matmul_pullback_rhs(w2, &h, &d_t1)"),
+        "still read by the lhs pullback:\n{vjp}"
+    );
 }
 
 #[test]

@@ -22,8 +22,20 @@ pub trait AddRule<Rhs: Differentiable + ?Sized = Self>: Differentiable {
     type DOut;
     /// Gradient contribution to `a` (`self`).
     fn add_pullback_lhs(&self, rhs: &Rhs, d: &Self::DOut) -> Self::Tangent;
+    /// As [`Self::add_pullback_lhs`], given the adjoint by value: it is
+    /// dead afterwards, so an implementation may reuse its buffer.
+    #[inline]
+    fn add_pullback_lhs_into(&self, rhs: &Rhs, d: Self::DOut) -> Self::Tangent {
+        self.add_pullback_lhs(rhs, &d)
+    }
     /// Gradient contribution to `b` (`rhs`).
     fn add_pullback_rhs(&self, rhs: &Rhs, d: &Self::DOut) -> Rhs::Tangent;
+    /// As [`Self::add_pullback_rhs`], given the adjoint by value: it is
+    /// dead afterwards, so an implementation may reuse its buffer.
+    #[inline]
+    fn add_pullback_rhs_into(&self, rhs: &Rhs, d: Self::DOut) -> Rhs::Tangent {
+        self.add_pullback_rhs(rhs, &d)
+    }
 }
 
 /// Rules of `a - b`: `da = d`, `db = −d`.
@@ -43,8 +55,20 @@ pub trait SubRule<Rhs: Differentiable + ?Sized = Self>: Differentiable {
     type DOut;
     /// Gradient contribution to `a` (`self`).
     fn sub_pullback_lhs(&self, rhs: &Rhs, d: &Self::DOut) -> Self::Tangent;
+    /// As [`Self::sub_pullback_lhs`], given the adjoint by value: it is
+    /// dead afterwards, so an implementation may reuse its buffer.
+    #[inline]
+    fn sub_pullback_lhs_into(&self, rhs: &Rhs, d: Self::DOut) -> Self::Tangent {
+        self.sub_pullback_lhs(rhs, &d)
+    }
     /// Gradient contribution to `b` (`rhs`).
     fn sub_pullback_rhs(&self, rhs: &Rhs, d: &Self::DOut) -> Rhs::Tangent;
+    /// As [`Self::sub_pullback_rhs`], given the adjoint by value: it is
+    /// dead afterwards, so an implementation may reuse its buffer.
+    #[inline]
+    fn sub_pullback_rhs_into(&self, rhs: &Rhs, d: Self::DOut) -> Rhs::Tangent {
+        self.sub_pullback_rhs(rhs, &d)
+    }
 }
 
 /// Rules of `a * b`: `da = d · b`, `db = a · d`.
@@ -110,6 +134,11 @@ pub trait NegRule: Differentiable {
     type DOut;
     /// Gradient contribution to `x`.
     fn neg_pullback(&self, d: &Self::DOut) -> Self::Tangent;
+    /// As [`Self::neg_pullback`], given the adjoint by value, to reuse it.
+    #[inline]
+    fn neg_pullback_into(&self, d: Self::DOut) -> Self::Tangent {
+        self.neg_pullback(&d)
+    }
 }
 
 // Each rule applies the chain rule to the local derivative in one line; the

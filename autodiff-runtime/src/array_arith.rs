@@ -13,6 +13,22 @@ use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::array::Element;
 use crate::linalg::inner;
 
+/// `d` as an array of `shape`'s dimension type, when it has exactly that
+/// shape (no broadcasting happened): its buffer is then reused as is.
+#[inline]
+fn reuse<A, O: Dimension, T: Dimension>(
+    d: Array<A, O>,
+    shape: T,
+) -> Result<Array<A, T>, Array<A, O>> {
+    if d.shape() != shape.slice() {
+        return Err(d);
+    }
+    // Equal shapes have an equal number of axes, which is all the
+    // conversion checks: it cannot fail here.
+    d.into_dimensionality::<T>()
+        .map_err(|_| unreachable!("equal shapes have equal dimensionality"))
+}
+
 /// The gradient of an operand of shape `target` whose adjoint contribution is
 /// `f(d, x, y)` elementwise over the adjoint `d`, with `x` and `y` broadcast
 /// to `d`'s shape: summed over the broadcast axes when `target` is smaller
@@ -159,6 +175,16 @@ where
     fn add_pullback_rhs(&self, rhs: &ArrayBase<S2, E>, d: &Self::DOut) -> Array<A, E> {
         unbroadcast(rhs.raw_dim(), d.view(), d.view(), d.view(), |d, _, _| d)
     }
+    /// Without broadcasting, the adjoint itself: no new array.
+    #[inline]
+    fn add_pullback_lhs_into(&self, rhs: &ArrayBase<S2, E>, d: Self::DOut) -> Array<A, D> {
+        reuse(d, self.raw_dim()).unwrap_or_else(|d| self.add_pullback_lhs(rhs, &d))
+    }
+    /// Without broadcasting, the adjoint itself: no new array.
+    #[inline]
+    fn add_pullback_rhs_into(&self, rhs: &ArrayBase<S2, E>, d: Self::DOut) -> Array<A, E> {
+        reuse(d, rhs.raw_dim()).unwrap_or_else(|d| self.add_pullback_rhs(rhs, &d))
+    }
 }
 
 /// `a - b`: `da = Σ d`, `db = −Σ d`.
@@ -178,6 +204,22 @@ where
     #[inline]
     fn sub_pullback_rhs(&self, rhs: &ArrayBase<S2, E>, d: &Self::DOut) -> Array<A, E> {
         unbroadcast(rhs.raw_dim(), d.view(), d.view(), d.view(), |d, _, _| -d)
+    }
+    /// Without broadcasting, the adjoint itself: no new array.
+    #[inline]
+    fn sub_pullback_lhs_into(&self, rhs: &ArrayBase<S2, E>, d: Self::DOut) -> Array<A, D> {
+        reuse(d, self.raw_dim()).unwrap_or_else(|d| self.sub_pullback_lhs(rhs, &d))
+    }
+    /// Without broadcasting, the adjoint negated in place: no new array.
+    #[inline]
+    fn sub_pullback_rhs_into(&self, rhs: &ArrayBase<S2, E>, d: Self::DOut) -> Array<A, E> {
+        match reuse(d, rhs.raw_dim()) {
+            Ok(mut d) => {
+                d.mapv_inplace(|d| -d);
+                d
+            }
+            Err(d) => self.sub_pullback_rhs(rhs, &d),
+        }
     }
 }
 
@@ -245,6 +287,11 @@ where
     #[inline]
     fn neg_pullback(&self, d: &Array<A, D>) -> Array<A, D> {
         d.mapv(|d| -d)
+    }
+    #[inline]
+    fn neg_pullback_into(&self, mut d: Array<A, D>) -> Array<A, D> {
+        d.mapv_inplace(|d| -d);
+        d
     }
 }
 

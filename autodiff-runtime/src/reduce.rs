@@ -24,6 +24,15 @@ pub trait ReduceRule: Differentiable {
     fn norm_pullback(&self, y: &Self::Elem, d: &Self::Elem) -> Self::Tangent;
     /// `y = ‖x‖₂²`: `dx = 2 · d · x`.
     fn norm_sq_pullback(&self, d: &Self::Elem) -> Self::Tangent;
+    /// As [`Self::norm_sq_pullback`], given `x` by value because nothing
+    /// reads it afterwards: an owned array becomes its own gradient.
+    #[inline]
+    fn norm_sq_pullback_into(self, d: &Self::Elem) -> Self::Tangent
+    where
+        Self: Sized,
+    {
+        self.norm_sq_pullback(d)
+    }
 }
 
 /// `Σ xᵢ` over every element.
@@ -162,6 +171,33 @@ where
     fn norm_sq_pullback(&self, d: &A) -> Array<A, D> {
         let k = *d + *d;
         self.mapv(|x| x * k)
+    }
+    /// `into_owned` is free for an owned array (a view is copied, as the
+    /// borrowing rule would): scaled in place, no new array.
+    #[inline]
+    fn norm_sq_pullback_into(self, d: &A) -> Array<A, D> {
+        let k = *d + *d;
+        let mut x = self.into_owned();
+        x.mapv_inplace(|x| x * k);
+        x
+    }
+}
+
+#[cfg(test)]
+mod into {
+    use super::ReduceRule;
+    use ndarray::array;
+
+    #[test]
+    fn test_norm_sq_pullback_into_reuses_an_owned_array() {
+        let x = array![1.0_f64, -2.0, 3.0];
+        let want = x.norm_sq_pullback(&0.5);
+        let p = x.as_ptr();
+        let got = x.norm_sq_pullback_into(&0.5);
+        assert_eq!(got, want);
+        assert_eq!(got.as_ptr(), p, "the buffer is reused");
+        let y = array![[1.0_f32, 2.0], [3.0, 4.0]];
+        assert_eq!(y.view().norm_sq_pullback_into(&2.0), y.mapv(|v| 4.0 * v));
     }
 }
 

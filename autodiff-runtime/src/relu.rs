@@ -41,6 +41,12 @@ pub trait Relu {
 pub trait ReluRule: Differentiable {
     /// Gradient contribution to `x`, given `y = relu(x)` and its adjoint `d`.
     fn relu_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// As [`Self::relu_pullback`], given the adjoint by value: it is dead
+    /// afterwards, so an implementation may overwrite it with the result.
+    #[inline]
+    fn relu_pullback_into(&self, y: &Self::Tangent, d: Self::Tangent) -> Self::Tangent {
+        self.relu_pullback(y, &d)
+    }
 }
 
 /// The rectifier relu(x) = max(x, 0).
@@ -148,6 +154,15 @@ where
             .and(y)
             .and(d)
             .map_collect(|x, y, d| x.relu_pullback(y, d))
+    }
+    /// In place: the result overwrites the adjoint's buffer.
+    #[inline]
+    fn relu_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
+        Zip::from(&mut d)
+            .and(self)
+            .and(y)
+            .for_each(|d, x, y| *d = x.relu_pullback(y, d));
+        d
     }
 }
 

@@ -421,3 +421,59 @@ pub fn norm_pullback<X: ReduceRule + ?Sized>(x: &X, y: &X::Elem, d: &X::Elem) ->
 pub fn norm_sq_pullback<X: ReduceRule + ?Sized>(x: &X, d: &X::Elem) -> X::Tangent {
     x.norm_sq_pullback(d)
 }
+
+macro_rules! into_rules {
+    ($($rule:ident: $method:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        /// The same pullback, given the adjoint by value because nothing reads
+        /// it afterwards: arrays reuse its buffer instead of allocating.
+        #[inline]
+        pub fn $method<X: ?Sized + $rule>(x: &X, $($arg: $ty),*) -> $ret {
+            x.$method($($arg),*)
+        }
+    )*};
+}
+
+into_rules! {
+    SigmoidRule: sigmoid_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
+    ReluRule: relu_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
+    SoftplusRule: softplus_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
+    NegRule: neg_pullback_into(d: X::DOut) -> X::Tangent;
+}
+
+macro_rules! binary_into_rules {
+    ($($rule:ident: $lhs:ident, $rhs:ident;)*) => {$(
+        /// The left pullback, given the adjoint by value because nothing reads
+        /// it afterwards: without broadcasting, arrays reuse its buffer.
+        #[inline]
+        pub fn $lhs<A, B>(a: &A, b: &B, d: <A as $rule<B>>::DOut) -> A::Tangent
+        where
+            A: $rule<B> + ?Sized,
+            B: Differentiable + ?Sized,
+        {
+            a.$lhs(b, d)
+        }
+
+        /// The right pullback, given the adjoint by value because nothing
+        /// reads it afterwards: without broadcasting, arrays reuse its buffer.
+        #[inline]
+        pub fn $rhs<A, B>(a: &A, b: &B, d: <A as $rule<B>>::DOut) -> B::Tangent
+        where
+            A: $rule<B> + ?Sized,
+            B: Differentiable + ?Sized,
+        {
+            a.$rhs(b, d)
+        }
+    )*};
+}
+
+binary_into_rules! {
+    AddRule: add_pullback_lhs_into, add_pullback_rhs_into;
+    SubRule: sub_pullback_lhs_into, sub_pullback_rhs_into;
+}
+
+/// Pullback of `‖x‖₂²`, given `x` by value because nothing reads it
+/// afterwards: an owned array is scaled in place into its gradient.
+#[inline]
+pub fn norm_sq_pullback_into<X: ReduceRule>(x: X, d: &X::Elem) -> X::Tangent {
+    x.norm_sq_pullback_into(d)
+}

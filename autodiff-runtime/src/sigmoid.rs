@@ -46,6 +46,12 @@ pub trait Sigmoid {
 pub trait SigmoidRule: Differentiable {
     /// Gradient contribution to `x`, given `y = σ(x)` and its adjoint `d`.
     fn sigmoid_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// As [`Self::sigmoid_pullback`], given the adjoint by value: it is dead
+    /// afterwards, so an implementation may overwrite it with the result.
+    #[inline]
+    fn sigmoid_pullback_into(&self, y: &Self::Tangent, d: Self::Tangent) -> Self::Tangent {
+        self.sigmoid_pullback(y, &d)
+    }
 }
 
 /// The logistic function σ(x) = 1 / (1 + e^(−x)).
@@ -163,6 +169,15 @@ where
             .and(y)
             .and(d)
             .map_collect(|x, y, d| x.sigmoid_pullback(y, d))
+    }
+    /// In place: the result overwrites the adjoint's buffer.
+    #[inline]
+    fn sigmoid_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
+        Zip::from(&mut d)
+            .and(self)
+            .and(y)
+            .for_each(|d, x, y| *d = x.sigmoid_pullback(y, d));
+        d
     }
 }
 

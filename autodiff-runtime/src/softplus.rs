@@ -44,6 +44,12 @@ pub trait Softplus {
 pub trait SoftplusRule: Differentiable {
     /// Gradient contribution to `x`, given `y = softplus(x)` and its adjoint `d`.
     fn softplus_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// As [`Self::softplus_pullback`], given the adjoint by value: it is dead
+    /// afterwards, so an implementation may overwrite it with the result.
+    #[inline]
+    fn softplus_pullback_into(&self, y: &Self::Tangent, d: Self::Tangent) -> Self::Tangent {
+        self.softplus_pullback(y, &d)
+    }
 }
 
 /// softplus(x) = ln(1 + eˣ), computed without overflow.
@@ -146,6 +152,15 @@ where
             .and(y)
             .and(d)
             .map_collect(|x, y, d| x.softplus_pullback(y, d))
+    }
+    /// In place: the result overwrites the adjoint's buffer.
+    #[inline]
+    fn softplus_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
+        Zip::from(&mut d)
+            .and(self)
+            .and(y)
+            .for_each(|d, x, y| *d = x.softplus_pullback(y, d));
+        d
     }
 }
 
