@@ -28,6 +28,7 @@ const INTO_RULES: &[&str] = &[
     "add_pullback_rhs",
     "sub_pullback_lhs",
     "sub_pullback_rhs",
+    "transpose_pullback",
 ];
 
 /// Rules with an `_into` variant that takes their (array) operand by value.

@@ -1234,6 +1234,20 @@ mod known_bugs_are_fixed {
 
     /// prettyplease panics on `become`; the doc listing must not take the
     /// macro down with it.
+    /// A raw name bound by a `let` with no value (which is an error) once
+    /// reached `Ident::new` unchecked.
+    #[test]
+    fn raw_identifier_without_value() {
+        assert_sound(
+            quote! {},
+            quote! { fn f() { let r#match @ _ ; (x) (r#match) . exp () } },
+        );
+        assert_sound(
+            quote! {},
+            quote! { fn f(x: f64) -> f64 { let r#type; r#type = x; r#type } },
+        );
+    }
+
     #[test]
     fn empty_where_clause() {
         assert_sound(quote! {}, quote! { fn f(x: f64) -> i32 where { 1 } });

@@ -467,7 +467,8 @@ impl Lower<'_> {
             let mut names = Vec::new();
             collect_pat_names(&local.pat, &mut names);
             for name in names {
-                let var = self.new_var(name.clone(), local.pat.span(), false, false);
+                let emitted = self.names.fresh(&name);
+                let var = self.new_var(emitted, local.pat.span(), false, false);
                 self.bind(&name, var);
             }
             return;
@@ -1036,14 +1037,16 @@ impl Lower<'_> {
 }
 
 pub fn var_ident(var: &Var) -> Ident {
-    if var.is_param {
-        // Parameters keep the user's identifier (and `self` stays `self`).
-        match var.name.strip_prefix("r#") {
-            Some(name) => Ident::new_raw(name, var.span),
-            None => Ident::new(&var.name, var.span),
-        }
+    // Parameters keep the user's identifier (and `self` stays `self`); the
+    // variables the macro names are invisible to user code.
+    let span = if var.is_param {
+        var.span
     } else {
-        Ident::new(&var.name, Span::mixed_site())
+        Span::mixed_site()
+    };
+    match var.name.strip_prefix("r#") {
+        Some(name) => Ident::new_raw(name, span),
+        None => Ident::new(&var.name, span),
     }
 }
 

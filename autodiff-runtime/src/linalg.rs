@@ -57,6 +57,12 @@ pub trait TransposeRule: Differentiable {
     type DOut;
     /// Gradient contribution to `x`.
     fn transpose_pullback(&self, d: &Self::DOut) -> Self::Tangent;
+    /// As [`Self::transpose_pullback`], given the adjoint by value: an array
+    /// can swap its axes in place instead of copying.
+    #[inline]
+    fn transpose_pullback_into(&self, d: Self::DOut) -> Self::Tangent {
+        self.transpose_pullback(&d)
+    }
 }
 
 /// The operand pairs [`matmul`] multiplies: matrix · matrix → matrix,
@@ -349,6 +355,29 @@ where
     #[inline]
     fn transpose_pullback(&self, d: &Array2<A>) -> Array2<A> {
         d.t().to_owned()
+    }
+    /// No copy: the adjoint's axes are swapped in place (its strides, not its
+    /// elements, move).
+    #[inline]
+    fn transpose_pullback_into(&self, d: Array2<A>) -> Array2<A> {
+        d.reversed_axes()
+    }
+}
+
+#[cfg(test)]
+mod transpose_into {
+    use crate::rules_traits::TransposeRule;
+    use ndarray::array;
+
+    #[test]
+    fn test_transpose_pullback_into_swaps_axes_without_copying() {
+        let x = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let d = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let want = x.transpose_pullback(&d);
+        let p = d.as_ptr();
+        let got = x.transpose_pullback_into(d);
+        assert_eq!(got, want);
+        assert_eq!(got.as_ptr(), p, "the buffer is reused");
     }
 }
 

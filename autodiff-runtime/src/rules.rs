@@ -438,6 +438,7 @@ into_rules! {
     ReluRule: relu_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
     SoftplusRule: softplus_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
     NegRule: neg_pullback_into(d: X::DOut) -> X::Tangent;
+    TransposeRule: transpose_pullback_into(d: X::DOut) -> X::Tangent;
 }
 
 macro_rules! binary_into_rules {
