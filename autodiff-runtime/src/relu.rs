@@ -1,8 +1,5 @@
 //! The rectifier relu(x) = max(x, 0) and its rule.
 
-use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
-
-use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`relu`] applies to (elementwise for arrays). Implemented for `f32`
@@ -98,72 +95,18 @@ macro_rules! float_relu {
 
 float_relu!(f32, f64);
 
-// Arrays, elementwise by the element type's rule: a reference or a view
-// gives a new array; an owned array is overwritten in place.
-
-/// Elementwise, into a new array.
-///
-/// ```
-/// use autodiff_runtime::relu;
-/// let x = ndarray::array![-1.0_f32, 0.0, 2.0];
-/// assert_eq!(relu(&x), ndarray::array![0.0, 0.0, 2.0]);
-/// assert_eq!(relu(x.view()), relu(x), "by view and in place");
-/// ```
-impl<A, S, D> Relu for &ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    type Output = Array<A, D>;
-    #[inline]
-    fn relu(self) -> Array<A, D> {
-        self.mapv(A::relu)
-    }
-}
-
-/// Elementwise, into a new array.
-impl<A: Element, D: Dimension> Relu for ArrayView<'_, A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn relu(self) -> Array<A, D> {
-        self.mapv(A::relu)
-    }
-}
-
-/// Elementwise, in place: the buffer is reused.
-impl<A: Element, D: Dimension> Relu for Array<A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn relu(mut self) -> Array<A, D> {
-        self.mapv_inplace(A::relu);
-        self
-    }
-}
-
-/// Elementwise, by the element type's rule.
-impl<A, S, D> ReluRule for ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    #[inline]
-    fn relu_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
-        Zip::from(self)
-            .and(y)
-            .and(d)
-            .map_collect(|x, y, d| x.relu_pullback(y, d))
-    }
-    /// In place: the result overwrites the adjoint's buffer.
-    #[inline]
-    fn relu_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
-        Zip::from(&mut d)
-            .and(self)
-            .and(y)
-            .for_each(|d, x, y| *d = x.relu_pullback(y, d));
-        d
-    }
+// Arrays, elementwise by the element type's rule (see
+// `crate::array::elementwise_activation`).
+crate::array::elementwise_activation! {
+    /// Elementwise, into a new array.
+    ///
+    /// ```
+    /// use autodiff_runtime::relu;
+    /// let x = ndarray::array![-1.0_f32, 0.0, 2.0];
+    /// assert_eq!(relu(&x), ndarray::array![0.0, 0.0, 2.0]);
+    /// assert_eq!(relu(x.view()), relu(x), "by view and in place");
+    /// ```
+    Relu::relu, ReluRule::relu_pullback, relu_pullback_into
 }
 
 #[cfg(test)]

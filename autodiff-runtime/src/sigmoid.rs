@@ -1,8 +1,5 @@
 //! The logistic function σ(x) = 1 / (1 + e^(−x)) and its rule.
 
-use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
-
-use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`sigmoid`] applies to (elementwise for arrays). Implemented for
@@ -113,72 +110,18 @@ macro_rules! float_sigmoid {
 
 float_sigmoid!(f32, f64);
 
-// Arrays, elementwise by the element type's rule: a reference or a view
-// gives a new array; an owned array is overwritten in place.
-
-/// Elementwise, into a new array.
-///
-/// ```
-/// use autodiff_runtime::sigmoid;
-/// let x = ndarray::array![0.0_f64, 800.0, -800.0];
-/// assert_eq!(sigmoid(&x), ndarray::array![0.5, 1.0, 0.0]);
-/// assert_eq!(sigmoid(x.view()), sigmoid(x), "by view and in place");
-/// ```
-impl<A, S, D> Sigmoid for &ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    type Output = Array<A, D>;
-    #[inline]
-    fn sigmoid(self) -> Array<A, D> {
-        self.mapv(A::sigmoid)
-    }
-}
-
-/// Elementwise, into a new array.
-impl<A: Element, D: Dimension> Sigmoid for ArrayView<'_, A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn sigmoid(self) -> Array<A, D> {
-        self.mapv(A::sigmoid)
-    }
-}
-
-/// Elementwise, in place: the buffer is reused.
-impl<A: Element, D: Dimension> Sigmoid for Array<A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn sigmoid(mut self) -> Array<A, D> {
-        self.mapv_inplace(A::sigmoid);
-        self
-    }
-}
-
-/// Elementwise, by the element type's rule.
-impl<A, S, D> SigmoidRule for ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    #[inline]
-    fn sigmoid_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
-        Zip::from(self)
-            .and(y)
-            .and(d)
-            .map_collect(|x, y, d| x.sigmoid_pullback(y, d))
-    }
-    /// In place: the result overwrites the adjoint's buffer.
-    #[inline]
-    fn sigmoid_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
-        Zip::from(&mut d)
-            .and(self)
-            .and(y)
-            .for_each(|d, x, y| *d = x.sigmoid_pullback(y, d));
-        d
-    }
+// Arrays, elementwise by the element type's rule (see
+// `crate::array::elementwise_activation`).
+crate::array::elementwise_activation! {
+    /// Elementwise, into a new array.
+    ///
+    /// ```
+    /// use autodiff_runtime::sigmoid;
+    /// let x = ndarray::array![0.0_f64, 800.0, -800.0];
+    /// assert_eq!(sigmoid(&x), ndarray::array![0.5, 1.0, 0.0]);
+    /// assert_eq!(sigmoid(x.view()), sigmoid(x), "by view and in place");
+    /// ```
+    Sigmoid::sigmoid, SigmoidRule::sigmoid_pullback, sigmoid_pullback_into
 }
 
 #[cfg(test)]

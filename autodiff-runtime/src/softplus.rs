@@ -1,9 +1,7 @@
 //! softplus(x) = ln(1 + eˣ) and its rule.
 
 use crate::sigmoid::Sigmoid;
-use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension, Zip};
 
-use crate::array::Element;
 use crate::tangent::Differentiable;
 
 /// Types [`softplus`] applies to (elementwise for arrays). Implemented for
@@ -96,72 +94,18 @@ macro_rules! float_softplus {
 
 float_softplus!(f32, f64);
 
-// Arrays, elementwise by the element type's rule: a reference or a view
-// gives a new array; an owned array is overwritten in place.
-
-/// Elementwise, into a new array.
-///
-/// ```
-/// use autodiff_runtime::softplus;
-/// let x = ndarray::array![800.0_f64, -800.0];
-/// assert_eq!(softplus(&x), ndarray::array![800.0, 0.0]);
-/// assert_eq!(softplus(x.view()), softplus(x), "by view and in place");
-/// ```
-impl<A, S, D> Softplus for &ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    type Output = Array<A, D>;
-    #[inline]
-    fn softplus(self) -> Array<A, D> {
-        self.mapv(A::softplus)
-    }
-}
-
-/// Elementwise, into a new array.
-impl<A: Element, D: Dimension> Softplus for ArrayView<'_, A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn softplus(self) -> Array<A, D> {
-        self.mapv(A::softplus)
-    }
-}
-
-/// Elementwise, in place: the buffer is reused.
-impl<A: Element, D: Dimension> Softplus for Array<A, D> {
-    type Output = Array<A, D>;
-    #[inline]
-    fn softplus(mut self) -> Array<A, D> {
-        self.mapv_inplace(A::softplus);
-        self
-    }
-}
-
-/// Elementwise, by the element type's rule.
-impl<A, S, D> SoftplusRule for ArrayBase<S, D>
-where
-    A: Element,
-    S: Data<Elem = A>,
-    D: Dimension,
-{
-    #[inline]
-    fn softplus_pullback(&self, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
-        Zip::from(self)
-            .and(y)
-            .and(d)
-            .map_collect(|x, y, d| x.softplus_pullback(y, d))
-    }
-    /// In place: the result overwrites the adjoint's buffer.
-    #[inline]
-    fn softplus_pullback_into(&self, y: &Array<A, D>, mut d: Array<A, D>) -> Array<A, D> {
-        Zip::from(&mut d)
-            .and(self)
-            .and(y)
-            .for_each(|d, x, y| *d = x.softplus_pullback(y, d));
-        d
-    }
+// Arrays, elementwise by the element type's rule (see
+// `crate::array::elementwise_activation`).
+crate::array::elementwise_activation! {
+    /// Elementwise, into a new array.
+    ///
+    /// ```
+    /// use autodiff_runtime::softplus;
+    /// let x = ndarray::array![800.0_f64, -800.0];
+    /// assert_eq!(softplus(&x), ndarray::array![800.0, 0.0]);
+    /// assert_eq!(softplus(x.view()), softplus(x), "by view and in place");
+    /// ```
+    Softplus::softplus, SoftplusRule::softplus_pullback, softplus_pullback_into
 }
 
 #[cfg(test)]
