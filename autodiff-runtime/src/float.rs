@@ -62,10 +62,10 @@ pub trait FloatRules: Differentiable {
     fn sinh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · sinh x`.
     fn cosh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
-    /// `d · (1 − tanh² x)`, computed as `d · (1 − y)(1 + y)`.
+    /// `d · (1 − tanh² x)`.
     ///
-    /// Accurate relative to `y`; as `|x|` grows, the rounding of `y` near `±1`
-    /// costs relative precision (a few `1e-11` at `|x| = 7` in `f64`).
+    /// `d · (1 − y²)` while `|y| ≤ ½`, `d · 4e/(1 + e)²` with `e = e^(−2|x|)`
+    /// beyond: a few ulp everywhere, and non-zero wherever sech² x is.
     fn tanh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · sign x`; at the kink `x = 0` (either sign of zero) the derivative
     /// is taken as `0`. NaN for a NaN `x`.
@@ -192,10 +192,20 @@ macro_rules! float_method_rules {
             fn cosh_pullback(&self, _y: &$t, d: &$t) -> $t {
                 *d * self.sinh()
             }
-            // (1 − y)(1 + y): 1 − y is exact for y ∈ [½, 1], unlike 1 − y².
+            // 1 − y² = (1 − y)(1 + y) is accurate while |y| ≤ ½ (|x| ≤ 0.54):
+            // both factors are ≥ ½. Beyond, it inherits the rounding of y
+            // near ±1 (a few 1e-11 at |x| = 7, and 0 past |x| ≈ 19), so
+            // sech² x = 4e/(1 + e)², e = e^(−2|x|), is computed instead: no
+            // cancellation, and tiny but non-zero in the tails.
             #[inline]
             fn tanh_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d * ((1.0 - *y) * (1.0 + *y))
+                if y.abs() <= 0.5 {
+                    *d * ((1.0 - *y) * (1.0 + *y))
+                } else {
+                    let e = (-2.0 * self.abs()).exp();
+                    let one_e = 1.0 + e;
+                    *d * (4.0 * e / (one_e * one_e))
+                }
             }
             #[inline]
             fn abs_pullback(&self, _y: &$t, d: &$t) -> $t {
@@ -780,5 +790,30 @@ mod tests {
         );
         check(|&(x, a, b): &(f32, f32, f32)| x.mul_add(a, b), (x, a, b), g).assert_close(1e-2);
         assert_eq!(g, (-2.0, 1.5, 1.0));
+    }
+}
+
+#[cfg(test)]
+mod tanh_accuracy {
+    use crate::rules_traits::FloatRules;
+
+    #[test]
+    fn test_tanh_pullback_keeps_relative_precision_in_the_tails() {
+        // sech² x = 1/cosh² x, from cosh, which has no cancellation.
+        let mut worst = 0.0_f64;
+        for i in 0..=40_000 {
+            let x = -30.0 + 60.0 * f64::from(i) / 40_000.0;
+            let want = 1.0 / (x.cosh() * x.cosh());
+            let got = x.tanh_pullback(&x.tanh(), &1.0);
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 1e-14, "worst relative error {worst:e}");
+        // Past |x| ≈ 19, 1 − y² was exactly 0; the derivative is not (sech² 20
+        // from mpmath, 30 digits).
+        let g = 20.0_f64.tanh_pullback(&20.0_f64.tanh(), &1.0);
+        assert!(
+            g > 0.0 && (g / 1.699_341_702_116_636e-17 - 1.0).abs() < 1e-12,
+            "{g:e}"
+        );
     }
 }
