@@ -328,6 +328,8 @@ impl Lower<'_> {
         let by_ref = matches!(&op, Op::Copy(operand) if operand.mode == Mode::Borrow
             || matches!(operand.kind, OperandKind::Var(v) if self.vars[v].by_ref && operand.mode == Mode::Value));
         let emitted = match name {
+            // `let _ = …`, a statement macro: never read, so never named.
+            Some("_") => "_".to_owned(),
             Some(name) => self.names.fresh(name),
             None => loop {
                 let candidate = format!("t{}", self.temps);
@@ -423,9 +425,8 @@ impl Lower<'_> {
                 syn::Stmt::Macro(mac) => {
                     // A statement macro (`println!`, `assert!`) produces no
                     // value: it runs in the forward sweep as written.
-                    let tokens = self.rename_tokens(mac.mac.to_token_stream());
-                    let var = self.define(Some("_"), Op::Opaque(tokens), None, mac.span());
-                    self.vars[var].name = "_".to_owned();
+                    let tokens = rename_tokens(self, mac.mac.to_token_stream());
+                    self.define(Some("_"), Op::Opaque(tokens), None, mac.span());
                 }
                 // A lone `;`.
                 syn::Stmt::Expr(Expr::Verbatim(tokens), _) if tokens.is_empty() => {}
@@ -490,8 +491,7 @@ impl Lower<'_> {
             }
             Pat::Wild(wild) => {
                 let op = self.op(&init.expr);
-                let var = self.define(Some("_"), op, ty, wild.underscore_token.span);
-                self.vars[var].name = "_".to_owned();
+                self.define(Some("_"), op, ty, wild.underscore_token.span);
             }
             other => self
                 .cx
@@ -595,8 +595,7 @@ impl Lower<'_> {
                     return;
                 }
                 let tokens = self.rename(expr);
-                let var = self.define(Some("_"), Op::Opaque(tokens), None, expr.span());
-                self.vars[var].name = "_".to_owned();
+                self.define(Some("_"), Op::Opaque(tokens), None, expr.span());
             }
         }
     }
@@ -1029,10 +1028,6 @@ impl Lower<'_> {
         }
         .visit_expr_mut(&mut expr);
         expr.to_token_stream()
-    }
-
-    fn rename_tokens(&self, tokens: TokenStream) -> TokenStream {
-        rename_tokens(self, tokens)
     }
 }
 
