@@ -28,4 +28,5 @@ pub mod __private {
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::{Accumulate, Differentiable, NotDifferentiated, ScalarOutput};
     pub use core::option::Option;
+    pub use std::vec::Vec;
 }

@@ -22,6 +22,7 @@ mod linalg;
 mod reduce;
 mod relu;
 pub mod rules;
+mod seq;
 mod sigmoid;
 mod softplus;
 mod tangent;

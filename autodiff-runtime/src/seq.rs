@@ -1,0 +1,126 @@
+//! Slices, `Vec`s and arrays as differentiable values.
+//!
+//! `[T]` and `Vec<T>` have a `Vec` of their elements' gradients as gradient,
+//! `[T; N]` an array `[T::Tangent; N]`; gradients [`Accumulate`] element by
+//! element. A `#[grad]` function indexing `x[i]` adds its contribution into
+//! element `i` of that gradient.
+
+use crate::rules::IsGradient;
+use crate::tangent::{Accumulate, Differentiable};
+
+/// ```
+/// use autodiff_runtime::Differentiable;
+/// let x: &[f64] = &[1.0, 2.0, 3.0];
+/// assert_eq!(x.zero_tangent(), vec![0.0; 3]);
+/// ```
+impl<T: Differentiable> Differentiable for [T] {
+    type Tangent = Vec<T::Tangent>;
+    #[inline]
+    fn zero_tangent(&self) -> Vec<T::Tangent> {
+        self.iter().map(Differentiable::zero_tangent).collect()
+    }
+}
+
+/// ```
+/// use autodiff_runtime::Differentiable;
+/// assert_eq!(vec![1.0_f32, 2.0].zero_tangent(), vec![0.0; 2]);
+/// ```
+impl<T: Differentiable> Differentiable for Vec<T> {
+    type Tangent = Vec<T::Tangent>;
+    #[inline]
+    fn zero_tangent(&self) -> Vec<T::Tangent> {
+        self.as_slice().zero_tangent()
+    }
+}
+
+/// ```
+/// use autodiff_runtime::Differentiable;
+/// assert_eq!([1.0_f64, 2.0].zero_tangent(), [0.0; 2]);
+/// ```
+impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
+    type Tangent = [T::Tangent; N];
+    #[inline]
+    fn zero_tangent(&self) -> [T::Tangent; N] {
+        core::array::from_fn(|i| self[i].zero_tangent())
+    }
+}
+
+/// Element by element; the lengths must match.
+///
+/// ```
+/// use autodiff_runtime::Accumulate;
+/// let mut g = vec![1.0_f64, 2.0];
+/// g.accumulate(vec![0.5, 0.25]);
+/// assert_eq!(g, [1.5, 2.25]);
+/// ```
+impl<T: Accumulate> Accumulate for Vec<T> {
+    #[inline]
+    fn accumulate(&mut self, rhs: Vec<T>) {
+        debug_assert_eq!(self.len(), rhs.len(), "gradients of different lengths");
+        for (acc, g) in self.iter_mut().zip(rhs) {
+            acc.accumulate(g);
+        }
+    }
+}
+
+/// Element by element.
+///
+/// ```
+/// use autodiff_runtime::Accumulate;
+/// let mut g = vec![1.0_f64, 2.0];
+/// g.accumulate(&vec![0.5, 0.25]);
+/// assert_eq!(g, [1.5, 2.25]);
+/// ```
+impl<'a, T: Accumulate<&'a T>> Accumulate<&'a Vec<T>> for Vec<T> {
+    #[inline]
+    fn accumulate(&mut self, rhs: &'a Vec<T>) {
+        debug_assert_eq!(self.len(), rhs.len(), "gradients of different lengths");
+        for (acc, g) in self.iter_mut().zip(rhs) {
+            acc.accumulate(g);
+        }
+    }
+}
+
+/// Element by element.
+///
+/// ```
+/// use autodiff_runtime::Accumulate;
+/// let mut g = [1.0_f64, 2.0];
+/// g.accumulate([0.5, 0.25]);
+/// assert_eq!(g, [1.5, 2.25]);
+/// ```
+impl<T: Accumulate, const N: usize> Accumulate for [T; N] {
+    #[inline]
+    fn accumulate(&mut self, rhs: [T; N]) {
+        for (acc, g) in self.iter_mut().zip(rhs) {
+            acc.accumulate(g);
+        }
+    }
+}
+
+/// Element by element.
+impl<'a, T: Accumulate<&'a T>, const N: usize> Accumulate<&'a [T; N]> for [T; N] {
+    #[inline]
+    fn accumulate(&mut self, rhs: &'a [T; N]) {
+        for (acc, g) in self.iter_mut().zip(rhs) {
+            acc.accumulate(g);
+        }
+    }
+}
+
+impl<T: IsGradient> IsGradient for Vec<T> {}
+impl<T: IsGradient, const N: usize> IsGradient for [T; N] {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_nested_vectors_accumulate_elementwise() {
+        let mut g = vec![vec![1.0_f64], vec![2.0, 3.0]];
+        g.accumulate(vec![vec![1.0], vec![1.0, 1.0]]);
+        assert_eq!(g, [vec![2.0], vec![3.0, 4.0]]);
+        let x: [Vec<f64>; 2] = [vec![1.0], vec![2.0]];
+        assert_eq!(x.zero_tangent(), [vec![0.0], vec![0.0]]);
+    }
+}
