@@ -1,10 +1,14 @@
 //! Activity analysis: a variable is *active* when it depends on a
 //! differentiated parameter (varied, decided by `lower`) and the result
-//! depends on it (useful, decided here by one backward pass over the
-//! straight-line body). Only active variables get adjoints; everything else
-//! costs nothing in the reverse sweep.
+//! depends on it (useful, decided here by backward passes over the body,
+//! repeated until loops settle). Only active variables get adjoints;
+//! everything else costs nothing in the reverse sweep.
 
-use crate::ir::{Function, Op, Operand, OperandKind, VarId};
+use crate::ir::{
+    AdjStmt, Adjoint, Block, End, Function, Loop, LoopKind, Node, Op, Operand, OperandKind,
+    RuleArg, StmtId, VarId,
+};
+use std::collections::{HashMap, HashSet};
 
 /// `active[v]` for every variable `v` of `f`.
 pub fn activity(f: &Function) -> Vec<bool> {
@@ -12,14 +16,11 @@ pub fn activity(f: &Function) -> Vec<bool> {
     if let OperandKind::Var(ret) = f.ret.kind {
         useful[ret] = true;
     }
-    for stmt in f.body.iter().rev() {
-        if !useful[stmt.def] || !f.vars[stmt.def].varied {
-            continue;
-        }
-        for operand in differentiable_operands(&stmt.op) {
-            if let OperandKind::Var(var) = operand.kind {
-                useful[var] = true;
-            }
+    loop {
+        let before = useful.clone();
+        block(f, &f.body, &mut useful, Merge::None);
+        if before == useful {
+            break;
         }
     }
     (0..f.vars.len())
@@ -27,8 +28,82 @@ pub fn activity(f: &Function) -> Vec<bool> {
         .collect()
 }
 
+/// Where a block's end values go.
+#[derive(Clone, Copy)]
+pub enum Merge<'a> {
+    None,
+    /// The `phis` of the `if` the block is a branch of.
+    Phis(&'a [VarId]),
+    /// The carried variables of the innermost loop.
+    Loop(&'a Loop),
+}
+
+fn mark(useful: &mut [bool], operand: &Operand) {
+    if let OperandKind::Var(var) = operand.kind {
+        useful[var] = true;
+    }
+}
+
+fn block(f: &Function, block_: &Block, useful: &mut [bool], merge: Merge) {
+    match (&block_.end, merge) {
+        (End::Values(values), Merge::Phis(phis)) => {
+            for (value, &phi) in values.iter().zip(phis) {
+                if useful[phi] {
+                    mark(useful, value);
+                }
+            }
+        }
+        (End::Continue(values) | End::Break(values), Merge::Loop(lp)) => {
+            for (value, carried) in values.iter().zip(&lp.carried) {
+                if useful[carried.header] || useful[carried.exit] {
+                    mark(useful, value);
+                }
+            }
+        }
+        _ => {}
+    }
+    for node in block_.nodes.iter().rev() {
+        match node {
+            Node::Stmt(id) => {
+                let stmt = &f.stmts[*id];
+                if let Op::SetIndex { base, value, .. } = &stmt.op {
+                    if useful[*base] {
+                        mark(useful, value);
+                    }
+                    continue;
+                }
+                if !useful[stmt.def] || !f.vars[stmt.def].varied {
+                    continue;
+                }
+                for operand in differentiable_operands(&stmt.op) {
+                    mark(useful, operand);
+                }
+            }
+            Node::If(branch) => {
+                let inner = if branch.phis.is_empty() {
+                    merge
+                } else {
+                    Merge::Phis(&branch.phis)
+                };
+                block(f, &branch.then, useful, inner);
+                block(f, &branch.els, useful, inner);
+            }
+            Node::Loop(lp) => {
+                for carried in &lp.carried {
+                    if useful[carried.exit] || useful[carried.header] {
+                        useful[carried.exit] = true;
+                        useful[carried.header] = true;
+                        mark(useful, &carried.init);
+                    }
+                }
+                block(f, &lp.body, useful, Merge::Loop(lp));
+            }
+        }
+    }
+}
+
 /// The operands through which a derivative flows (not `powi`'s exponent, not
-/// what an opaque expression reads).
+/// what an opaque expression reads, not an index).
 pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
     match op {
         Op::Copy(x) | Op::Neg(x) => vec![x],
@@ -44,6 +119,8 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
         }
         Op::Primitive { args, .. } => args.iter().collect(),
         Op::Call(call) => call.args.iter().collect(),
+        Op::Index { base, .. } => vec![base],
+        Op::SetIndex { value, .. } => vec![value],
         Op::Opaque(_) => Vec::new(),
     }
 }
@@ -52,6 +129,418 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
 pub fn operands(op: &Op) -> Vec<&Operand> {
     match op {
         Op::Method { recv, args, .. } => std::iter::once(recv).chain(args).collect(),
+        Op::Index { base, index, .. } => vec![base, index],
+        Op::SetIndex { index, value, .. } => vec![index, value],
         other => differentiable_operands(other),
+    }
+}
+
+/// A block's identity: its address (blocks never move once lowered).
+pub type BlockKey = usize;
+
+pub fn key(block: &Block) -> BlockKey {
+    std::ptr::from_ref(block) as usize
+}
+
+/// What the reverse sweep reads of the forward sweep, and how it gets it
+/// (to-be-recorded analysis). A value of the function's top block is still
+/// in scope when the reverse sweep reads it. A value computed inside a
+/// branch or a loop body is not: the reverse of that block either recomputes
+/// it (cheap and pure: float arithmetic, indexing a slice nothing writes,
+/// comparisons) or pops it from a tape the forward sweep pushed it on.
+pub struct Plan {
+    /// The block each variable is defined in.
+    pub home: HashMap<VarId, BlockKey>,
+    /// Blocks inside a loop (their values are recorded once per iteration).
+    pub in_loop: HashSet<BlockKey>,
+    /// Forward values the reverse sweep reads.
+    pub needed: HashSet<VarId>,
+    /// Values pushed on a tape in the forward sweep, in definition order.
+    pub recorded: Vec<VarId>,
+    /// Statements the reverse sweep computes again.
+    pub recompute: HashSet<StmtId>,
+}
+
+/// The variables a loop binds by itself in each iteration (its index).
+pub fn iteration_vars(lp: &Loop) -> Vec<VarId> {
+    match &lp.kind {
+        LoopKind::Range { index, .. } => vec![*index],
+        LoopKind::Counted { counter, .. } => vec![*counter],
+        LoopKind::Plain => Vec::new(),
+    }
+}
+
+pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
+    let mut plan = Plan {
+        home: HashMap::new(),
+        in_loop: HashSet::new(),
+        needed: HashSet::new(),
+        recorded: Vec::new(),
+        recompute: HashSet::new(),
+    };
+    homes(f, &f.body, false, &mut plan);
+    let mut free: HashSet<VarId> = HashSet::new();
+    seeds(f, adjoint, active, &f.body, &mut plan.needed, &mut free);
+    if let OperandKind::Var(ret) = f.ret.kind {
+        plan.needed.insert(ret);
+    }
+    // Close over recomputation: a recomputed value needs its operands.
+    let top = key(&f.body);
+    let mut order: Vec<VarId> = plan.needed.iter().copied().collect();
+    let mut recorded: HashSet<VarId> = HashSet::new();
+    while let Some(var) = order.pop() {
+        let home = plan.home.get(&var).copied();
+        if home.is_none_or(|home| home == top) || free.contains(&var) {
+            continue;
+        }
+        match defining_stmt(f, var) {
+            Some(id) if recomputable(f, id) => {
+                if plan.recompute.insert(id) {
+                    for operand in operands(&f.stmts[id].op) {
+                        if let OperandKind::Var(read) = operand.kind
+                            && plan.needed.insert(read)
+                        {
+                            order.push(read);
+                        }
+                    }
+                }
+            }
+            _ => {
+                recorded.insert(var);
+            }
+        }
+    }
+    let mut recorded: Vec<VarId> = recorded.into_iter().collect();
+    recorded.sort_unstable();
+    plan.recorded = recorded;
+    plan
+}
+
+fn defining_stmt(f: &Function, var: VarId) -> Option<StmtId> {
+    f.stmts.iter().position(|stmt| stmt.def == var)
+}
+
+/// Whether computing `stmt` again gives the same value, cheaply.
+fn recomputable(f: &Function, id: StmtId) -> bool {
+    let stmt = &f.stmts[id];
+    let def = &f.vars[stmt.def];
+    let small = def.scalar || def.by_ref;
+    let var_ok = |operand: &Operand| match operand.kind {
+        OperandKind::Var(var) => f.vars[var].scalar || f.vars[var].by_ref,
+        OperandKind::Const(_) => true,
+    };
+    match &stmt.op {
+        Op::Copy(x) => var_ok(x),
+        Op::Neg(_) | Op::Binary(..) | Op::Method { .. } | Op::Primitive { .. } => def.scalar,
+        Op::Index { base, .. } => {
+            small
+                && match base.kind {
+                    OperandKind::Var(var) => !f.vars[var].mutated,
+                    OperandKind::Const(_) => true,
+                }
+        }
+        Op::Opaque(tokens) => pure(f, tokens),
+        Op::Call(_) | Op::SetIndex { .. } => false,
+    }
+}
+
+/// Whether an opaque expression is plain arithmetic, comparison, casts,
+/// counts and reads of variables nothing writes: no calls with effects.
+fn pure(f: &Function, tokens: &proc_macro2::TokenStream) -> bool {
+    use syn::visit::Visit;
+    struct Check<'a> {
+        f: &'a Function,
+        pure: bool,
+    }
+    impl<'ast> Visit<'ast> for Check<'_> {
+        fn visit_expr(&mut self, expr: &'ast syn::Expr) {
+            use syn::Expr;
+            match expr {
+                Expr::Lit(_)
+                | Expr::Binary(_)
+                | Expr::Unary(_)
+                | Expr::Paren(_)
+                | Expr::Group(_)
+                | Expr::Cast(_)
+                | Expr::Index(_)
+                | Expr::Reference(_)
+                | Expr::Tuple(_) => syn::visit::visit_expr(self, expr),
+                Expr::Path(path) => {
+                    if let Some(ident) = path.path.get_ident() {
+                        let name = ident.to_string();
+                        if self
+                            .f
+                            .vars
+                            .iter()
+                            .any(|var| var.mutated && var.name == name)
+                        {
+                            self.pure = false;
+                        }
+                    }
+                }
+                Expr::MethodCall(call) => {
+                    let name = call.method.to_string();
+                    if crate::rules::method(&name).is_some()
+                        || matches!(name.as_str(), "len" | "is_empty" | "min" | "max" | "abs")
+                    {
+                        syn::visit::visit_expr(self, expr);
+                    } else {
+                        self.pure = false;
+                    }
+                }
+                Expr::Call(call) => {
+                    let allowed = matches!(&*call.func, Expr::Path(path)
+                    if path.path.segments.last().is_some_and(|last| {
+                        matches!(last.ident.to_string().as_str(), "min" | "max" | "same_type")
+                    }));
+                    if allowed {
+                        syn::visit::visit_expr(self, expr);
+                    } else {
+                        self.pure = false;
+                    }
+                }
+                Expr::Macro(mac) => {
+                    let is_matches = mac
+                        .mac
+                        .path
+                        .segments
+                        .last()
+                        .is_some_and(|last| last.ident == "matches");
+                    if !is_matches {
+                        self.pure = false;
+                    }
+                }
+                _ => self.pure = false,
+            }
+        }
+    }
+    let Ok(expr) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+        return false;
+    };
+    let mut check = Check { f, pure: true };
+    check.visit_expr(&expr);
+    check.pure
+}
+
+fn homes(f: &Function, block_: &Block, in_loop: bool, plan: &mut Plan) {
+    let here = key(block_);
+    if in_loop {
+        plan.in_loop.insert(here);
+    }
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => {
+                let def = f.stmts[*id].def;
+                if f.vars[def].name != "_" {
+                    plan.home.insert(def, here);
+                }
+            }
+            Node::If(branch) => {
+                for &phi in &branch.phis {
+                    plan.home.insert(phi, here);
+                }
+                homes(f, &branch.then, in_loop, plan);
+                homes(f, &branch.els, in_loop, plan);
+            }
+            Node::Loop(lp) => {
+                plan.home.insert(lp.trip, here);
+                let body = key(&lp.body);
+                for carried in &lp.carried {
+                    plan.home.insert(carried.exit, here);
+                    plan.home.insert(carried.header, body);
+                }
+                for var in iteration_vars(lp) {
+                    plan.home.insert(var, body);
+                }
+                homes(f, &lp.body, true, plan);
+            }
+        }
+    }
+}
+
+/// Whether the reverse sweep has anything to do for `node`.
+pub fn has_work(f: &Function, adjoint: &Adjoint, active: &[bool], node: &Node) -> bool {
+    match node {
+        Node::Stmt(id) => !adjoint.stmts[*id].is_empty(),
+        Node::If(branch) => {
+            branch.phis.iter().any(|&phi| active[phi])
+                || block_has_work(f, adjoint, active, &branch.then)
+                || block_has_work(f, adjoint, active, &branch.els)
+        }
+        Node::Loop(lp) => {
+            lp.carried.iter().any(|carried| active[carried.header])
+                || block_has_work(f, adjoint, active, &lp.body)
+        }
+    }
+}
+
+pub fn block_has_work(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block) -> bool {
+    let end_active = match &block_.end {
+        End::Values(values) | End::Continue(values) | End::Break(values) => values
+            .iter()
+            .any(|value| matches!(value.kind, OperandKind::Var(var) if active[var])),
+        End::Merge | End::Diverge => false,
+    };
+    end_active
+        || block_
+            .nodes
+            .iter()
+            .any(|node| has_work(f, adjoint, active, node))
+}
+
+/// The variables whose adjoints receive contributions inside `block_`.
+pub fn targets(adjoint: &Adjoint, active: &[bool], block_: &Block, out: &mut Vec<VarId>) {
+    let add = |var: VarId, out: &mut Vec<VarId>| {
+        if active[var] && !out.contains(&var) {
+            out.push(var);
+        }
+    };
+    if let End::Values(values) | End::Continue(values) | End::Break(values) = &block_.end {
+        for value in values {
+            if let OperandKind::Var(var) = value.kind {
+                add(var, out);
+            }
+        }
+    }
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => {
+                for stmt in &adjoint.stmts[*id] {
+                    match stmt {
+                        AdjStmt::Rule { target, .. }
+                        | AdjStmt::Pass { target, .. }
+                        | AdjStmt::IndexTake { target, .. } => add(*target, out),
+                        AdjStmt::IndexAdd { base, .. } => add(*base, out),
+                        AdjStmt::CallPullback { targets, .. } => {
+                            for target in targets.iter().flatten() {
+                                add(*target, out);
+                            }
+                        }
+                    }
+                }
+            }
+            Node::If(branch) => {
+                targets(adjoint, active, &branch.then, out);
+                targets(adjoint, active, &branch.els, out);
+            }
+            Node::Loop(lp) => {
+                targets(adjoint, active, &lp.body, out);
+                for carried in &lp.carried {
+                    if let OperandKind::Var(var) = carried.init.kind {
+                        add(var, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The variables defined inside `block_` (at any depth).
+pub fn defs(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => {
+                out.insert(f.stmts[*id].def);
+            }
+            Node::If(branch) => {
+                out.extend(&branch.phis);
+                defs(f, &branch.then, out);
+                defs(f, &branch.els, out);
+            }
+            Node::Loop(lp) => {
+                out.insert(lp.trip);
+                for carried in &lp.carried {
+                    out.insert(carried.exit);
+                    out.insert(carried.header);
+                }
+                out.extend(iteration_vars(lp));
+                defs(f, &lp.body, out);
+            }
+        }
+    }
+}
+
+/// The forward values the reverse sweep reads directly, wherever they are.
+fn seeds(
+    f: &Function,
+    adjoint: &Adjoint,
+    active: &[bool],
+    block_: &Block,
+    needed: &mut HashSet<VarId>,
+    free: &mut HashSet<VarId>,
+) {
+    let need = |operand: &Operand, needed: &mut HashSet<VarId>| {
+        if let OperandKind::Var(var) = operand.kind {
+            needed.insert(var);
+        }
+    };
+    for node in &block_.nodes {
+        if !has_work(f, adjoint, active, node) {
+            continue;
+        }
+        match node {
+            Node::Stmt(id) => {
+                for stmt in &adjoint.stmts[*id] {
+                    match stmt {
+                        AdjStmt::Rule { args, .. } => {
+                            for arg in args {
+                                match arg {
+                                    RuleArg::Primal(operand) | RuleArg::Int(operand) => {
+                                        need(operand, needed);
+                                    }
+                                    RuleArg::Output(var) => {
+                                        needed.insert(*var);
+                                    }
+                                    RuleArg::Adjoint(_) => {}
+                                }
+                            }
+                        }
+                        AdjStmt::CallPullback { stmt, .. } => {
+                            if let Op::Call(call) = &f.stmts[*stmt].op {
+                                for arg in &call.args {
+                                    need(arg, needed);
+                                }
+                            }
+                        }
+                        AdjStmt::IndexAdd { base, index, .. }
+                        | AdjStmt::IndexTake { base, index, .. } => {
+                            need(index, needed);
+                            needed.insert(*base);
+                        }
+                        AdjStmt::Pass { .. } => {}
+                    }
+                }
+            }
+            Node::If(branch) => {
+                need(&branch.cond, needed);
+                let mut inner = Vec::new();
+                targets(adjoint, active, &branch.then, &mut inner);
+                targets(adjoint, active, &branch.els, &mut inner);
+                let mut inside = HashSet::new();
+                defs(f, &branch.then, &mut inside);
+                defs(f, &branch.els, &mut inside);
+                needed.extend(inner.into_iter().filter(|var| !inside.contains(var)));
+                seeds(f, adjoint, active, &branch.then, needed, free);
+                seeds(f, adjoint, active, &branch.els, needed, free);
+            }
+            Node::Loop(lp) => {
+                needed.insert(lp.trip);
+                if let LoopKind::Range { lo, .. } = &lp.kind {
+                    need(lo, needed);
+                }
+                free.extend(iteration_vars(lp));
+                for carried in &lp.carried {
+                    if active[carried.header] {
+                        needed.insert(carried.exit);
+                    }
+                }
+                let mut inner = Vec::new();
+                targets(adjoint, active, &lp.body, &mut inner);
+                let mut inside = HashSet::new();
+                defs(f, &lp.body, &mut inside);
+                needed.extend(inner.into_iter().filter(|var| !inside.contains(var)));
+                seeds(f, adjoint, active, &lp.body, needed, free);
+            }
+        }
     }
 }

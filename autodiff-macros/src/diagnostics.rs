@@ -80,7 +80,7 @@ diagnostics! {
         ui: "unsupported/unsafe-block.rs";
     missing_tail() => "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`",
         ui: "output/no-tail-expression.rs";
-    early_return() => "early `return` is not supported in `#[grad]` functions yet: return once, at the end",
+    early_return() => "this `return` is not supported in `#[grad]` functions: return from a statement (`if c {{ return x; }}`), and from inside a loop only with an `f32` or `f64` result",
         ui: "unsupported/early-return.rs";
     return_without_value() => "`return` must give the value to differentiate",
         ui: "output/return-without-value.rs";
@@ -92,7 +92,7 @@ diagnostics! {
         ui: "unsupported/destructuring-let.rs";
     assign_to_non_local(name) => "`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables",
         ui: "unsupported/assign-to-non-local.rs";
-    assign_to_element() => "writing to an element is not supported in `#[grad]` functions yet: build the value in a new variable",
+    assign_to_element() => "writing to an element of an element is not supported in `#[grad]` functions yet: write to a local array with one index (`v[i] = …`)",
         ui: "unsupported/assign-to-element.rs";
     assign_to_field() => "writing to a field is not supported in `#[grad]` functions yet: build the value in a new variable",
         ui: "unsupported/assign-to-field.rs";
@@ -104,10 +104,33 @@ diagnostics! {
         ui: "unsupported/remainder-assign.rs";
     dropped_value() => "this statement computes a differentiated value and drops it: bind it with `let` or remove it",
         ui: "unsupported/dropped-value.rs";
-    control_flow(what) => "control flow is not supported in `#[grad]` functions yet: this {what} computes a differentiated value; write it without branches (`x.max(y)`, `x.abs()`, `relu(x)`) or split it into `#[grad]` functions",
+    control_flow(what) => "a {what} has no value in `#[grad]` functions: assign to a variable declared before it, and read that variable after",
         ui: "unsupported/while-loop.rs";
-    control_flow_statement(what) => "control flow statements are not supported in `#[grad]` functions yet: compute constants with an `if` expression (`let k = if flag {{ 1.0 }} else {{ 2.0 }};`) or move this {what} into a separate function",
-        ui: "unsupported/constant-loop.rs";
+
+    labelled_exit() => "labelled loops and `break` with a value are not supported in `#[grad]` functions: use a plain `break` and a variable",
+        ui: "control/labelled-break.rs";
+    exit_outside_loop() => "`break` and `continue` must be inside a loop",
+        ui: "control/break-outside-loop.rs";
+    if_let() => "`if let` and `while let` are not supported in `#[grad]` functions yet: test with `matches!` and read the value separately",
+        ui: "control/if-let.rs";
+    if_without_value() => "this `if` is used as a value, so it needs an `else` and both branches must end with a value",
+        ui: "control/if-without-else.rs";
+    match_on_differentiated() => "`match` on a differentiated value is not supported: compare it with `if` (`if x < 0.0 {{ … }}`)",
+        ui: "control/match-on-float.rs";
+    match_binding() => "`match` arms that bind variables are not supported in `#[grad]` functions yet: match constants (`0`, `1 | 2`, `_`) and read values separately",
+        ui: "control/match-binding.rs";
+    unbounded_range() => "a differentiated loop runs over a range with constant bounds (`lo..hi` or `lo..=hi`, integers)",
+        ui: "control/unbounded-range.rs";
+    loop_iterator() => "`#[grad]` loops run over ranges (`0..n`) or over local slices, `Vec`s and arrays: `xs.iter()`, `xs.iter().enumerate()`, `xs.iter().zip(ys)`, `&xs`; index for anything else",
+        ui: "control/loop-iterator.rs";
+    loop_pattern() => "bind loop elements to names (`x`, `&x`, `(i, x)`, `(x, y)`)",
+        ui: "control/loop-pattern.rs";
+    assign_to_parameter_element() => "a `#[grad]` function cannot write into its parameters: copy it into a local (`let mut v = x.to_vec();`) or build a new one",
+        ui: "control/write-parameter.rs";
+    index_differentiated() => "an index must be an integer, not a differentiated value",
+        ui: "control/float-index.rs";
+    element_compound() => "only `=`, `+=` and `-=` can write an element: write `v[i] = v[i] * e;`",
+        ui: "control/element-mul-assign.rs";
 
     // lower: expressions
     no_operator_rule(op) => "no derivative rule for `{op}`",
@@ -120,8 +143,6 @@ diagnostics! {
         ui: "unsupported/closure.rs";
     macro_call(name) => "macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust",
         ui: "unsupported/macro-call.rs";
-    index() => "indexing differentiated values is not supported yet",
-        ui: "unsupported/index.rs";
     field() => "field access on differentiated values is not supported yet: pass the fields as parameters",
         ui: "unsupported/field.rs";
     aggregate() => "building tuples, arrays or structs from differentiated values is not supported yet: return a single float",

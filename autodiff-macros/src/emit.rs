@@ -7,9 +7,10 @@
 //! `::core::…` and `::autodiff::__private::…`; the locals it invents have
 //! mixed-site hygiene, so user code can neither see nor shadow them.
 
+use crate::analyse::{Merge, Plan};
 use crate::ir::{
-    AdjStmt, Adjoint, Callee, Function, Grad, Mode, Op, Operand, OperandKind, RuleArg, TypeClass,
-    VarId,
+    AdjStmt, Adjoint, Block, Callee, End, Function, Grad, If, Loop, LoopKind, Mode, Node, Op,
+    Operand, OperandKind, RuleArg, StmtId, TypeClass, VarId,
 };
 use crate::lower::{Lowered, Names, var_ident};
 use proc_macro2::{Span, TokenStream};
@@ -50,7 +51,12 @@ fn allowed_lints() -> TokenStream {
     }
 }
 
-pub fn functions(item: &ItemFn, lowered: Lowered, adjoint: &Adjoint) -> TokenStream {
+pub fn functions(
+    item: &ItemFn,
+    lowered: Lowered,
+    adjoint: &Adjoint,
+    active: &[bool],
+) -> TokenStream {
     let Lowered {
         function: f,
         mut names,
@@ -72,14 +78,25 @@ pub fn functions(item: &ItemFn, lowered: Lowered, adjoint: &Adjoint) -> TokenStr
     };
 
     let seed = Ident::new(&names.fresh("seed"), Span::mixed_site());
+    let plan = crate::analyse::plan(&f, adjoint, active);
     let mut body = Body {
         f: &f,
+        adjoint,
+        active,
+        plan: &plan,
         names: &mut names,
         adjoints: HashMap::new(),
-        reverse_uses: HashSet::new(),
+        defined: HashSet::new(),
+        tapes: HashMap::new(),
+        position: HashMap::new(),
         last_forward_use: HashMap::new(),
+        carried_adjoints: Vec::new(),
+        loop_headers: Vec::new(),
+        last_primal_reader: HashMap::new(),
+        top_index: HashMap::new(),
+        sites: HashMap::new(),
     };
-    let core = body.core(adjoint, &seed);
+    let core = body.core(&seed);
     let ret_value = body.operand(&f.ret);
     let wrt_grads: Vec<TokenStream> = f
         .params
@@ -309,15 +326,42 @@ fn listing(
 
 struct Body<'a> {
     f: &'a Function,
+    adjoint: &'a Adjoint,
+    active: &'a [bool],
+    plan: &'a Plan,
     names: &'a mut Names,
     adjoints: HashMap<VarId, Ident>,
-    /// Values the reverse sweep (or the returned tuple) reads.
-    reverse_uses: HashSet<VarId>,
-    /// The last forward statement that reads each value.
+    /// Adjoints bound at the current point of the reverse sweep.
+    defined: HashSet<VarId>,
+    /// The tape (a `Vec`, or an `Option` outside loops) of each recorded value.
+    tapes: HashMap<VarId, (Ident, bool)>,
+    /// The position of each statement in the forward sweep.
+    position: HashMap<StmtId, usize>,
+    /// The last forward position that reads each value (a read inside a
+    /// loop counts at the loop's end).
     last_forward_use: HashMap<VarId, usize>,
+    /// For each loop being reversed, innermost last: the adjoint of each
+    /// carried variable at the end of the iteration being reversed.
+    carried_adjoints: Vec<Vec<Option<Ident>>>,
+    /// The header variables of the loops around the forward code being
+    /// written, innermost last.
+    loop_headers: Vec<Vec<TokenStream>>,
+    /// The first top-level node (in forward order) whose reverse reads each
+    /// forward value: the last to read it in the reverse sweep, which may
+    /// consume an array nothing else needs (`norm_sq_pullback_into`).
+    last_primal_reader: HashMap<VarId, usize>,
+    /// The index among the top block's nodes of each statement there.
+    top_index: HashMap<StmtId, usize>,
+    /// How many places add into each adjoint.
+    sites: HashMap<VarId, usize>,
 }
 
-impl Body<'_> {
+/// A fresh hygienic identifier.
+fn fresh(names: &mut Names, base: &str) -> Ident {
+    Ident::new(&names.fresh(base), Span::mixed_site())
+}
+
+impl<'a> Body<'a> {
     fn ident(&self, var: VarId) -> TokenStream {
         let var = &self.f.vars[var];
         if var.name == "_" {
@@ -390,101 +434,620 @@ impl Body<'_> {
         }
     }
 
+    fn zero_of(&self, var: VarId) -> TokenStream {
+        let value = self.var_reference(var);
+        quote!(::autodiff::__private::rules::zero(#value))
+    }
+
     fn grad(&mut self, grad: &Grad) -> TokenStream {
         match grad {
-            Grad::Adjoint(var) => self.adjoint(*var).into_token_stream(),
-            Grad::Zero(var) => {
-                let value = self.var_reference(*var);
-                quote!(::autodiff::__private::rules::zero(#value))
+            Grad::Adjoint(var) if self.defined.contains(var) => {
+                self.adjoint(*var).into_token_stream()
             }
+            Grad::Adjoint(var) | Grad::Zero(var) => self.zero_of(*var),
             Grad::Constant => quote!(::autodiff::__private::NotDifferentiated),
         }
     }
 
-    /// Fills `reverse_uses` and `last_forward_use`.
-    fn uses(&mut self, adjoint: &Adjoint) {
-        let var_of = |operand: &Operand| match operand.kind {
-            OperandKind::Var(var) => Some(var),
-            OperandKind::Const(_) => None,
+    /// Numbers the forward statements and finds each value's last reader.
+    fn positions(&mut self, block: &'a Block, counter: &mut usize, loop_end: Option<usize>) {
+        let read = |this: &mut Self, operand: &Operand, at: usize| {
+            if let OperandKind::Var(var) = operand.kind {
+                let at = loop_end.unwrap_or(at);
+                let last = this.last_forward_use.entry(var).or_insert(at);
+                *last = (*last).max(at);
+            }
         };
-        for (index, stmt) in self.f.body.iter().enumerate() {
-            for operand in crate::analyse::operands(&stmt.op) {
-                if let Some(var) = var_of(operand) {
-                    self.last_forward_use.insert(var, index);
+        for node in &block.nodes {
+            *counter += 1;
+            match node {
+                Node::Stmt(id) => {
+                    self.position.insert(*id, *counter);
+                    for operand in crate::analyse::operands(&self.f.stmts[*id].op) {
+                        read(self, operand, *counter);
+                    }
+                    if let Op::SetIndex { base, .. } = &self.f.stmts[*id].op {
+                        let at = loop_end.unwrap_or(*counter);
+                        let last = self.last_forward_use.entry(*base).or_insert(at);
+                        *last = (*last).max(at);
+                    }
+                }
+                Node::If(branch) => {
+                    read(self, &branch.cond, *counter);
+                    self.positions(&branch.then, counter, loop_end);
+                    self.positions(&branch.els, counter, loop_end);
+                }
+                Node::Loop(lp) => {
+                    // Everything read in a loop is read again by the next
+                    // iteration: it counts as read at the loop's end.
+                    let end = loop_end.unwrap_or(*counter + 1_000_000_000);
+                    for carried in &lp.carried {
+                        read(self, &carried.init, *counter);
+                    }
+                    if let LoopKind::Range { lo, hi, .. } = &lp.kind {
+                        read(self, lo, *counter);
+                        read(self, hi, *counter);
+                    }
+                    if let LoopKind::Counted { len, .. } = &lp.kind {
+                        read(self, len, *counter);
+                    }
+                    self.positions(&lp.body, counter, Some(end));
                 }
             }
         }
-        self.reverse_uses.extend(var_of(&self.f.ret));
-        for stmt in &adjoint.stmts {
-            match stmt {
-                AdjStmt::Rule { args, .. } => {
-                    for arg in args {
-                        match arg {
-                            RuleArg::Primal(operand) | RuleArg::Int(operand) => {
-                                self.reverse_uses.extend(var_of(operand));
-                            }
-                            RuleArg::Output(var) => {
-                                self.reverse_uses.insert(*var);
-                            }
-                            RuleArg::Adjoint(_) => {}
-                        }
-                    }
-                }
-                AdjStmt::CallPullback { stmt, .. } => {
-                    if let Op::Call(call) = &self.f.body[*stmt].op {
-                        self.reverse_uses
-                            .extend(call.args.iter().filter_map(var_of));
-                    }
-                }
-                AdjStmt::Seed { .. } | AdjStmt::Pass { .. } => {}
+        if let End::Values(values) | End::Continue(values) | End::Break(values) = &block.end {
+            for value in values {
+                read(self, value, *counter + 1);
             }
         }
     }
 
-    /// The forward sweep, then the reverse sweep.
-    fn core(&mut self, adjoint: &Adjoint, seed: &Ident) -> TokenStream {
-        let mut tokens = TokenStream::new();
-        self.uses(adjoint);
-        for (index, stmt) in self.f.body.iter().enumerate() {
-            let name = self.ident(stmt.def);
-            let value = self.op(&stmt.op, index);
-            let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
-            quote_spanned!(stmt.span=> let #name #ty = #value;).to_tokens(&mut tokens);
-        }
-
-        // How many contributions each adjoint receives: the first defines it,
-        // the others accumulate into it.
-        let mut remaining: HashMap<VarId, usize> = HashMap::new();
-        for stmt in &adjoint.stmts {
-            match stmt {
-                AdjStmt::Seed { target }
-                | AdjStmt::Rule { target, .. }
-                | AdjStmt::Pass { target, .. } => {
-                    *remaining.entry(*target).or_default() += 1;
+    fn primal_readers(&mut self) {
+        for (index, node) in self.f.body.nodes.iter().enumerate().rev() {
+            let mut reads: Vec<VarId> = Vec::new();
+            match node {
+                Node::Stmt(id) => {
+                    self.top_index.insert(*id, index);
+                    for stmt in &self.adjoint.stmts[*id] {
+                        match stmt {
+                            AdjStmt::Rule { args, .. } => {
+                                for arg in args {
+                                    match arg {
+                                        RuleArg::Primal(Operand {
+                                            kind: OperandKind::Var(var),
+                                            ..
+                                        })
+                                        | RuleArg::Int(Operand {
+                                            kind: OperandKind::Var(var),
+                                            ..
+                                        })
+                                        | RuleArg::Output(var) => reads.push(*var),
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            AdjStmt::CallPullback { stmt, .. } => {
+                                if let Op::Call(call) = &self.f.stmts[*stmt].op {
+                                    reads.extend(call.args.iter().filter_map(
+                                        |arg| match arg.kind {
+                                            OperandKind::Var(var) => Some(var),
+                                            OperandKind::Const(_) => None,
+                                        },
+                                    ));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
                 }
-                AdjStmt::CallPullback { targets, .. } => {
-                    for target in targets.iter().flatten() {
-                        *remaining.entry(*target).or_default() += 1;
+                // Anything a nested block reads may be read by its reverse.
+                Node::If(_) | Node::Loop(_) => {
+                    reads.extend(self.plan.needed.iter().copied());
+                }
+            }
+            for var in reads {
+                self.last_primal_reader.insert(var, index);
+            }
+        }
+        if let OperandKind::Var(ret) = self.f.ret.kind {
+            self.last_primal_reader.insert(ret, usize::MAX);
+        }
+    }
+
+    /// Declares the tapes of the recorded values.
+    fn tapes(&mut self) -> TokenStream {
+        let mut tokens = TokenStream::new();
+        for &var in &self.plan.recorded {
+            let home = self.plan.home[&var];
+            let in_loop = self.plan.in_loop.contains(&home);
+            let name = format!(
+                "tape_{}",
+                self.f.vars[var]
+                    .name
+                    .trim_start_matches("r#")
+                    .trim_start_matches('_')
+            );
+            let tape = fresh(self.names, &name);
+            if in_loop {
+                quote!(let mut #tape = ::autodiff::__private::Vec::new();).to_tokens(&mut tokens);
+            } else {
+                quote!(let mut #tape = ::core::option::Option::None;).to_tokens(&mut tokens);
+            }
+            self.tapes.insert(var, (tape, in_loop));
+        }
+        tokens
+    }
+
+    /// Records `var` if the reverse sweep pops it.
+    fn record(&self, var: VarId, tokens: &mut TokenStream) {
+        let Some((tape, in_loop)) = self.tapes.get(&var) else {
+            return;
+        };
+        let info = &self.f.vars[var];
+        let ident = self.ident(var);
+        let value = if info.scalar || info.by_ref {
+            ident
+        } else {
+            quote!(::core::clone::Clone::clone(&#ident))
+        };
+        if *in_loop {
+            quote!(#tape.push(#value);).to_tokens(tokens);
+        } else {
+            quote!(#tape = ::core::option::Option::Some(#value);).to_tokens(tokens);
+        }
+    }
+
+    /// The forward sweep, then the reverse sweep.
+    fn core(&mut self, seed: &Ident) -> TokenStream {
+        let mut tokens = self.tapes();
+        self.count_sites(&self.f.body);
+        if let OperandKind::Var(ret) = self.f.ret.kind {
+            *self.sites.entry(ret).or_default() += 1;
+        }
+        self.positions(&self.f.body, &mut 0, None);
+        self.primal_readers();
+        self.forward(&self.f.body, &mut tokens);
+        // The reverse sweep.
+        if let OperandKind::Var(ret) = self.f.ret.kind
+            && self.active[ret]
+        {
+            self.contribute(&mut tokens, ret, seed.to_token_stream());
+        }
+        self.reverse_nodes(&self.f.body, Merge::None, &mut tokens);
+        tokens
+    }
+
+    /// The forward code of a block (without its end).
+    fn forward(&mut self, block: &'a Block, tokens: &mut TokenStream) {
+        for node in &block.nodes {
+            match node {
+                Node::Stmt(id) => {
+                    let stmt = &self.f.stmts[*id];
+                    let position = self.position[id];
+                    if let Op::SetIndex {
+                        base,
+                        index,
+                        value,
+                        add,
+                    } = &stmt.op
+                    {
+                        let base = self.ident(*base);
+                        let index = self.operand(index);
+                        let value = self.moved(value, position, true);
+                        let tokens_ = if *add {
+                            quote_spanned!(stmt.span=> #base[#index] += #value;)
+                        } else {
+                            quote_spanned!(stmt.span=> #base[#index] = #value;)
+                        };
+                        tokens_.to_tokens(tokens);
+                        continue;
+                    }
+                    let name = self.ident(stmt.def);
+                    let value = self.op(&stmt.op, position);
+                    let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
+                    let mutability = self.f.vars[stmt.def].mutated.then(|| quote!(mut));
+                    quote_spanned!(stmt.span=> let #mutability #name #ty = #value;)
+                        .to_tokens(tokens);
+                    self.record(stmt.def, tokens);
+                }
+                Node::If(branch) => self.forward_if(branch, tokens),
+                Node::Loop(lp) => self.forward_loop(lp, tokens),
+            }
+        }
+    }
+
+    /// A block's forward code and how it ends: its values (as a tuple), or
+    /// the loop control that leaves it.
+    fn forward_path(&mut self, block: &'a Block) -> TokenStream {
+        let mut tokens = TokenStream::new();
+        self.forward(block, &mut tokens);
+        match &block.end {
+            End::Values(values) => {
+                let values: Vec<TokenStream> = values
+                    .iter()
+                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .collect();
+                quote!((#(#values,)*)).to_tokens(&mut tokens);
+            }
+            End::Continue(values) => {
+                let lp = self.loop_headers.last().cloned().unwrap_or_default();
+                let values: Vec<TokenStream> = values
+                    .iter()
+                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .collect();
+                if !lp.is_empty() {
+                    quote!((#(#lp,)*) = (#(#values,)*);).to_tokens(&mut tokens);
+                }
+                quote!(continue;).to_tokens(&mut tokens);
+            }
+            End::Break(values) => {
+                let values: Vec<TokenStream> = values
+                    .iter()
+                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .collect();
+                quote!(break (#(#values,)*);).to_tokens(&mut tokens);
+            }
+            End::Merge | End::Diverge => {}
+        }
+        tokens
+    }
+
+    fn forward_if(&mut self, branch: &'a If, tokens: &mut TokenStream) {
+        let cond = self.operand(&branch.cond);
+        let then = self.forward_path(&branch.then);
+        let els = self.forward_path(&branch.els);
+        if branch.phis.is_empty() {
+            quote_spanned!(branch.span=> if #cond { #then } else { #els }).to_tokens(tokens);
+        } else {
+            let phis: Vec<TokenStream> = branch.phis.iter().map(|&phi| self.ident(phi)).collect();
+            quote_spanned!(branch.span=> let (#(#phis,)*) = if #cond { #then } else { #els };)
+                .to_tokens(tokens);
+            for &phi in &branch.phis {
+                self.record(phi, tokens);
+            }
+        }
+    }
+
+    fn forward_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        let position = usize::MAX - 1;
+        for carried in &lp.carried {
+            let header = self.ident(carried.header);
+            let init = self.moved(&carried.init, position, true);
+            quote!(let mut #header = #init;).to_tokens(tokens);
+        }
+        let headers: Vec<TokenStream> = lp
+            .carried
+            .iter()
+            .map(|carried| self.ident(carried.header))
+            .collect();
+        let trip = self.ident(lp.trip);
+        let head = match &lp.kind {
+            LoopKind::Range {
+                index,
+                lo,
+                hi,
+                inclusive,
+            } => {
+                let next = fresh(self.names, "next");
+                let index = self.ident(*index);
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                quote!(let mut #next = #lo; let mut #trip = ::core::option::Option::None;)
+                    .to_tokens(tokens);
+                let done = if *inclusive {
+                    quote!(!(#next <= #hi) || (#trip.is_some() && #trip == ::core::option::Option::Some(#hi)))
+                } else {
+                    quote!(!(#next < #hi))
+                };
+                quote! {
+                    if #done { break (#(#headers,)*); }
+                    let #index = #next;
+                    #trip = ::core::option::Option::Some(#index);
+                    if #index != #hi { #next += 1; }
+                }
+            }
+            LoopKind::Counted { counter, len } => {
+                let counter = self.ident(*counter);
+                let len = self.operand(len);
+                quote!(let mut #trip: usize = 0;).to_tokens(tokens);
+                quote! {
+                    if #trip >= #len { break (#(#headers,)*); }
+                    let #counter = #trip;
+                    #trip += 1;
+                }
+            }
+            LoopKind::Plain => {
+                quote!(let mut #trip: usize = 0;).to_tokens(tokens);
+                quote!(#trip += 1;)
+            }
+        };
+        let mut body = head;
+        for carried in &lp.carried {
+            self.record(carried.header, &mut body);
+        }
+        self.loop_headers.push(headers);
+        let path = self.forward_path(&lp.body);
+        self.loop_headers.pop();
+        path.to_tokens(&mut body);
+        let exits: Vec<TokenStream> = lp
+            .carried
+            .iter()
+            .map(|carried| self.ident(carried.exit))
+            .collect();
+        quote_spanned!(lp.span=> let (#(#exits,)*) = loop { #body };).to_tokens(tokens);
+        for carried in &lp.carried {
+            self.record(carried.exit, tokens);
+        }
+        self.record(lp.trip, tokens);
+    }
+
+    /// Counts the places that add into each adjoint: one that is defined by
+    /// its only contribution needs no `mut`.
+    fn count_sites(&mut self, block: &'a Block) {
+        if let End::Values(values) | End::Continue(values) | End::Break(values) = &block.end {
+            for value in values {
+                if let OperandKind::Var(var) = value.kind {
+                    *self.sites.entry(var).or_default() += 1;
+                }
+            }
+        }
+        for node in &block.nodes {
+            match node {
+                Node::Stmt(id) => {
+                    for stmt in &self.adjoint.stmts[*id] {
+                        match stmt {
+                            AdjStmt::Rule { target, .. }
+                            | AdjStmt::Pass { target, .. }
+                            | AdjStmt::IndexTake { target, .. } => {
+                                *self.sites.entry(*target).or_default() += 1;
+                            }
+                            AdjStmt::IndexAdd { base, .. } => {
+                                *self.sites.entry(*base).or_default() += 2;
+                            }
+                            AdjStmt::CallPullback { targets, .. } => {
+                                for target in targets.iter().flatten() {
+                                    *self.sites.entry(*target).or_default() += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                Node::If(branch) => {
+                    // Contributions in both branches count twice: the
+                    // adjoint is declared before the `if`.
+                    self.count_sites(&branch.then);
+                    self.count_sites(&branch.els);
+                }
+                Node::Loop(lp) => {
+                    self.count_sites(&lp.body);
+                    self.count_sites(&lp.body);
+                    for carried in &lp.carried {
+                        if let OperandKind::Var(var) = carried.init.kind {
+                            *self.sites.entry(var).or_default() += 1;
+                        }
                     }
                 }
             }
         }
-        let mut defined: HashMap<VarId, ()> = HashMap::new();
-        let mut contribute =
-            |this: &mut Self, tokens: &mut TokenStream, target: VarId, value: TokenStream| {
-                let d = this.adjoint(target);
-                if defined.insert(target, ()).is_none() {
-                    let mutability = (remaining[&target] > 1).then(|| quote!(mut));
-                    quote!(let #mutability #d = #value;).to_tokens(tokens);
-                } else {
-                    quote!(::autodiff::__private::rules::accumulate(&mut #d, #value);)
-                        .to_tokens(tokens);
-                }
-            };
+    }
 
-        // The index of the last reverse statement that reads each adjoint.
+    /// `d_target (+)= value`.
+    fn contribute(&mut self, tokens: &mut TokenStream, target: VarId, value: TokenStream) {
+        let d = self.adjoint(target);
+        if self.defined.insert(target) {
+            let mutability =
+                (self.sites.get(&target).copied().unwrap_or(0) > 1).then(|| quote!(mut));
+            quote!(let #mutability #d = #value;).to_tokens(tokens);
+        } else {
+            quote!(::autodiff::__private::rules::accumulate(&mut #d, #value);).to_tokens(tokens);
+        }
+    }
+
+    /// Binds `d_var = zero` unless it is bound already.
+    fn declare(&mut self, tokens: &mut TokenStream, var: VarId) {
+        if self.defined.insert(var) {
+            let d = self.adjoint(var);
+            let zero = self.zero_of(var);
+            quote!(let mut #d = #zero;).to_tokens(tokens);
+        }
+    }
+
+    /// The reverse of a nested block: pop what its forward recorded,
+    /// recompute what is cheap, seed its end, then its nodes backwards.
+    fn reverse_block(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
+        let here = crate::analyse::key(block);
+        for &var in &self.plan.recorded {
+            if self.plan.home[&var] != here {
+                continue;
+            }
+            let (tape, in_loop) = self.tapes[&var].clone();
+            let ident = self.ident(var);
+            if in_loop {
+                quote!(let #ident = ::core::option::Option::unwrap(#tape.pop());).to_tokens(tokens);
+            } else {
+                quote!(let #ident = ::core::option::Option::unwrap(#tape.take());)
+                    .to_tokens(tokens);
+            }
+        }
+        for node in &block.nodes {
+            if let Node::Stmt(id) = node
+                && self.plan.recompute.contains(id)
+            {
+                let stmt = &self.f.stmts[*id];
+                let name = self.ident(stmt.def);
+                let value = self.op(&stmt.op, usize::MAX - 1);
+                let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
+                quote_spanned!(stmt.span=> let #name #ty = #value;).to_tokens(tokens);
+            }
+        }
+        match (&block.end, merge) {
+            (End::Values(values), Merge::Phis(phis)) => {
+                for (value, &phi) in values.iter().zip(phis) {
+                    if let OperandKind::Var(target) = value.kind
+                        && self.active[target]
+                        && self.defined.contains(&phi)
+                    {
+                        let d = self.adjoint(phi);
+                        let d = if self.f.vars[phi].scalar {
+                            d.into_token_stream()
+                        } else {
+                            quote!(::core::clone::Clone::clone(&#d))
+                        };
+                        self.contribute(tokens, target, d);
+                    }
+                }
+            }
+            (End::Continue(values) | End::Break(values), Merge::Loop(_)) => {
+                let adjoints = self.carried_adjoints.last().cloned().unwrap_or_default();
+                for (value, d) in values.iter().zip(adjoints) {
+                    if let OperandKind::Var(target) = value.kind
+                        && self.active[target]
+                        && let Some(d) = d
+                    {
+                        self.contribute(tokens, target, d.into_token_stream());
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.reverse_nodes(block, merge, tokens);
+    }
+
+    fn reverse_nodes(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
+        for node in block.nodes.iter().rev() {
+            if !crate::analyse::has_work(self.f, self.adjoint, self.active, node) {
+                continue;
+            }
+            match node {
+                Node::Stmt(id) => self.reverse_stmt(*id, tokens),
+                Node::If(branch) => self.reverse_if(branch, merge, tokens),
+                Node::Loop(lp) => self.reverse_loop(lp, tokens),
+            }
+        }
+    }
+
+    /// Binds the adjoints of the variables defined outside `blocks` that
+    /// receive contributions inside them.
+    fn declare_outer(&mut self, blocks: &[&'a Block], tokens: &mut TokenStream) {
+        let mut inner = Vec::new();
+        let mut inside = HashSet::new();
+        for block in blocks {
+            crate::analyse::targets(self.adjoint, self.active, block, &mut inner);
+            crate::analyse::defs(self.f, block, &mut inside);
+        }
+        for var in inner {
+            if !inside.contains(&var) {
+                self.declare(tokens, var);
+            }
+        }
+    }
+
+    fn reverse_if(&mut self, branch: &'a If, merge: Merge<'a>, tokens: &mut TokenStream) {
+        self.declare_outer(&[&branch.then, &branch.els], tokens);
+        let merge = if branch.phis.is_empty() {
+            merge
+        } else {
+            Merge::Phis(&branch.phis)
+        };
+        let cond = self.operand(&branch.cond);
+        let scope = self.defined.clone();
+        let mut then = TokenStream::new();
+        self.reverse_block(&branch.then, merge, &mut then);
+        self.defined = scope.clone();
+        let mut els = TokenStream::new();
+        self.reverse_block(&branch.els, merge, &mut els);
+        self.defined = scope;
+        quote_spanned!(branch.span=> if #cond { #then } else { #els }).to_tokens(tokens);
+    }
+
+    // Input:  let (s1,) = loop { …; s = s + x[i]; … };
+    // Output: let mut d_s = d_s1;
+    //         for i in (lo..=last).rev() {
+    //             let d_cur = replace(&mut d_s, zero(&s1));
+    //             …pops, recomputation, the body's reverse…
+    //         }
+    //         d_s0 (+)= d_s;
+    fn reverse_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        let mut adjoints = Vec::new();
+        let mut currents = Vec::new();
+        for carried in &lp.carried {
+            if !self.active[carried.header] {
+                adjoints.push(None);
+                currents.push(None);
+                continue;
+            }
+            let d_header = self.adjoint(carried.header);
+            let value = if self.defined.contains(&carried.exit) {
+                self.adjoint(carried.exit).into_token_stream()
+            } else {
+                self.zero_of(carried.exit)
+            };
+            quote!(let mut #d_header = #value;).to_tokens(tokens);
+            self.defined.insert(carried.header);
+            let name = self.f.vars[carried.header]
+                .name
+                .trim_start_matches("r#")
+                .trim_start_matches('_')
+                .to_owned();
+            adjoints.push(Some((d_header, carried.exit)));
+            currents.push(Some(fresh(self.names, &format!("d_{name}_next"))));
+        }
+        let mut outer = Vec::new();
+        let mut inside = HashSet::new();
+        crate::analyse::targets(self.adjoint, self.active, &lp.body, &mut outer);
+        crate::analyse::defs(self.f, &lp.body, &mut inside);
+        for var in outer {
+            if !inside.contains(&var) {
+                self.declare(tokens, var);
+            }
+        }
+        let scope = self.defined.clone();
+        let mut body = TokenStream::new();
+        for (adjoint, current) in adjoints.iter().zip(&currents) {
+            if let (Some((d_header, exit)), Some(current)) = (adjoint, current) {
+                let zero = self.zero_of(*exit);
+                quote!(let #current = ::core::mem::replace(&mut #d_header, #zero);)
+                    .to_tokens(&mut body);
+            }
+        }
+        self.carried_adjoints.push(currents);
+        self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
+        self.carried_adjoints.pop();
+        self.defined = scope;
+        let trip = self.ident(lp.trip);
+        let reversed = match &lp.kind {
+            LoopKind::Range { index, lo, .. } => {
+                let index = self.ident(*index);
+                let lo = self.operand(lo);
+                let last = fresh(self.names, "last");
+                quote! {
+                    if let ::core::option::Option::Some(#last) = #trip {
+                        for #index in (#lo..=#last).rev() { #body }
+                    }
+                }
+            }
+            LoopKind::Counted { counter, .. } => {
+                let counter = self.ident(*counter);
+                quote!(for #counter in (0..#trip).rev() { #body })
+            }
+            LoopKind::Plain => quote!(for _ in 0..#trip { #body }),
+        };
+        quote_spanned!(lp.span=> #reversed).to_tokens(tokens);
+        for (carried, adjoint) in lp.carried.iter().zip(adjoints) {
+            if let Some((d_header, _)) = adjoint
+                && let OperandKind::Var(init) = carried.init.kind
+                && self.active[init]
+            {
+                self.contribute(tokens, init, d_header.into_token_stream());
+            }
+        }
+    }
+
+    /// The pullbacks of one statement.
+    fn reverse_stmt(&mut self, id: StmtId, tokens: &mut TokenStream) {
+        let stmts = &self.adjoint.stmts[id];
+        // The index of the last pullback that reads each adjoint.
         let mut last_reader: HashMap<VarId, usize> = HashMap::new();
-        for (index, stmt) in adjoint.stmts.iter().enumerate() {
+        for (index, stmt) in stmts.iter().enumerate() {
             match stmt {
                 AdjStmt::Rule { args, .. } => {
                     for arg in args {
@@ -493,63 +1056,67 @@ impl Body<'_> {
                         }
                     }
                 }
-                AdjStmt::Pass { source, .. } => {
+                AdjStmt::Pass { source, .. } | AdjStmt::IndexAdd { source, .. } => {
                     last_reader.insert(*source, index);
                 }
                 AdjStmt::CallPullback { stmt, .. } => {
-                    last_reader.insert(self.f.body[*stmt].def, index);
+                    last_reader.insert(self.f.stmts[*stmt].def, index);
                 }
-                AdjStmt::Seed { .. } => {}
+                AdjStmt::IndexTake { .. } => {}
             }
         }
-        // And of each forward value (the returned one is read at the very end).
-        let mut last_primal_reader: HashMap<VarId, usize> = HashMap::new();
-        for (index, stmt) in adjoint.stmts.iter().enumerate() {
-            let reads: Vec<VarId> = match stmt {
-                AdjStmt::Rule { args, .. } => args
-                    .iter()
-                    .filter_map(|arg| match arg {
-                        RuleArg::Primal(Operand {
-                            kind: OperandKind::Var(var),
-                            ..
-                        })
-                        | RuleArg::Int(Operand {
-                            kind: OperandKind::Var(var),
-                            ..
-                        })
-                        | RuleArg::Output(var) => Some(*var),
-                        _ => None,
-                    })
-                    .collect(),
-                AdjStmt::CallPullback { stmt, .. } => match &self.f.body[*stmt].op {
-                    Op::Call(call) => call
-                        .args
-                        .iter()
-                        .filter_map(|arg| match arg.kind {
-                            OperandKind::Var(var) => Some(var),
-                            OperandKind::Const(_) => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
-                AdjStmt::Seed { .. } | AdjStmt::Pass { .. } => Vec::new(),
-            };
-            for var in reads {
-                last_primal_reader.insert(var, index);
-            }
-        }
-        if let OperandKind::Var(ret) = self.f.ret.kind {
-            last_primal_reader.insert(ret, usize::MAX);
-        }
-
-        for (index, stmt) in adjoint.stmts.iter().enumerate() {
+        for (index, stmt) in stmts.iter().enumerate() {
             match stmt {
-                AdjStmt::Seed { target } => {
-                    contribute(self, &mut tokens, *target, seed.to_token_stream())
-                }
-                AdjStmt::Pass { target, source } => {
+                AdjStmt::Pass {
+                    target,
+                    source,
+                    negate,
+                } => {
+                    if !self.defined.contains(source) {
+                        continue;
+                    }
                     let d = self.adjoint(*source);
-                    contribute(self, &mut tokens, *target, d.into_token_stream());
+                    let consumed = last_reader.get(source) == Some(&index);
+                    let value = if self.f.vars[*source].scalar || consumed {
+                        d.into_token_stream()
+                    } else {
+                        quote!(::core::clone::Clone::clone(&#d))
+                    };
+                    let value = if *negate { quote!(-#value) } else { value };
+                    self.contribute(tokens, *target, value);
+                }
+                AdjStmt::IndexAdd {
+                    base,
+                    index: element,
+                    source,
+                } => {
+                    if !self.defined.contains(source) {
+                        continue;
+                    }
+                    self.declare(tokens, *base);
+                    let d_base = self.adjoint(*base);
+                    let d = self.adjoint(*source);
+                    let element = self.operand(element);
+                    quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#element], #d);)
+                        .to_tokens(tokens);
+                }
+                AdjStmt::IndexTake {
+                    target,
+                    base,
+                    index: element,
+                    take,
+                } => {
+                    if !self.defined.contains(base) {
+                        continue;
+                    }
+                    let d_base = self.adjoint(*base);
+                    let element = self.operand(element);
+                    let value = if *take {
+                        quote!(::core::mem::take(&mut #d_base[#element]))
+                    } else {
+                        quote!(::core::clone::Clone::clone(&#d_base[#element]))
+                    };
+                    self.contribute(tokens, *target, value);
                 }
                 AdjStmt::Rule {
                     target,
@@ -557,6 +1124,11 @@ impl Body<'_> {
                     args,
                     span,
                 } => {
+                    if args.iter().any(
+                        |arg| matches!(arg, RuleArg::Adjoint(var) if !self.defined.contains(var)),
+                    ) {
+                        continue;
+                    }
                     // The last read of an array adjoint hands it over by value
                     // to a rule that can reuse its buffer (`sigmoid_pullback_into`).
                     let consumed = args.iter().find_map(|arg| match arg {
@@ -581,7 +1153,14 @@ impl Body<'_> {
                             && !self.f.vars[*var].scalar
                             && !self.f.vars[*var].by_ref
                             && !self.f.vars[*var].is_param
-                            && last_primal_reader.get(var) == Some(&index) =>
+                            && self.plan.home.get(var)
+                                == Some(&crate::analyse::key(&self.f.body))
+                            && self.plan.home.get(&self.f.stmts[id].def)
+                                == Some(&crate::analyse::key(&self.f.body))
+                            && self
+                                .top_index
+                                .get(&id)
+                                .is_some_and(|at| self.last_primal_reader.get(var) == Some(at)) =>
                         {
                             Some(*var)
                         }
@@ -606,11 +1185,14 @@ impl Body<'_> {
                         .collect();
                     let value =
                         quote_spanned!(*span=> ::autodiff::__private::rules::#rule(#(#args),*));
-                    contribute(self, &mut tokens, *target, value);
+                    self.contribute(tokens, *target, value);
                 }
                 AdjStmt::CallPullback { stmt, targets } => {
-                    let stmt = &self.f.body[*stmt];
+                    let stmt = &self.f.stmts[*stmt];
                     let Op::Call(call) = &stmt.op else { continue };
+                    if !self.defined.contains(&stmt.def) {
+                        continue;
+                    }
                     let d = self.adjoint(stmt.def);
                     let args: Vec<TokenStream> =
                         call.args.iter().map(|arg| self.operand(arg)).collect();
@@ -634,15 +1216,14 @@ impl Body<'_> {
                     quote_spanned! {stmt.span=>
                         let (_, (#(#pattern,)*)) = #pullback(#(#args,)* #d);
                     }
-                    .to_tokens(&mut tokens);
+                    .to_tokens(tokens);
                     for (target, g, span) in received {
                         let value = quote_spanned!(span=> ::autodiff::__private::rules::callee_gradient(#g));
-                        contribute(self, &mut tokens, target, value);
+                        self.contribute(tokens, target, value);
                     }
                 }
             }
         }
-        tokens
     }
 
     fn rule_arg(&mut self, arg: &RuleArg) -> TokenStream {
@@ -669,7 +1250,8 @@ impl Body<'_> {
             return tokens;
         };
         let info = &self.f.vars[var];
-        let needed = self.reverse_uses.contains(&var)
+        let needed = self.plan.needed.contains(&var)
+            || matches!(self.f.ret.kind, OperandKind::Var(ret) if ret == var)
             || self
                 .last_forward_use
                 .get(&var)
@@ -737,6 +1319,21 @@ impl Body<'_> {
                 }
             }
             Op::Opaque(tokens) => tokens.clone(),
+            Op::Index {
+                base,
+                index: element,
+                borrow,
+            } => {
+                let base = self.operand(base);
+                let element = self.operand(element);
+                if *borrow {
+                    quote!(&#base[#element])
+                } else {
+                    quote!(#base[#element])
+                }
+            }
+            // Written by `forward`.
+            Op::SetIndex { .. } => quote!(()),
         }
     }
 }

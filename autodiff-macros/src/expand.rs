@@ -45,5 +45,5 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     cx.propagate()?;
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
-    Ok(emit::functions(item, lowered, &adjoint))
+    Ok(emit::functions(item, lowered, &adjoint, &active))
 }

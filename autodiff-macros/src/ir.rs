@@ -12,7 +12,7 @@ use syn::{Ident, Type};
 /// Index of a [`Var`] in [`Function::vars`].
 pub type VarId = usize;
 
-/// Index of a [`Stmt`] in [`Function::body`].
+/// Index of a [`Stmt`] in [`Function::stmts`].
 pub type StmtId = usize;
 
 pub struct Function {
@@ -20,9 +20,90 @@ pub struct Function {
     pub params: Vec<Param>,
     /// Items declared in the body (`const`, `fn`, `use`), emitted verbatim.
     pub items: Vec<syn::Item>,
-    pub body: Vec<Stmt>,
+    /// Every statement, wherever it sits in [`Function::body`].
+    pub stmts: Vec<Stmt>,
+    /// The body as written: statements, branches and loops.
+    pub body: Block,
     /// What the function returns.
     pub ret: Operand,
+}
+
+/// A straight run of nodes and how control leaves it.
+#[derive(Default)]
+pub struct Block {
+    pub nodes: Vec<Node>,
+    pub end: End,
+}
+
+pub enum Node {
+    Stmt(StmtId),
+    If(Box<If>),
+    Loop(Box<Loop>),
+}
+
+/// How control leaves a [`Block`].
+#[derive(Default)]
+pub enum End {
+    /// The end of the function body or of a branch that merges: the values
+    /// of the enclosing `if`'s `phis`, in order.
+    #[default]
+    Merge,
+    /// Values for the `phis` of the enclosing `if`.
+    Values(Vec<Operand>),
+    /// The next iteration of the innermost loop, with its carried values.
+    Continue(Vec<Operand>),
+    /// Leaves the innermost loop with these values of its carried variables.
+    Break(Vec<Operand>),
+    /// The block's last node is an `if` whose every path ends by itself.
+    Diverge,
+}
+
+/// `if cond { then } else { els }`.
+pub struct If {
+    /// A `bool` variable (or constant).
+    pub cond: Operand,
+    pub then: Block,
+    pub els: Block,
+    /// Variables defined where the branches merge, each from the matching
+    /// value of the branch's [`End::Values`]. Empty when every path ends by
+    /// itself ([`End::Continue`], [`End::Break`]).
+    pub phis: Vec<VarId>,
+    pub span: Span,
+}
+
+pub struct Loop {
+    pub kind: LoopKind,
+    /// Variables the body re-assigns, which live from one iteration into the
+    /// next and after the loop.
+    pub carried: Vec<Carried>,
+    pub body: Block,
+    /// The number of iterations started (for a range, the last index).
+    pub trip: VarId,
+    pub span: Span,
+}
+
+pub struct Carried {
+    /// Its value before the loop.
+    pub init: Operand,
+    /// Its value at the start of an iteration (bound by the loop).
+    pub header: VarId,
+    /// Its value after the loop.
+    pub exit: VarId,
+}
+
+pub enum LoopKind {
+    /// `for index in lo..hi` (or `..=`): `trip` holds the last index taken.
+    Range {
+        index: VarId,
+        lo: Operand,
+        hi: Operand,
+        inclusive: bool,
+    },
+    /// `for x in xs.iter()` and friends: `counter` runs over `0..len`; the
+    /// body starts by binding the elements.
+    Counted { counter: VarId, len: Operand },
+    /// `while` and `loop`: the body decides when to leave.
+    Plain,
 }
 
 pub struct Var {
@@ -39,6 +120,11 @@ pub struct Var {
     pub scalar: bool,
     /// Parameters are bound by the signature, not by a `let`.
     pub is_param: bool,
+    /// An array, slice or `Vec` whose elements are known floats.
+    pub elem_scalar: bool,
+    /// Written element by element (`v[i] = …`): the generated code binds it
+    /// `mut`, and what is read from it is recorded, never recomputed.
+    pub mutated: bool,
 }
 
 pub struct Param {
@@ -61,6 +147,9 @@ pub enum TypeClass {
     Discrete,
     /// `&mut T`: differentiating through a write is not supported.
     MutRef,
+    /// `[f64]`, `[f32; N]`, `Vec<f64>`, perhaps behind `&`: indexed element
+    /// by element, with a `Vec` or array of the same length as gradient.
+    Sequence,
     /// Anything else: differentiable when its type implements the rules.
     Other,
 }
@@ -135,6 +224,20 @@ pub enum Op {
     /// A value that depends on nothing differentiated, emitted as written
     /// (its local names already renamed).
     Opaque(TokenStream),
+    /// `base[index]`, or `&base[index]` when `borrow`.
+    Index {
+        base: Operand,
+        index: Operand,
+        borrow: bool,
+    },
+    /// `base[index] = value` (or `+=` when `add`): defines nothing (its
+    /// `def` is `_`), changes `base` in place.
+    SetIndex {
+        base: VarId,
+        index: Operand,
+        value: Operand,
+        add: bool,
+    },
 }
 
 pub struct Call {
@@ -178,9 +281,10 @@ pub enum MethodShape {
     MulAdd,
 }
 
-/// The reverse sweep, in the order it runs.
+/// The reverse sweep: for each statement of [`Function::stmts`], its
+/// pullbacks in the order they run.
 pub struct Adjoint {
-    pub stmts: Vec<AdjStmt>,
+    pub stmts: Vec<Vec<AdjStmt>>,
     /// One entry per parameter, in order.
     pub grads: Vec<Grad>,
 }
@@ -195,8 +299,6 @@ pub enum Grad {
 }
 
 pub enum AdjStmt {
-    /// `d_v = seed` (or `+=`).
-    Seed { target: VarId },
     /// `d_target (+)= rule(args…)`.
     Rule {
         target: VarId,
@@ -204,8 +306,27 @@ pub enum AdjStmt {
         args: Vec<RuleArg>,
         span: Span,
     },
-    /// `d_target (+)= d_source` for `let target' = source`.
-    Pass { target: VarId, source: VarId },
+    /// `d_target (+)= d_source` for `let target' = source` (`-d_source`
+    /// when `negate`, for `a - b` of floats).
+    Pass {
+        target: VarId,
+        source: VarId,
+        negate: bool,
+    },
+    /// `d_base[index] += d_source` for `source = base[index]`.
+    IndexAdd {
+        base: VarId,
+        index: Operand,
+        source: VarId,
+    },
+    /// `d_value (+)= d_base[index]` for `base[index] = value` (taken, so
+    /// the element's adjoint is zero after, when `take`) or `+=`.
+    IndexTake {
+        target: VarId,
+        base: VarId,
+        index: Operand,
+        take: bool,
+    },
     /// `let (_, (g0, g1, …)) = callee_pullback(args…, d_def);` then each
     /// differentiated argument's adjoint `(+)= gk`.
     CallPullback {

@@ -15,8 +15,8 @@
 use crate::args::GradArgs;
 use crate::diagnostics;
 use crate::ir::{
-    BinOp, Call, Callee, Function, MethodShape, Mode, Op, Operand, OperandKind, Param, Stmt,
-    TypeClass, Var, VarId,
+    BinOp, Block, Call, Callee, Carried, End, Function, If, Loop, LoopKind, MethodShape, Mode,
+    Node, Op, Operand, OperandKind, Param, Stmt, TypeClass, Var, VarId,
 };
 use crate::report::Errors;
 use crate::rules;
@@ -66,7 +66,9 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
     let mut lower = Lower {
         cx,
         vars: Vec::new(),
-        body: Vec::new(),
+        stmts: Vec::new(),
+        cur: Vec::new(),
+        loops: Vec::new(),
         items: Vec::new(),
         scopes: vec![HashMap::new()],
         names: Names {
@@ -77,12 +79,13 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
     check_signature(lower.cx, sig);
     let (params, receiver) = lower.params(sig, args);
     reject_unsafe(lower.cx, block);
+    let block = returns_in_loops(block, sig);
     let ret = lower.body(&block.stmts, sig);
     // The value returned reads as `y` in the generated code, if it is a
     // temporary.
     if let OperandKind::Var(var) = ret.kind
         && !lower.vars[var].is_param
-        && lower.body.iter().any(|stmt| stmt.def == var)
+        && lower.stmts.iter().any(|stmt| stmt.def == var)
         && is_temp(&lower.vars[var].name)
     {
         lower.vars[var].name = lower.names.fresh("y");
@@ -93,12 +96,122 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
             vars: lower.vars,
             params,
             items: lower.items,
-            body: lower.body,
+            stmts: lower.stmts,
+            body: Block {
+                nodes: lower.cur,
+                end: End::Merge,
+            },
             ret,
         },
         names: lower.names,
         receiver,
     }
+}
+
+// Input:  for x in xs.iter() { if c { return e; } … }  rest
+// Output: let mut __autodiff_ret: f64 = 0.0; let mut __autodiff_returned = false;
+//         for x in xs.iter() { if c { __autodiff_ret = e; __autodiff_returned = true; break; } … }
+//         if __autodiff_returned { return __autodiff_ret; }  rest
+// A `return` inside a loop becomes a `break` with the value in a carried
+// variable; an enclosing loop breaks in turn, and the function returns after
+// the outermost one. (Only for a float result: the slot starts at `0.0`.)
+fn returns_in_loops(block: &syn::Block, sig: &Signature) -> syn::Block {
+    struct Rewrite {
+        loops: usize,
+        changed: bool,
+    }
+    fn has_return(expr: &Expr) -> bool {
+        struct Find(bool);
+        impl<'ast> Visit<'ast> for Find {
+            fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+                self.0 = true;
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut find = Find(false);
+        find.visit_expr(expr);
+        find.0
+    }
+    impl VisitMut for Rewrite {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let mut stmts = Vec::new();
+            for stmt in std::mem::take(&mut block.stmts) {
+                match stmt {
+                    syn::Stmt::Expr(Expr::Return(ret), _)
+                        if self.loops > 0 && ret.expr.is_some() =>
+                    {
+                        let value = ret.expr.expect("checked by the guard");
+                        let span = ret.return_token.span;
+                        stmts.push(syn::parse_quote_spanned!(span=> __autodiff_ret = #value;));
+                        stmts.push(syn::parse_quote_spanned!(span=> __autodiff_returned = true;));
+                        stmts.push(syn::parse_quote_spanned!(span=> break;));
+                        self.changed = true;
+                    }
+                    syn::Stmt::Expr(mut expr, semi) => {
+                        let is_loop =
+                            matches!(expr, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_));
+                        let returns = is_loop && has_return(&expr);
+                        self.loops += usize::from(is_loop);
+                        self.visit_expr_mut(&mut expr);
+                        self.loops -= usize::from(is_loop);
+                        stmts.push(syn::Stmt::Expr(expr, semi));
+                        if returns {
+                            stmts.push(if self.loops > 0 {
+                                syn::parse_quote!(if __autodiff_returned {
+                                    break;
+                                })
+                            } else {
+                                syn::parse_quote!(if __autodiff_returned {
+                                    return __autodiff_ret;
+                                })
+                            });
+                        }
+                    }
+                    mut other => {
+                        syn::visit_mut::visit_stmt_mut(self, &mut other);
+                        stmts.push(other);
+                    }
+                }
+            }
+            block.stmts = stmts;
+        }
+        fn visit_expr_for_loop_mut(&mut self, node: &mut syn::ExprForLoop) {
+            self.visit_block_mut(&mut node.body);
+        }
+        fn visit_expr_while_mut(&mut self, node: &mut syn::ExprWhile) {
+            self.visit_block_mut(&mut node.body);
+        }
+        fn visit_expr_loop_mut(&mut self, node: &mut syn::ExprLoop) {
+            self.visit_block_mut(&mut node.body);
+        }
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    let mut rewritten = block.clone();
+    let mut rewrite = Rewrite {
+        loops: 0,
+        changed: false,
+    };
+    rewrite.visit_block_mut(&mut rewritten);
+    if !rewrite.changed {
+        return rewritten;
+    }
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return block.clone();
+    };
+    if classify(ty) != (TypeClass::Float, false) {
+        // Left as it was: `lower` reports each `return` in a loop.
+        return block.clone();
+    }
+    rewritten.stmts.splice(
+        0..0,
+        [
+            syn::parse_quote!(let mut __autodiff_ret: #ty = 0.0;),
+            syn::parse_quote!(let mut __autodiff_returned = false;),
+        ],
+    );
+    rewritten
 }
 
 // Qualifiers the generated functions cannot carry over: an `async fn` returns a
@@ -146,6 +259,15 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
         }
         Type::Paren(inner) => classify(&inner.elem),
         Type::Group(inner) => classify(&inner.elem),
+        Type::Slice(_) | Type::Array(_) if elem_is_float(ty) => (TypeClass::Sequence, false),
+        Type::Path(path)
+            if path.qself.is_none()
+                && path.path.segments.len() == 1
+                && path.path.segments[0].ident == "Vec"
+                && elem_is_float(ty) =>
+        {
+            (TypeClass::Sequence, false)
+        }
         Type::Path(path) if path.qself.is_none() && is_array_type(&path.path) => {
             (TypeClass::Array, false)
         }
@@ -180,7 +302,12 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
 struct Lower<'a> {
     cx: &'a mut Errors,
     vars: Vec<Var>,
-    body: Vec<Stmt>,
+    /// Every statement lowered so far.
+    stmts: Vec<Stmt>,
+    /// The nodes of the block being lowered.
+    cur: Vec<Node>,
+    /// The loops around the code being lowered, innermost last.
+    loops: Vec<LoopFrame>,
     items: Vec<syn::Item>,
     /// User name → the variable that name currently means, innermost last.
     scopes: Vec<HashMap<String, VarId>>,
@@ -254,14 +381,20 @@ impl Lower<'_> {
                         TypeClass::MutRef => {
                             self.cx.error(name.span(), diagnostics::wrt_mut_ref(name))
                         }
-                        TypeClass::Float | TypeClass::Array | TypeClass::Other => param.wrt = true,
+                        TypeClass::Float
+                        | TypeClass::Array
+                        | TypeClass::Sequence
+                        | TypeClass::Other => param.wrt = true,
                     }
                 }
             }
             // #[grad]
             None => {
                 for param in &mut params {
-                    param.wrt = matches!(param.class, TypeClass::Float | TypeClass::Array);
+                    param.wrt = matches!(
+                        param.class,
+                        TypeClass::Float | TypeClass::Array | TypeClass::Sequence
+                    );
                 }
             }
         }
@@ -274,6 +407,7 @@ impl Lower<'_> {
         for param in &params {
             self.vars[param.var].varied = param.wrt;
             self.vars[param.var].scalar = param.class == TypeClass::Float;
+            self.vars[param.var].elem_scalar = elem_is_float(&param.ty);
         }
         (params, receiver)
     }
@@ -286,6 +420,8 @@ impl Lower<'_> {
             by_ref,
             scalar: false,
             is_param: false,
+            elem_scalar: false,
+            mutated: false,
         });
         self.vars.len() - 1
     }
@@ -318,7 +454,8 @@ impl Lower<'_> {
     }
 
     fn push(&mut self, def: VarId, op: Op, ty: Option<Type>, span: Span) {
-        self.body.push(Stmt { def, op, ty, span });
+        self.stmts.push(Stmt { def, op, ty, span });
+        self.cur.push(Node::Stmt(self.stmts.len() - 1));
     }
 
     /// Defines a new variable holding `op`; `name` is the user's, or `None`
@@ -326,7 +463,8 @@ impl Lower<'_> {
     fn define(&mut self, name: Option<&str>, op: Op, ty: Option<Type>, span: Span) -> VarId {
         let varied = self.op_varied(&op);
         let by_ref = matches!(&op, Op::Copy(operand) if operand.mode == Mode::Borrow
-            || matches!(operand.kind, OperandKind::Var(v) if self.vars[v].by_ref && operand.mode == Mode::Value));
+            || matches!(operand.kind, OperandKind::Var(v) if self.vars[v].by_ref && operand.mode == Mode::Value))
+            || matches!(&op, Op::Index { borrow: true, .. });
         let emitted = match name {
             // `let _ = …`, a statement macro: never read, so never named.
             Some("_") => "_".to_owned(),
@@ -378,7 +516,11 @@ impl Lower<'_> {
                 "matmul" | "transpose" => false,
                 _ => args.iter().all(|arg| self.operand_scalar(arg)),
             },
-            Op::Call(_) | Op::Opaque(_) => false,
+            Op::Index { base, .. } => match base.kind {
+                OperandKind::Var(var) => self.vars[var].elem_scalar,
+                OperandKind::Const(_) => false,
+            },
+            Op::Call(_) | Op::Opaque(_) | Op::SetIndex { .. } => false,
         }
     }
 
@@ -395,16 +537,20 @@ impl Lower<'_> {
             }
             Op::Primitive { args, .. } => args.iter().any(|arg| self.operand_varied(arg)),
             Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
-            Op::Opaque(_) => false,
+            Op::Index { base, .. } => self.operand_varied(base),
+            Op::Opaque(_) | Op::SetIndex { .. } => false,
         }
     }
 
     // Input:  the statements of the body
-    // Output: the operand it returns (its tail, or a final `return`)
+    // Output: the operand it returns (its tail, or a `return`; with early
+    //         returns, the variable where the paths meet)
     fn body(&mut self, stmts: &[syn::Stmt], sig: &Signature) -> Operand {
-        match self.block(stmts, true) {
-            Some(ret) => ret,
-            None => {
+        self.scopes.push(HashMap::new());
+        let tail = self.seq(stmts, &[], Ctx::Fn);
+        match tail {
+            Tail::Value(Some(ret)) => ret,
+            _ => {
                 if !matches!(sig.output, ReturnType::Default) {
                     let span = stmts.last().map_or(sig.ident.span(), Spanned::span);
                     self.cx.error(span, diagnostics::missing_tail());
@@ -414,11 +560,20 @@ impl Lower<'_> {
         }
     }
 
-    /// Lowers a block's statements; returns its tail value.
-    fn block(&mut self, stmts: &[syn::Stmt], is_fn_body: bool) -> Option<Operand> {
-        let mut tail = None;
+    /// Lowers a block's statements (no `break`, `continue` or `return`);
+    /// returns its tail value.
+    fn block(&mut self, stmts: &[syn::Stmt], _is_fn_body: bool) -> Option<Operand> {
+        match self.seq(stmts, &[], Ctx::Block) {
+            Tail::Value(value) => value,
+            Tail::End(_) => None,
+        }
+    }
+
+    /// Lowers `stmts`, then each slice of `rest` in turn (the statements that
+    /// follow an `if` whose branches absorbed them), until the path ends.
+    fn seq(&mut self, stmts: &[syn::Stmt], rest: &[&[syn::Stmt]], ctx: Ctx) -> Tail {
         for (index, stmt) in stmts.iter().enumerate() {
-            let last = index + 1 == stmts.len();
+            let last = index + 1 == stmts.len() && rest.is_empty();
             match stmt {
                 syn::Stmt::Local(local) => self.local(local),
                 syn::Stmt::Item(item) => self.items.push(item.clone()),
@@ -431,31 +586,908 @@ impl Lower<'_> {
                 // A lone `;`.
                 syn::Stmt::Expr(Expr::Verbatim(tokens), _) if tokens.is_empty() => {}
                 syn::Stmt::Expr(Expr::Return(ret), _) => {
-                    if !(last && is_fn_body) {
+                    if ctx != Ctx::Fn || !self.loops.is_empty() {
                         self.cx
                             .error(ret.return_token.span, diagnostics::early_return());
                         continue;
                     }
-                    tail = Some(match &ret.expr {
+                    return Tail::Value(Some(match &ret.expr {
                         Some(expr) => self.operand(expr),
                         None => {
                             self.cx
                                 .error(ret.return_token.span, diagnostics::return_without_value());
                             dummy(ret.return_token.span)
                         }
-                    });
+                    }));
                 }
-                syn::Stmt::Expr(expr, None) if last => tail = Some(self.operand(expr)),
+                syn::Stmt::Expr(Expr::Break(exit), _) if ctx == Ctx::Loop => {
+                    if exit.label.is_some() || exit.expr.is_some() {
+                        self.cx.error_spanned(exit, diagnostics::labelled_exit());
+                    }
+                    return Tail::End(End::Break(self.carried_values()));
+                }
+                syn::Stmt::Expr(Expr::Continue(exit), _) if ctx == Ctx::Loop => {
+                    if exit.label.is_some() {
+                        self.cx.error_spanned(exit, diagnostics::labelled_exit());
+                    }
+                    return Tail::End(End::Continue(self.carried_values()));
+                }
+                syn::Stmt::Expr(Expr::Break(_) | Expr::Continue(_), _) => {
+                    self.cx
+                        .error_spanned(stmt, diagnostics::exit_outside_loop());
+                }
+                syn::Stmt::Expr(expr @ (Expr::If(_) | Expr::Match(_)), semi)
+                    if ctx != Ctx::Block && self.has_exit(expr, ctx) =>
+                {
+                    let _ = semi;
+                    let Some(branch) = self.as_if(expr) else {
+                        continue;
+                    };
+                    let cont: Vec<&[syn::Stmt]> = std::iter::once(&stmts[index + 1..])
+                        .chain(rest.iter().copied())
+                        .collect();
+                    return self.absorbing_if(&branch, &cont, ctx);
+                }
+                // `if c { x = 1.0; }` closing a block: a statement, not its
+                // value.
+                syn::Stmt::Expr(expr, None)
+                    if last && ctx == Ctx::Block && !block_like_has_value(expr) =>
+                {
+                    self.expr_stmt(expr);
+                }
+                syn::Stmt::Expr(expr, None) if last && ctx != Ctx::Loop => {
+                    return Tail::Value(Some(self.operand(expr)));
+                }
                 // `y;` at the end of the body: `missing_tail` says it.
                 syn::Stmt::Expr(expr, Some(_))
                     if last
-                        && is_fn_body
-                        && !matches!(expr, Expr::Assign(_) | Expr::Binary(_))
+                        && ctx == Ctx::Fn
+                        && !matches!(
+                            expr,
+                            Expr::Assign(_)
+                                | Expr::Binary(_)
+                                | Expr::If(_)
+                                | Expr::Match(_)
+                                | Expr::ForLoop(_)
+                                | Expr::While(_)
+                                | Expr::Loop(_)
+                        )
                         && self.varied(expr) => {}
                 syn::Stmt::Expr(expr, _) => self.expr_stmt(expr),
             }
         }
-        tail
+        match rest.split_first() {
+            Some((next, more)) => {
+                // Leaving a block: its `let`s go out of scope.
+                if self.scopes.len() > 1 {
+                    self.scopes.pop();
+                }
+                self.seq(next, more, ctx)
+            }
+            None if ctx == Ctx::Loop => Tail::End(End::Continue(self.carried_values())),
+            None => Tail::Value(None),
+        }
+    }
+
+    /// Whether `expr` (an `if` or `match`) can leave the enclosing loop or
+    /// function.
+    fn has_exit(&self, expr: &Expr, ctx: Ctx) -> bool {
+        struct Find {
+            loops: usize,
+            in_loop: bool,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Find {
+            fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+                self.found = true;
+            }
+            fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+                self.found |= self.in_loop && self.loops == 0;
+            }
+            fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+                self.found |= self.in_loop && self.loops == 0;
+            }
+            fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+                self.loops += 1;
+                syn::visit::visit_expr_for_loop(self, node);
+                self.loops -= 1;
+            }
+            fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
+                self.loops += 1;
+                syn::visit::visit_expr_while(self, node);
+                self.loops -= 1;
+            }
+            fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
+                self.loops += 1;
+                syn::visit::visit_expr_loop(self, node);
+                self.loops -= 1;
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut find = Find {
+            loops: 0,
+            in_loop: ctx == Ctx::Loop,
+            found: false,
+        };
+        find.visit_expr(expr);
+        find.found
+    }
+
+    /// `if` as it is, `match` as a chain of `if`s (`None` after an error).
+    fn as_if(&mut self, expr: &Expr) -> Option<syn::ExprIf> {
+        match expr {
+            Expr::If(branch) => Some(branch.clone()),
+            Expr::Match(m) => self.match_to_if(m),
+            _ => None,
+        }
+    }
+
+    // Input:  match k { 0 => a, 1 | 2 => b, _ => c }
+    // Output: if matches!(k, 0) { a } else if matches!(k, 1 | 2) { b } else { c }
+    //         (the scrutinee evaluated once; rustc checks the original `match`
+    //         is exhaustive, so the last arm is the final `else`)
+    fn match_to_if(&mut self, m: &syn::ExprMatch) -> Option<syn::ExprIf> {
+        if self.varied(&m.expr) {
+            self.cx
+                .error_spanned(&m.expr, diagnostics::match_on_differentiated());
+            return None;
+        }
+        for arm in &m.arms {
+            if pattern_binds(&arm.pat) {
+                self.cx
+                    .error_spanned(&arm.pat, diagnostics::match_binding());
+                return None;
+            }
+        }
+        let scrutinee = self.operand(&m.expr);
+        let name = format!("__autodiff_scrutinee_{}", self.stmts.len());
+        let var = match scrutinee.kind {
+            OperandKind::Var(var) => var,
+            OperandKind::Const(_) => self.define(None, Op::Copy(scrutinee), None, m.expr.span()),
+        };
+        self.bind(&name, var);
+        let ident = Ident::new(&name, m.expr.span());
+        let mut chain: Option<syn::ExprIf> = None;
+        for (index, arm) in m.arms.iter().enumerate().rev() {
+            let body: syn::Block = match &*arm.body {
+                Expr::Block(block) if block.label.is_none() => block.block.clone(),
+                other => syn::Block {
+                    brace_token: Default::default(),
+                    stmts: vec![syn::Stmt::Expr(other.clone(), None)],
+                },
+            };
+            if index + 1 == m.arms.len() {
+                chain = Some(syn::ExprIf {
+                    attrs: Vec::new(),
+                    if_token: Default::default(),
+                    cond: Box::new(syn::parse_quote!(true)),
+                    then_branch: body,
+                    else_branch: None,
+                });
+                continue;
+            }
+            let pat = &arm.pat;
+            let cond: Expr =
+                syn::parse_quote_spanned!(arm.pat.span()=> ::core::matches!(#ident, #pat));
+            let next = chain.take().expect("the last arm comes first");
+            let else_branch: Expr = if index + 2 == m.arms.len() {
+                Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: next.then_branch,
+                })
+            } else {
+                Expr::If(next)
+            };
+            chain = Some(syn::ExprIf {
+                attrs: Vec::new(),
+                if_token: syn::Token![if](m.match_token.span),
+                cond: Box::new(cond),
+                then_branch: body,
+                else_branch: Some((Default::default(), Box::new(else_branch))),
+            });
+        }
+        if m.arms.len() == 1 {
+            // `match k { _ => a }`: just the arm.
+            let only = chain?;
+            return Some(syn::ExprIf {
+                cond: Box::new(syn::parse_quote!(true)),
+                ..only
+            });
+        }
+        chain
+    }
+
+    /// An `if` some of whose paths leave the loop or the function: each
+    /// branch goes on with `cont`, the statements after the `if`, so every
+    /// path ends by itself.
+    fn absorbing_if(&mut self, branch: &syn::ExprIf, cont: &[&[syn::Stmt]], ctx: Ctx) -> Tail {
+        if let Expr::Let(binding) = &*branch.cond {
+            self.cx.error(binding.let_token.span, diagnostics::if_let());
+            return Tail::End(End::Diverge);
+        }
+        let cond = self.operand(&branch.cond);
+        let scopes = self.scopes.clone();
+        let (then_nodes, then_tail) = self.sub(|this| {
+            this.scopes.push(HashMap::new());
+            this.seq(&branch.then_branch.stmts, cont, ctx)
+        });
+        self.scopes = scopes.clone();
+        let (else_nodes, else_tail) = self.sub(|this| {
+            this.scopes.push(HashMap::new());
+            match branch.else_branch.as_ref().map(|(_, els)| &**els) {
+                None => this.seq(&[], cont, ctx),
+                Some(Expr::Block(block)) => this.seq(&block.block.stmts, cont, ctx),
+                Some(other) => {
+                    let stmt = syn::Stmt::Expr(other.clone(), None);
+                    this.seq(std::slice::from_ref(&stmt), cont, ctx)
+                }
+            }
+        });
+        self.scopes = scopes;
+        let span = branch.if_token.span;
+        match (then_tail, else_tail) {
+            (Tail::End(then_end), Tail::End(else_end)) => {
+                self.cur.push(Node::If(Box::new(If {
+                    cond,
+                    then: Block {
+                        nodes: then_nodes,
+                        end: then_end,
+                    },
+                    els: Block {
+                        nodes: else_nodes,
+                        end: else_end,
+                    },
+                    phis: Vec::new(),
+                    span,
+                })));
+                Tail::End(End::Diverge)
+            }
+            (then_tail, else_tail) => {
+                let value = |this: &mut Self, tail: Tail| match tail {
+                    Tail::Value(Some(value)) => value,
+                    _ => {
+                        this.cx.error(span, diagnostics::missing_tail());
+                        dummy(span)
+                    }
+                };
+                let a = value(self, then_tail);
+                let b = value(self, else_tail);
+                let phi = self.phi("y", &a, &b, span);
+                self.cur.push(Node::If(Box::new(If {
+                    cond,
+                    then: Block {
+                        nodes: then_nodes,
+                        end: End::Values(vec![a]),
+                    },
+                    els: Block {
+                        nodes: else_nodes,
+                        end: End::Values(vec![b]),
+                    },
+                    phis: vec![phi],
+                    span,
+                })));
+                Tail::Value(Some(Operand {
+                    kind: OperandKind::Var(phi),
+                    mode: Mode::Value,
+                    span,
+                }))
+            }
+        }
+    }
+
+    /// Runs `lower` on a fresh block; returns its nodes and what it returned.
+    fn sub<T>(&mut self, lower: impl FnOnce(&mut Self) -> T) -> (Vec<Node>, T) {
+        let outer = std::mem::take(&mut self.cur);
+        let out = lower(self);
+        (std::mem::replace(&mut self.cur, outer), out)
+    }
+
+    /// A variable where two branches meet, holding `a` or `b`.
+    fn phi(&mut self, name: &str, a: &Operand, b: &Operand, span: Span) -> VarId {
+        let varied = self.operand_varied(a) || self.operand_varied(b);
+        let scalar = self.operand_scalar(a) && self.operand_scalar(b);
+        let by_ref = [a, b].iter().all(|operand| match operand.kind {
+            OperandKind::Var(var) => self.vars[var].by_ref && operand.mode == Mode::Value,
+            OperandKind::Const(_) => false,
+        });
+        let emitted = self.names.fresh(name);
+        let var = self.new_var(emitted, span, varied, by_ref);
+        self.vars[var].scalar = scalar;
+        self.vars[var].elem_scalar = [a, b].iter().all(|operand| match operand.kind {
+            OperandKind::Var(var) => self.vars[var].elem_scalar,
+            OperandKind::Const(_) => false,
+        });
+        var
+    }
+
+    // Input:  if c { x = a; } else { x = b; }     let y = if c { a } else { b };
+    // Output: If { cond: c, then: [..] Values(a), els: [..] Values(b), phis: [x'] }
+    fn if_phi(&mut self, branch: &syn::ExprIf, want_value: bool) -> Option<Operand> {
+        if let Expr::Let(binding) = &*branch.cond {
+            self.cx.error(binding.let_token.span, diagnostics::if_let());
+            return None;
+        }
+        let cond = self.operand(&branch.cond);
+        let assigned: Vec<String> = assigned_names(&Expr::If(branch.clone()))
+            .into_iter()
+            .filter(|name| self.lookup(name).is_some())
+            .collect();
+        let scopes = self.scopes.clone();
+        let (then_nodes, then_tail) = self.sub(|this| {
+            this.scopes.push(HashMap::new());
+            let tail = this.block(&branch.then_branch.stmts, false);
+            this.scopes.pop();
+            tail
+        });
+        let then_vals: Vec<Option<VarId>> = assigned.iter().map(|name| self.lookup(name)).collect();
+        self.scopes = scopes.clone();
+        let (else_nodes, else_tail) =
+            self.sub(
+                |this| match branch.else_branch.as_ref().map(|(_, els)| &**els) {
+                    None => None,
+                    Some(Expr::Block(block)) => {
+                        this.scopes.push(HashMap::new());
+                        let tail = this.block(&block.block.stmts, false);
+                        this.scopes.pop();
+                        tail
+                    }
+                    Some(Expr::If(inner)) => this.if_phi(inner, want_value),
+                    Some(Expr::Match(m)) => {
+                        let inner = this.match_to_if(m)?;
+                        this.if_phi(&inner, want_value)
+                    }
+                    Some(other) => {
+                        this.cx
+                            .error_spanned(other, diagnostics::other_expression());
+                        None
+                    }
+                },
+            );
+        let else_vals: Vec<Option<VarId>> = assigned.iter().map(|name| self.lookup(name)).collect();
+        self.scopes = scopes;
+        let span = branch.if_token.span;
+        let var_operand = |var: VarId| Operand {
+            kind: OperandKind::Var(var),
+            mode: Mode::Value,
+            span,
+        };
+        let (mut then_end, mut else_end, mut phis) = (Vec::new(), Vec::new(), Vec::new());
+        let mut value = None;
+        if want_value {
+            match (then_tail, else_tail) {
+                (Some(a), Some(b)) => {
+                    let phi = self.phi("t", &a, &b, span);
+                    self.vars[phi].name = self.fresh_temp();
+                    then_end.push(a);
+                    else_end.push(b);
+                    phis.push(phi);
+                    value = Some(var_operand(phi));
+                }
+                _ => {
+                    self.cx.error(span, diagnostics::if_without_value());
+                    return None;
+                }
+            }
+        }
+        for ((name, a), b) in assigned.iter().zip(then_vals).zip(else_vals) {
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            if a == b {
+                continue;
+            }
+            let (a, b) = (var_operand(a), var_operand(b));
+            let phi = self.phi(name, &a, &b, span);
+            then_end.push(a);
+            else_end.push(b);
+            phis.push(phi);
+            self.rebind(name, phi);
+        }
+        self.cur.push(Node::If(Box::new(If {
+            cond,
+            then: Block {
+                nodes: then_nodes,
+                end: End::Values(then_end),
+            },
+            els: Block {
+                nodes: else_nodes,
+                end: End::Values(else_end),
+            },
+            phis,
+            span,
+        })));
+        value
+    }
+
+    fn fresh_temp(&mut self) -> String {
+        loop {
+            let candidate = format!("t{}", self.temps);
+            self.temps += 1;
+            if self.names.taken.insert(candidate.clone()) {
+                break candidate;
+            }
+        }
+    }
+
+    /// The current values of the innermost loop's carried variables (read
+    /// where the loop bound them, past any shadowing `let` in the body).
+    fn carried_values(&mut self) -> Vec<Operand> {
+        let Some(frame) = self.loops.last() else {
+            return Vec::new();
+        };
+        let values: Vec<Operand> = frame
+            .names
+            .iter()
+            .map(|name| {
+                let var = self.scopes[frame.depth]
+                    .get(name)
+                    .copied()
+                    .expect("the loop binds its carried names");
+                Operand {
+                    kind: OperandKind::Var(var),
+                    mode: Mode::Value,
+                    span: frame.span,
+                }
+            })
+            .collect();
+        let frame = self.loops.last_mut().expect("checked above");
+        frame.ends.push(values.clone());
+        values
+    }
+
+    // Input:  for i in lo..hi { body }   for (x, y) in xs.iter().zip(ys) { body }
+    //         while c { body }           loop { body }
+    // Output: Loop { kind, carried: the outer variables the body assigns, body }
+    fn lower_loop(&mut self, expr: &Expr) {
+        let (label, body_block, span) = match expr {
+            Expr::ForLoop(e) => (&e.label, &e.body, e.for_token.span),
+            Expr::While(e) => (&e.label, &e.body, e.while_token.span),
+            Expr::Loop(e) => (&e.label, &e.body, e.loop_token.span),
+            _ => return,
+        };
+        if let Some(label) = label {
+            self.cx
+                .error_spanned(&label.name, diagnostics::labelled_exit());
+        }
+        // What the iteration needs, evaluated once before the loop.
+        let source = match expr {
+            Expr::ForLoop(e) => match self.loop_source(e) {
+                Some(source) => Some(source),
+                None => return,
+            },
+            _ => None,
+        };
+        let names: Vec<String> = assigned_names(expr)
+            .into_iter()
+            .filter(|name| self.lookup(name).is_some())
+            .collect();
+        let inits: Vec<VarId> = names
+            .iter()
+            .map(|name| self.lookup(name).expect("filtered above"))
+            .collect();
+        let mut assume_varied: Vec<bool> = inits.iter().map(|&v| self.vars[v].varied).collect();
+        let mut assume_scalar: Vec<bool> = inits.iter().map(|&v| self.vars[v].scalar).collect();
+        let mutated_before: Vec<bool> = self.vars.iter().map(|var| var.varied).collect();
+        for _ in 0..=names.len() + self.vars.len() {
+            let snapshot = self.snapshot();
+            let varied_before: Vec<bool> = self.vars.iter().map(|var| var.varied).collect();
+            self.scopes.push(HashMap::new());
+            let depth = self.scopes.len() - 1;
+            let headers: Vec<VarId> = names
+                .iter()
+                .zip(&inits)
+                .enumerate()
+                .map(|(k, (name, &init))| {
+                    let emitted = self.names.fresh(name);
+                    let by_ref = self.vars[init].by_ref;
+                    let var = self.new_var(emitted, span, assume_varied[k], by_ref);
+                    self.vars[var].scalar = assume_scalar[k];
+                    self.vars[var].elem_scalar = self.vars[init].elem_scalar;
+                    self.bind(name, var);
+                    var
+                })
+                .collect();
+            self.loops.push(LoopFrame {
+                names: names.clone(),
+                depth,
+                span,
+                ends: Vec::new(),
+            });
+            let (nodes, (kind, end)) = self.sub(|this| {
+                let kind = this.bind_iteration(expr, source.as_ref());
+                this.scopes.push(HashMap::new());
+                let end = match expr {
+                    Expr::While(e) => this.while_body(e),
+                    _ => match this.seq(&body_block.stmts, &[], Ctx::Loop) {
+                        Tail::End(end) => end,
+                        Tail::Value(_) => End::Continue(this.carried_values()),
+                    },
+                };
+                (kind, end)
+            });
+            let frame = self.loops.pop().expect("pushed above");
+            let mut changed = false;
+            for (k, values) in (0..names.len()).map(|k| (k, frame.ends.iter().map(move |e| &e[k])))
+            {
+                let values: Vec<&Operand> = values.collect();
+                let varied = assume_varied[k] || values.iter().any(|v| self.operand_varied(v));
+                let scalar = assume_scalar[k] && values.iter().all(|v| self.operand_scalar(v));
+                changed |= varied != assume_varied[k] || scalar != assume_scalar[k];
+                assume_varied[k] = varied;
+                assume_scalar[k] = scalar;
+            }
+            // An array written in the body may have become differentiated:
+            // what the body read from it before must be lowered again.
+            changed |= varied_before
+                .iter()
+                .zip(&self.vars)
+                .any(|(before, var)| var.mutated && var.varied && !before);
+            if changed {
+                self.restore(snapshot);
+                continue;
+            }
+            self.scopes.truncate(depth);
+            let trip_name = self.names.fresh("trip");
+            let trip = self.new_var(trip_name, span, false, false);
+            let carried = inits
+                .iter()
+                .zip(&headers)
+                .zip(&names)
+                .map(|((&init, &header), name)| {
+                    let emitted = self.names.fresh(name);
+                    let exit = self.new_var(emitted, span, self.vars[header].varied, false);
+                    self.vars[exit].scalar = self.vars[header].scalar;
+                    self.vars[exit].by_ref = self.vars[header].by_ref;
+                    self.vars[exit].elem_scalar = self.vars[header].elem_scalar;
+                    self.rebind(name, exit);
+                    Carried {
+                        init: Operand {
+                            kind: OperandKind::Var(init),
+                            mode: Mode::Value,
+                            span,
+                        },
+                        header,
+                        exit,
+                    }
+                })
+                .collect();
+            self.cur.push(Node::Loop(Box::new(Loop {
+                kind,
+                carried,
+                body: Block { nodes, end },
+                trip,
+                span,
+            })));
+            let _ = &mutated_before;
+            return;
+        }
+        unreachable!("assumptions only grow, so the loop settles");
+    }
+
+    // `while c { body }` is `loop { if c { body } else { break } }`.
+    fn while_body(&mut self, e: &syn::ExprWhile) -> End {
+        if let Expr::Let(binding) = &*e.cond {
+            self.cx.error(binding.let_token.span, diagnostics::if_let());
+            return End::Break(self.carried_values());
+        }
+        let cond = self.operand(&e.cond);
+        let scopes = self.scopes.clone();
+        let (then_nodes, then_tail) = self.sub(|this| {
+            this.scopes.push(HashMap::new());
+            this.seq(&e.body.stmts, &[], Ctx::Loop)
+        });
+        self.scopes = scopes;
+        let then_end = match then_tail {
+            Tail::End(end) => end,
+            Tail::Value(_) => End::Continue(self.carried_values()),
+        };
+        let else_end = End::Break(self.carried_values());
+        self.cur.push(Node::If(Box::new(If {
+            cond,
+            then: Block {
+                nodes: then_nodes,
+                end: then_end,
+            },
+            els: Block {
+                nodes: Vec::new(),
+                end: else_end,
+            },
+            phis: Vec::new(),
+            span: e.while_token.span,
+        })));
+        End::Diverge
+    }
+
+    // Input:  lo..hi    xs.iter()    xs.iter().enumerate()    xs.iter().zip(ys)
+    // Output: what the loop iterates over, evaluated before the loop
+    fn loop_source(&mut self, e: &syn::ExprForLoop) -> Option<LoopSource> {
+        let mut expr = &*e.expr;
+        while let Expr::Paren(inner) = expr {
+            expr = &inner.expr;
+        }
+        if let Expr::Range(range) = expr {
+            let (Some(lo), Some(hi)) = (&range.start, &range.end) else {
+                self.cx.error_spanned(range, diagnostics::unbounded_range());
+                return None;
+            };
+            if self.varied(lo) || self.varied(hi) {
+                self.cx.error_spanned(range, diagnostics::unbounded_range());
+                return None;
+            }
+            let lo = self.operand(lo);
+            let hi = self.operand(hi);
+            let inclusive = matches!(range.limits, syn::RangeLimits::Closed(_));
+            return Some(LoopSource::Range { lo, hi, inclusive });
+        }
+        // Peel `.enumerate()` and `.zip(..)` off the end.
+        let mut enumerate = false;
+        let mut zipped: Vec<&Expr> = Vec::new();
+        let mut current = expr;
+        if let Expr::MethodCall(call) = current
+            && call.method == "enumerate"
+            && call.args.is_empty()
+        {
+            enumerate = true;
+            current = &call.receiver;
+        }
+        while let Expr::MethodCall(call) = current
+            && call.method == "zip"
+            && call.args.len() == 1
+        {
+            zipped.push(&call.args[0]);
+            current = &call.receiver;
+        }
+        zipped.push(current);
+        zipped.reverse();
+        let mut bases = Vec::new();
+        for part in zipped {
+            match self.sequence_base(part) {
+                Some(base) => bases.push(base),
+                None => {
+                    self.cx.error_spanned(&e.expr, diagnostics::loop_iterator());
+                    return None;
+                }
+            }
+        }
+        let lens: Vec<TokenStream> = bases
+            .iter()
+            .map(|&base| {
+                let ident = self.var_ident(base);
+                quote!(#ident.len())
+            })
+            .collect();
+        let len_tokens = lens.iter().skip(1).fold(
+            lens[0].clone(),
+            |acc, len| quote!(::core::cmp::min(#acc, #len)),
+        );
+        let len = self.define(None, Op::Opaque(len_tokens), None, e.expr.span());
+        Some(LoopSource::Counted {
+            bases,
+            enumerate,
+            len,
+        })
+    }
+
+    /// `xs.iter()`, `&xs`, `xs` (a reference) or `ys` inside `.zip(ys)`: the
+    /// local variable iterated over.
+    fn sequence_base(&mut self, expr: &Expr) -> Option<VarId> {
+        let expr = match expr {
+            Expr::MethodCall(call) if call.method == "iter" && call.args.is_empty() => {
+                &*call.receiver
+            }
+            Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
+            other => other,
+        };
+        let name = local_name(expr)?;
+        self.lookup(&name)
+    }
+
+    /// Binds the loop's index and elements at the start of the body.
+    fn bind_iteration(&mut self, expr: &Expr, source: Option<&LoopSource>) -> LoopKind {
+        let Expr::ForLoop(e) = expr else {
+            return LoopKind::Plain;
+        };
+        match source {
+            Some(LoopSource::Range { lo, hi, inclusive }) => {
+                let (name, span) = match &*e.pat {
+                    Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                        (ident.ident.to_string(), ident.ident.span())
+                    }
+                    Pat::Wild(wild) => ("_".to_owned(), wild.underscore_token.span),
+                    other => {
+                        self.cx.error_spanned(other, diagnostics::loop_pattern());
+                        ("_".to_owned(), other.span())
+                    }
+                };
+                let emitted = if name == "_" {
+                    self.names.fresh("i")
+                } else {
+                    self.names.fresh(&name)
+                };
+                let index = self.new_var(emitted, span, false, false);
+                if name != "_" {
+                    self.bind(&name, index);
+                }
+                LoopKind::Range {
+                    index,
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    inclusive: *inclusive,
+                }
+            }
+            Some(LoopSource::Counted {
+                bases,
+                enumerate,
+                len,
+            }) => {
+                let counter_name = self.names.fresh("k");
+                let counter = self.new_var(counter_name, e.for_token.span, false, false);
+                let counter_operand = Operand {
+                    kind: OperandKind::Var(counter),
+                    mode: Mode::Value,
+                    span: e.for_token.span,
+                };
+                let mut pat = &*e.pat;
+                if *enumerate {
+                    match pat {
+                        Pat::Tuple(tuple) if tuple.elems.len() == 2 => {
+                            match &tuple.elems[0] {
+                                Pat::Ident(ident)
+                                    if ident.by_ref.is_none() && ident.subpat.is_none() =>
+                                {
+                                    let name = ident.ident.to_string();
+                                    self.bind(&name, counter);
+                                }
+                                Pat::Wild(_) => {}
+                                other => self.cx.error_spanned(other, diagnostics::loop_pattern()),
+                            }
+                            pat = &tuple.elems[1];
+                        }
+                        other => self.cx.error_spanned(other, diagnostics::loop_pattern()),
+                    }
+                }
+                let elems: Vec<&Pat> = if bases.len() == 1 {
+                    vec![pat]
+                } else {
+                    match pat {
+                        Pat::Tuple(tuple) if tuple.elems.len() == bases.len() => {
+                            tuple.elems.iter().collect()
+                        }
+                        other => {
+                            self.cx.error_spanned(other, diagnostics::loop_pattern());
+                            Vec::new()
+                        }
+                    }
+                };
+                for (&base, elem) in bases.iter().zip(elems) {
+                    let (ident, borrow) = match elem {
+                        Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                            (Some(&ident.ident), true)
+                        }
+                        Pat::Reference(reference) => match &*reference.pat {
+                            Pat::Ident(ident)
+                                if ident.by_ref.is_none() && ident.subpat.is_none() =>
+                            {
+                                (Some(&ident.ident), false)
+                            }
+                            other => {
+                                self.cx.error_spanned(other, diagnostics::loop_pattern());
+                                (None, false)
+                            }
+                        },
+                        Pat::Wild(_) => (None, false),
+                        other => {
+                            self.cx.error_spanned(other, diagnostics::loop_pattern());
+                            (None, false)
+                        }
+                    };
+                    let Some(ident) = ident else { continue };
+                    let base_operand = Operand {
+                        kind: OperandKind::Var(base),
+                        mode: Mode::Value,
+                        span: ident.span(),
+                    };
+                    let op = Op::Index {
+                        base: base_operand,
+                        index: counter_operand.clone(),
+                        borrow,
+                    };
+                    let name = ident.to_string();
+                    let var = self.define(Some(&name), op, None, ident.span());
+                    self.bind(&name, var);
+                }
+                LoopKind::Counted {
+                    counter,
+                    len: Operand {
+                        kind: OperandKind::Var(*len),
+                        mode: Mode::Value,
+                        span: e.for_token.span,
+                    },
+                }
+            }
+            None => LoopKind::Plain,
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            vars: self.vars.len(),
+            stmts: self.stmts.len(),
+            errors: self.cx.len(),
+            items: self.items.len(),
+            taken: self.names.taken.clone(),
+            temps: self.temps,
+            scopes: self.scopes.clone(),
+        }
+    }
+
+    fn restore(&mut self, snapshot: Snapshot) {
+        self.vars.truncate(snapshot.vars);
+        self.stmts.truncate(snapshot.stmts);
+        self.cx.truncate(snapshot.errors);
+        self.items.truncate(snapshot.items);
+        self.names.taken = snapshot.taken;
+        self.temps = snapshot.temps;
+        self.scopes = snapshot.scopes;
+    }
+
+    // Input:  v[i] = e;   v[i] += e;   v[i] -= e;
+    // Output: SetIndex { base: v, index: i, value: e, add }
+    fn set_index(&mut self, place: &syn::ExprIndex, value: &Expr, op: Option<BinOp>) {
+        let Some(name) = local_name(&place.expr) else {
+            self.unsupported_place(&Expr::Index(place.clone()));
+            return;
+        };
+        let Some(base) = self.lookup(&name) else {
+            self.cx
+                .error(place.expr.span(), diagnostics::assign_to_non_local(&name));
+            return;
+        };
+        if self.vars[base].is_param {
+            self.cx
+                .error_spanned(&place.expr, diagnostics::assign_to_parameter_element());
+            return;
+        }
+        if self.varied(&place.index) {
+            self.cx
+                .error_spanned(&place.index, diagnostics::index_differentiated());
+            return;
+        }
+        let index = self.operand(&place.index);
+        let mut value = self.operand(value);
+        let add = match op {
+            None => false,
+            Some(BinOp::Add) => true,
+            Some(BinOp::Sub) => {
+                let span = value.span;
+                let neg = self.define(None, Op::Neg(value), None, span);
+                value = Operand {
+                    kind: OperandKind::Var(neg),
+                    mode: Mode::Value,
+                    span,
+                };
+                true
+            }
+            Some(_) => {
+                self.cx
+                    .error_spanned(place, diagnostics::element_compound());
+                return;
+            }
+        };
+        self.vars[base].mutated = true;
+        if self.operand_varied(&value) {
+            self.vars[base].varied = true;
+        }
+        if !self.vars[base].elem_scalar {
+            self.vars[base].elem_scalar = self.operand_scalar(&value);
+        }
+        let op = Op::SetIndex {
+            base,
+            index,
+            value,
+            add,
+        };
+        self.define(Some("_"), op, None, place.span());
     }
 
     // Input:  let x: T = a * b;
@@ -501,6 +1533,22 @@ impl Lower<'_> {
 
     fn expr_stmt(&mut self, expr: &Expr) {
         match expr {
+            // v[i] = e;
+            Expr::Assign(assign) if matches!(&*assign.left, Expr::Index(_)) => {
+                let Expr::Index(place) = &*assign.left else {
+                    unreachable!("checked by the guard")
+                };
+                self.set_index(place, &assign.right, None);
+            }
+            // v[i] += e;
+            Expr::Binary(binary)
+                if compound_op(&binary.op).is_some() && matches!(&*binary.left, Expr::Index(_)) =>
+            {
+                let Expr::Index(place) = &*binary.left else {
+                    unreachable!("checked by the guard")
+                };
+                self.set_index(place, &binary.right, compound_op(&binary.op));
+            }
             // x = e;
             Expr::Assign(assign) => {
                 let Some(name) = local_name(&assign.left) else {
@@ -586,9 +1634,15 @@ impl Lower<'_> {
                     );
                 }
             }
-            Expr::If(_) | Expr::Match(_) | Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
-                self.control_flow(expr);
+            Expr::If(branch) => {
+                self.if_phi(branch, false);
             }
+            Expr::Match(m) => {
+                if let Some(branch) = self.match_to_if(m) {
+                    self.if_phi(&branch, false);
+                }
+            }
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.lower_loop(expr),
             _ => {
                 if self.varied(expr) {
                     self.cx.error_spanned(expr, diagnostics::dropped_value());
@@ -612,19 +1666,12 @@ impl Lower<'_> {
 
     fn control_flow(&mut self, expr: &Expr) {
         let (span, what) = match expr {
-            Expr::If(e) => (e.if_token.span, "`if`"),
-            Expr::Match(e) => (e.match_token.span, "`match`"),
             Expr::ForLoop(e) => (e.for_token.span, "`for` loop"),
             Expr::While(e) => (e.while_token.span, "`while` loop"),
             Expr::Loop(e) => (e.loop_token.span, "`loop`"),
-            _ => (expr.span(), "control flow"),
+            _ => (expr.span(), "loop"),
         };
-        if self.varied(expr) {
-            self.cx.error(span, diagnostics::control_flow(what));
-        } else {
-            self.cx
-                .error(span, diagnostics::control_flow_statement(what));
-        }
+        self.cx.error(span, diagnostics::control_flow(what));
     }
 
     /// Lowers `expr` to an operand: a variable or a constant.
@@ -730,6 +1777,8 @@ impl Lower<'_> {
             Expr::Unary(unary) => match unary.op {
                 syn::UnOp::Neg(_) => Op::Neg(self.operand(&unary.expr)),
                 syn::UnOp::Deref(_) => Op::Copy(self.operand(expr)),
+                // `!(x > 0.0)`: a `bool`, which carries no derivative.
+                syn::UnOp::Not(_) => Op::Opaque(self.rename(expr)),
                 _ => {
                     self.cx.error(
                         unary.op.span(),
@@ -746,7 +1795,18 @@ impl Lower<'_> {
                 self.cx.error(cast.as_token.span, diagnostics::cast());
                 Op::Opaque(TokenStream::new())
             }
-            Expr::If(_) | Expr::Match(_) | Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+            Expr::If(branch) => match self.if_phi(branch, true) {
+                Some(value) => Op::Copy(value),
+                None => Op::Opaque(TokenStream::new()),
+            },
+            Expr::Match(m) => match self
+                .match_to_if(m)
+                .and_then(|branch| self.if_phi(&branch, true))
+            {
+                Some(value) => Op::Copy(value),
+                None => Op::Opaque(TokenStream::new()),
+            },
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.control_flow(expr);
                 Op::Opaque(TokenStream::new())
             }
@@ -771,11 +1831,7 @@ impl Lower<'_> {
                     .error(mac.mac.path.span(), diagnostics::macro_call(&name));
                 Op::Opaque(TokenStream::new())
             }
-            Expr::Index(index) => {
-                self.cx
-                    .error(index.bracket_token.span.join(), diagnostics::index());
-                Op::Opaque(TokenStream::new())
-            }
+            Expr::Index(index) => self.index(index),
             Expr::Field(field) => {
                 self.cx.error(field.member.span(), diagnostics::field());
                 Op::Opaque(TokenStream::new())
@@ -813,6 +1869,28 @@ impl Lower<'_> {
         }
     }
 
+    // Input:  x[i]     (x a differentiated slice, `Vec`, array or ndarray)
+    // Output: Op::Index { base: x, index: i }
+    fn index(&mut self, index: &syn::ExprIndex) -> Op {
+        if self.varied(&index.index) {
+            self.cx
+                .error_spanned(&index.index, diagnostics::index_differentiated());
+            return Op::Opaque(TokenStream::new());
+        }
+        let base = self.operand(&index.expr);
+        let index_operand = self.operand(&index.index);
+        // Elements that are not known to be floats are borrowed, not moved.
+        let borrow = match base.kind {
+            OperandKind::Var(var) => !self.vars[var].elem_scalar,
+            OperandKind::Const(_) => true,
+        };
+        Op::Index {
+            base,
+            index: index_operand,
+            borrow,
+        }
+    }
+
     fn binary(&mut self, binary: &syn::ExprBinary) -> Op {
         let op = match binary.op {
             syn::BinOp::Add(_) => BinOp::Add,
@@ -820,7 +1898,9 @@ impl Lower<'_> {
             syn::BinOp::Mul(_) => BinOp::Mul,
             syn::BinOp::Div(_) => BinOp::Div,
             // Comparisons give a `bool`, which carries no derivative.
-            syn::BinOp::Eq(_)
+            syn::BinOp::And(_)
+            | syn::BinOp::Or(_)
+            | syn::BinOp::Eq(_)
             | syn::BinOp::Ne(_)
             | syn::BinOp::Lt(_)
             | syn::BinOp::Le(_)
@@ -987,6 +2067,15 @@ impl Lower<'_> {
             fn visit_macro(&mut self, node: &'ast syn::Macro) {
                 self.found |= self.lower.tokens_varied(node.tokens.clone());
             }
+            fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+                // `x.len()`: a count, whatever the elements.
+                if !QUERY_METHODS.contains(&node.method.to_string().as_str()) {
+                    self.visit_expr(&node.receiver);
+                }
+                for arg in &node.args {
+                    self.visit_expr(arg);
+                }
+            }
             fn visit_item(&mut self, _: &'ast syn::Item) {}
         }
         let mut find = Find {
@@ -1084,7 +2173,9 @@ fn rename_tokens(lower: &Lower, tokens: TokenStream) -> TokenStream {
         .into_iter()
         .map(|tree| match tree {
             TokenTree::Ident(ident) => match lower.lookup(&ident.to_string()) {
-                Some(var) if !lower.vars[var].is_param => TokenTree::Ident(lower.var_ident(var)),
+                Some(var) if !lower.vars[var].is_param || ident != lower.vars[var].name => {
+                    TokenTree::Ident(lower.var_ident(var))
+                }
                 _ => TokenTree::Ident(ident),
             },
             TokenTree::Group(group) => {
@@ -1204,5 +2295,168 @@ fn dummy(span: Span) -> Operand {
         kind: OperandKind::Const(quote!(0.0)),
         mode: Mode::Value,
         span,
+    }
+}
+
+/// Methods that return a count or a flag, never a differentiable value:
+/// `x.len()` reads a differentiated `x` but is a constant.
+const QUERY_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "shape",
+    "dim",
+    "raw_dim",
+    "ndim",
+    "nrows",
+    "ncols",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_sign_negative",
+    "is_sign_positive",
+];
+
+/// Where a statement sequence sits: what ends its paths.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// The function body: paths end with the returned value.
+    Fn,
+    /// A loop body: paths end with `continue` or `break`.
+    Loop,
+    /// A block with a value and no way out (a branch that merges).
+    Block,
+}
+
+/// How a lowered statement sequence ended.
+enum Tail {
+    /// Its value (the function's, or the block's), if it has one.
+    Value(Option<Operand>),
+    /// A loop-body path's end.
+    End(End),
+}
+
+struct LoopFrame {
+    /// The outer variables the body assigns.
+    names: Vec<String>,
+    /// The scope where the loop binds them.
+    depth: usize,
+    span: Span,
+    /// The carried values at each `continue`, `break` and end of the body.
+    ends: Vec<Vec<Operand>>,
+}
+
+enum LoopSource {
+    Range {
+        lo: Operand,
+        hi: Operand,
+        inclusive: bool,
+    },
+    Counted {
+        bases: Vec<VarId>,
+        enumerate: bool,
+        len: VarId,
+    },
+}
+
+struct Snapshot {
+    vars: usize,
+    stmts: usize,
+    errors: usize,
+    items: usize,
+    taken: HashSet<String>,
+    temps: usize,
+    scopes: Vec<HashMap<String, VarId>>,
+}
+
+/// The local names `expr` assigns to (`x = …`, `x += …`), outside closures.
+fn assigned_names(expr: &Expr) -> Vec<String> {
+    struct Find(Vec<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_assign(&mut self, node: &'ast syn::ExprAssign) {
+            if let Some(name) = local_name(&node.left)
+                && !self.0.contains(&name)
+            {
+                self.0.push(name);
+            }
+            syn::visit::visit_expr_assign(self, node);
+        }
+        fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
+            if (compound_op(&node.op).is_some() || is_other_compound(&node.op))
+                && let Some(name) = local_name(&node.left)
+                && !self.0.contains(&name)
+            {
+                self.0.push(name);
+            }
+            syn::visit::visit_expr_binary(self, node);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find(Vec::new());
+    find.visit_expr(expr);
+    find.0
+}
+
+/// Whether a `match` pattern binds a variable (a lower-case name that is not
+/// a path, or `x @ …`).
+fn pattern_binds(pat: &Pat) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+            let name = node.ident.to_string();
+            if node.subpat.is_some() || name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+                self.0 = true;
+            }
+        }
+        fn visit_expr(&mut self, _: &'ast Expr) {}
+    }
+    let mut find = Find(false);
+    find.visit_pat(pat);
+    find.0
+}
+
+/// Whether `ty` is a slice, array, `Vec` or ndarray array of `f32`/`f64`.
+fn elem_is_float(ty: &Type) -> bool {
+    let is_float = |ty: &Type| matches!(classify(ty), (TypeClass::Float, false));
+    match ty {
+        Type::Reference(reference) => elem_is_float(&reference.elem),
+        Type::Paren(inner) => elem_is_float(&inner.elem),
+        Type::Group(inner) => elem_is_float(&inner.elem),
+        Type::Slice(slice) => is_float(&slice.elem),
+        Type::Array(array) => is_float(&array.elem),
+        Type::Path(path) => path.path.segments.last().is_some_and(|segment| {
+            let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return false;
+            };
+            let name = segment.ident.to_string();
+            (name == "Vec" || is_array_type(&path.path))
+                && args.args.iter().any(|arg| match arg {
+                    syn::GenericArgument::Type(ty) => is_float(ty),
+                    _ => false,
+                })
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a block-like expression (`if`, `match`, a loop) ends with a value;
+/// other expressions always have one.
+fn block_like_has_value(expr: &Expr) -> bool {
+    let block_value = |block: &syn::Block| matches!(block.stmts.last(), Some(syn::Stmt::Expr(expr, None)) if block_like_has_value(expr));
+    match expr {
+        Expr::If(branch) => {
+            block_value(&branch.then_branch)
+                && branch
+                    .else_branch
+                    .as_ref()
+                    .is_some_and(|(_, els)| block_like_has_value(els))
+        }
+        Expr::Block(block) => block_value(&block.block),
+        Expr::Match(m) => m.arms.iter().any(|arm| match &*arm.body {
+            Expr::Block(block) => block_value(&block.block),
+            _ => true,
+        }),
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => false,
+        _ => true,
     }
 }

@@ -29,6 +29,17 @@ impl Errors {
         self.errors.push(syn::Error::new_spanned(tokens, msg));
     }
 
+    /// How many errors have been collected (for [`Errors::truncate`]).
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Forgets the errors after the first `len`: a loop body lowered again
+    /// under new assumptions reports only its last lowering's errors.
+    pub fn truncate(&mut self, len: usize) {
+        self.errors.truncate(len);
+    }
+
     /// All errors so far, combined into one, or `Ok` if there are none.
     pub fn propagate(&mut self) -> syn::Result<()> {
         self.checked = true;

@@ -11,119 +11,22 @@ use crate::ir::{
 };
 
 // Input:  t0 = a * x;  t1 = t0 + b;  y = sigmoid(t1);  return y
-// Output: d_y = seed
-//         d_t1 = sigmoid_pullback(t1, y, d_y)
-//         d_t0 = add_pullback_lhs(t0, b, d_t1);  d_b = add_pullback_rhs(t0, b, d_t1)
-//         d_a = mul_pullback_lhs(a, x, d_t0);    d_x = mul_pullback_rhs(a, x, d_t0)
+// Output: for each statement, its pullbacks:
+//         y:  d_t1 = sigmoid_pullback(t1, y, d_y)
+//         t1: d_t0 = d_t1;  d_b = d_t1          (floats: the adjoint passes)
+//         t0: d_a = mul_pullback_lhs(a, x, d_t0);  d_x = mul_pullback_rhs(a, x, d_t0)
+// `emit` walks the body backwards and writes them, with the seed `d_y = seed`.
 pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
-    let mut stmts = Vec::new();
-    let is_active = |operand: &Operand| match operand.kind {
-        OperandKind::Var(var) if active[var] => Some(var),
-        _ => None,
-    };
-    if let Some(ret) = is_active(&f.ret) {
-        stmts.push(AdjStmt::Seed { target: ret });
-    }
-    for (index, stmt) in f.body.iter().enumerate().rev() {
-        let def = stmt.def;
-        if !active[def] {
-            continue;
-        }
-        let out = RuleArg::Output(def);
-        let d = || RuleArg::Adjoint(def);
-        let primal = |operand: &Operand| RuleArg::Primal(operand.clone());
-        let mut rule = |target: VarId, name: String, args: Vec<RuleArg>| {
-            stmts.push(AdjStmt::Rule {
-                target,
-                rule: name,
-                args,
-                span: stmt.span,
-            });
-        };
-        match &stmt.op {
-            Op::Copy(x) => {
-                if let Some(target) = is_active(x) {
-                    stmts.push(AdjStmt::Pass {
-                        target,
-                        source: def,
-                    });
-                }
-            }
-            Op::Neg(x) => {
-                if let Some(target) = is_active(x) {
-                    rule(target, "neg_pullback".into(), vec![primal(x), d()]);
-                }
-            }
-            Op::Binary(op, a, b) => {
-                let name = match op {
-                    BinOp::Add => "add",
-                    BinOp::Sub => "sub",
-                    BinOp::Mul => "mul",
-                    BinOp::Div => "div",
-                };
-                // Right first: the reverse sweep mirrors the forward order.
-                if let Some(target) = is_active(b) {
-                    let mut args = vec![primal(a), primal(b)];
-                    if *op == BinOp::Div {
-                        args.push(out);
-                    }
-                    args.push(d());
-                    rule(target, format!("{name}_pullback_rhs"), args);
-                }
-                if let Some(target) = is_active(a) {
-                    rule(
-                        target,
-                        format!("{name}_pullback_lhs"),
-                        vec![primal(a), primal(b), d()],
-                    );
-                }
-            }
-            Op::Method {
-                rule: method,
-                recv,
-                args,
-                ..
-            } => {
-                let operands: Vec<&Operand> = std::iter::once(recv).chain(args).collect();
-                for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active) {
-                    rule(target, name, args);
-                }
-            }
-            Op::Primitive {
-                rule: primitive,
-                args,
-                ..
-            } => {
-                let operands: Vec<&Operand> = args.iter().collect();
-                for (target, name, args) in rule_pullbacks(primitive, &operands, def, &is_active) {
-                    rule(target, name, args);
-                }
-            }
-            Op::Call(call) => {
-                let targets = call.args.iter().map(is_active).collect();
-                stmts.push(AdjStmt::CallPullback {
-                    stmt: index as StmtId,
-                    targets,
-                });
-            }
-            Op::Opaque(_) => {}
-        }
-    }
-    let received = |var: VarId| {
-        stmts.iter().any(|stmt| match stmt {
-            AdjStmt::Seed { target }
-            | AdjStmt::Rule { target, .. }
-            | AdjStmt::Pass { target, .. } => *target == var,
-            AdjStmt::CallPullback { targets, .. } => targets.contains(&Some(var)),
-        })
-    };
+    let stmts = (0..f.stmts.len())
+        .map(|id| stmt_pullbacks(f, id, active))
+        .collect();
     let grads = f
         .params
         .iter()
         .map(|param| {
             if !param.wrt {
                 Grad::Constant
-            } else if received(param.var) {
+            } else if active[param.var] {
                 Grad::Adjoint(param.var)
             } else {
                 Grad::Zero(param.var)
@@ -131,6 +34,155 @@ pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
         })
         .collect();
     Adjoint { stmts, grads }
+}
+
+/// The reverse of one statement: its pullbacks, right to left.
+fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> {
+    let mut stmts = Vec::new();
+    let is_active = |operand: &Operand| match operand.kind {
+        OperandKind::Var(var) if active[var] => Some(var),
+        _ => None,
+    };
+    let stmt = &f.stmts[index];
+    let def = stmt.def;
+    if let Op::SetIndex {
+        base,
+        index,
+        value,
+        add,
+    } = &stmt.op
+    {
+        if active[*base]
+            && let Some(target) = is_active(value)
+        {
+            stmts.push(AdjStmt::IndexTake {
+                target,
+                base: *base,
+                index: index.clone(),
+                take: !add,
+            });
+        }
+        return stmts;
+    }
+    if !active[def] {
+        return stmts;
+    }
+    let out = RuleArg::Output(def);
+    let d = || RuleArg::Adjoint(def);
+    let primal = |operand: &Operand| RuleArg::Primal(operand.clone());
+    let scalar = |operand: &Operand| match &operand.kind {
+        OperandKind::Var(var) => f.vars[*var].scalar,
+        OperandKind::Const(_) => false,
+    };
+    let mut rule = |target: VarId, name: String, args: Vec<RuleArg>| {
+        stmts.push(AdjStmt::Rule {
+            target,
+            rule: name,
+            args,
+            span: stmt.span,
+        });
+    };
+    match &stmt.op {
+        Op::Copy(x) => {
+            if let Some(target) = is_active(x) {
+                stmts.push(AdjStmt::Pass {
+                    target,
+                    source: def,
+                    negate: false,
+                });
+            }
+        }
+        Op::Neg(x) => {
+            if let Some(target) = is_active(x) {
+                rule(target, "neg_pullback".into(), vec![primal(x), d()]);
+            }
+        }
+        // Floats added or subtracted: the adjoint passes through, and the
+        // reverse sweep needs neither operand.
+        Op::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
+            if f.vars[def].scalar
+                && (scalar(a) || is_active(a).is_none())
+                && (scalar(b) || is_active(b).is_none()) =>
+        {
+            if let Some(target) = is_active(b) {
+                stmts.push(AdjStmt::Pass {
+                    target,
+                    source: def,
+                    negate: *op == BinOp::Sub,
+                });
+            }
+            if let Some(target) = is_active(a) {
+                stmts.push(AdjStmt::Pass {
+                    target,
+                    source: def,
+                    negate: false,
+                });
+            }
+        }
+        Op::Binary(op, a, b) => {
+            let name = match op {
+                BinOp::Add => "add",
+                BinOp::Sub => "sub",
+                BinOp::Mul => "mul",
+                BinOp::Div => "div",
+            };
+            // Right first: the reverse sweep mirrors the forward order.
+            if let Some(target) = is_active(b) {
+                let mut args = vec![primal(a), primal(b)];
+                if *op == BinOp::Div {
+                    args.push(out);
+                }
+                args.push(d());
+                rule(target, format!("{name}_pullback_rhs"), args);
+            }
+            if let Some(target) = is_active(a) {
+                rule(
+                    target,
+                    format!("{name}_pullback_lhs"),
+                    vec![primal(a), primal(b), d()],
+                );
+            }
+        }
+        Op::Method {
+            rule: method,
+            recv,
+            args,
+            ..
+        } => {
+            let operands: Vec<&Operand> = std::iter::once(recv).chain(args).collect();
+            for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active) {
+                rule(target, name, args);
+            }
+        }
+        Op::Primitive {
+            rule: primitive,
+            args,
+            ..
+        } => {
+            let operands: Vec<&Operand> = args.iter().collect();
+            for (target, name, args) in rule_pullbacks(primitive, &operands, def, &is_active) {
+                rule(target, name, args);
+            }
+        }
+        Op::Call(call) => {
+            let targets = call.args.iter().map(is_active).collect();
+            stmts.push(AdjStmt::CallPullback {
+                stmt: index as StmtId,
+                targets,
+            });
+        }
+        Op::Index { base, index, .. } => {
+            if let Some(base) = is_active(base) {
+                stmts.push(AdjStmt::IndexAdd {
+                    base,
+                    index: index.clone(),
+                    source: def,
+                });
+            }
+        }
+        Op::Opaque(_) | Op::SetIndex { .. } => {}
+    }
+    stmts
 }
 
 /// The pullbacks of `rule` applied to `operands` (the receiver first), one per

@@ -1,12 +1,12 @@
 use autodiff::grad;
 
 #[grad]
-fn sum_of_squares(x: f64, y: f64) -> f64 {
-    let mut squares = [0.0; 2];
-    squares[0] = x * x; //~ ERROR writing to an element is not supported
-    squares[1] * y
+fn corner(x: f64, y: f64) -> f64 {
+    let mut grid = [[0.0; 2]; 2];
+    grid[0][1] = x * x; //~ ERROR writing to an element of an element is not supported
+    grid[0][1] * y
 }
 
 fn main() {
-    let _ = sum_of_squares(2.0, 3.0);
+    let _ = corner(2.0, 3.0);
 }

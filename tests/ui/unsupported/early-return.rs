@@ -1,13 +1,11 @@
 use autodiff::grad;
 
 #[grad]
-fn square(x: f64) -> f64 {
-    let y = x * x;
-    return y; //~ ERROR early `return` is not supported
-    #[allow(unreachable_code)]
+fn clipped(x: f64) -> f64 {
+    let y = if x > 1.0 { return 1.0; } else { x * x }; //~ ERROR this `return` is not supported
     y
 }
 
 fn main() {
-    let _ = square(3.0);
+    let _ = clipped(3.0);
 }
