@@ -538,6 +538,8 @@ fn seeds(
                 targets(adjoint, active, &lp.body, &mut inner);
                 let mut inside = HashSet::new();
                 defs(f, &lp.body, &mut inside);
+                // The loop binds the adjoints of its carried variables.
+                inside.extend(lp.carried.iter().map(|carried| carried.header));
                 needed.extend(inner.into_iter().filter(|var| !inside.contains(var)));
                 seeds(f, adjoint, active, &lp.body, needed, free);
             }

@@ -95,6 +95,11 @@ pub fn functions(
         last_primal_reader: HashMap::new(),
         top_index: HashMap::new(),
         sites: HashMap::new(),
+        fused: HashMap::new(),
+        flushes: HashMap::new(),
+        running_sums: HashMap::new(),
+        sinks: HashSet::new(),
+        fusing: false,
     };
     let core = body.core(&seed);
     let ret_value = body.operand(&f.ret);
@@ -354,6 +359,26 @@ struct Body<'a> {
     top_index: HashMap<StmtId, usize>,
     /// How many places add into each adjoint.
     sites: HashMap<VarId, usize>,
+    /// Summing loops whose reverse runs inside the forward loop: the
+    /// accumulator's index among the carried variables, and the buffers
+    /// their contributions to outer variables went to.
+    fused: HashMap<usize, (usize, Vec<(VarId, Ident)>)>,
+    /// The code after a fused loop that adds its running sums in.
+    flushes: HashMap<usize, TokenStream>,
+    /// The running sum each `x[i + k]` read of a fused loop adds into.
+    running_sums: HashMap<StmtId, Ident>,
+    /// Variables whose adjoint is not formed (a fused loop's accumulator).
+    sinks: HashSet<VarId>,
+    /// Writing a fused loop's reverse: everything is still in scope.
+    fusing: bool,
+}
+
+fn is_var(operand: &Operand, var: VarId) -> bool {
+    matches!(operand.kind, OperandKind::Var(v) if v == var)
+}
+
+fn loop_key(lp: &Loop) -> usize {
+    std::ptr::from_ref(lp) as usize
 }
 
 /// A fresh hygienic identifier.
@@ -721,6 +746,8 @@ impl<'a> Body<'a> {
             .map(|carried| self.ident(carried.header))
             .collect();
         let trip = self.ident(lp.trip);
+        // The index one past the last iteration (for flushing running sums).
+        let mut after_last = None;
         let head = match &lp.kind {
             LoopKind::Range {
                 index,
@@ -733,22 +760,31 @@ impl<'a> Body<'a> {
                 let (lo, hi) = (self.operand(lo), self.operand(hi));
                 quote!(let mut #next = #lo; let mut #trip = ::core::option::Option::None;)
                     .to_tokens(tokens);
-                let done = if *inclusive {
-                    quote!(!(#next <= #hi) || (#trip.is_some() && #trip == ::core::option::Option::Some(#hi)))
+                if *inclusive {
+                    // `lo..=MAX` must not step past its end.
+                    quote! {
+                        if !(#next <= #hi) || #trip == ::core::option::Option::Some(#hi) {
+                            break (#(#headers,)*);
+                        }
+                        let #index = #next;
+                        #trip = ::core::option::Option::Some(#index);
+                        if #index != #hi { #next += 1; }
+                    }
                 } else {
-                    quote!(!(#next < #hi))
-                };
-                quote! {
-                    if #done { break (#(#headers,)*); }
-                    let #index = #next;
-                    #trip = ::core::option::Option::Some(#index);
-                    if #index != #hi { #next += 1; }
+                    after_last = Some(next.to_token_stream());
+                    quote! {
+                        if !(#next < #hi) { break (#(#headers,)*); }
+                        let #index = #next;
+                        #trip = ::core::option::Option::Some(#index);
+                        #next += 1;
+                    }
                 }
             }
             LoopKind::Counted { counter, len } => {
                 let counter = self.ident(*counter);
                 let len = self.operand(len);
                 quote!(let mut #trip: usize = 0;).to_tokens(tokens);
+                after_last = Some(trip.to_token_stream());
                 quote! {
                     if #trip >= #len { break (#(#headers,)*); }
                     let #counter = #trip;
@@ -765,7 +801,10 @@ impl<'a> Body<'a> {
             self.record(carried.header, &mut body);
         }
         self.loop_headers.push(headers);
-        let path = self.forward_path(&lp.body);
+        let path = match self.fusable(lp) {
+            Some(k) => self.forward_fused(lp, k, after_last.as_ref(), tokens),
+            None => self.forward_path(&lp.body),
+        };
         self.loop_headers.pop();
         path.to_tokens(&mut body);
         let exits: Vec<TokenStream> = lp
@@ -778,6 +817,234 @@ impl<'a> Body<'a> {
             self.record(carried.exit, tokens);
         }
         self.record(lp.trip, tokens);
+        if let Some(flush) = self.flushes.remove(&loop_key(lp)) {
+            flush.to_tokens(tokens);
+        }
+    }
+
+    /// The carried variable of a loop that only sums into one float
+    /// accumulator (`s += f(x[i])`), if it is such a loop: straight-line
+    /// body, the accumulator read nowhere else, nothing recorded. Its
+    /// reverse sweep is the same in every iteration up to the factor `d_s`,
+    /// so it runs inside the forward loop, for `d_s = 1`, and its
+    /// contributions are scaled by the real `d_s` after.
+    fn fusable(&self, lp: &'a Loop) -> Option<usize> {
+        if self.plan.home.get(&lp.trip) != Some(&crate::analyse::key(&self.f.body)) {
+            return None;
+        }
+        let active: Vec<usize> = (0..lp.carried.len())
+            .filter(|&k| self.active[lp.carried[k].header])
+            .collect();
+        let [k] = active[..] else { return None };
+        let header = lp.carried[k].header;
+        let End::Continue(values) = &lp.body.end else {
+            return None;
+        };
+        let OperandKind::Var(next) = values[k].kind else {
+            return None;
+        };
+        let mut update = None;
+        for node in &lp.body.nodes {
+            let Node::Stmt(id) = node else { return None };
+            let stmt = &self.f.stmts[*id];
+            let reads = |var: VarId| {
+                crate::analyse::operands(&stmt.op)
+                    .iter()
+                    .any(|operand| is_var(operand, var))
+            };
+            if stmt.def == next {
+                let passes = !self.adjoint.stmts[*id].is_empty()
+                    && self.adjoint.stmts[*id]
+                        .iter()
+                        .all(|adj| matches!(adj, AdjStmt::Pass { negate: false, .. }));
+                let adds_header = matches!(&stmt.op, Op::Binary(crate::ir::BinOp::Add, a, b)
+                    if is_var(a, header) != is_var(b, header));
+                if !passes || !adds_header {
+                    return None;
+                }
+                update = Some(*id);
+            } else if reads(header) || reads(next) {
+                return None;
+            }
+        }
+        let recorded_here = self
+            .plan
+            .recorded
+            .iter()
+            .any(|var| self.plan.home.get(var) == Some(&crate::analyse::key(&lp.body)));
+        (update.is_some() && !recorded_here).then_some(k)
+    }
+
+    /// The body of a summing loop with its reverse sweep for `d_s = 1`
+    /// inside; contributions to outer variables go to accumulators declared
+    /// before the loop (into `tokens`), and an element `x[i + k]` a later
+    /// iteration adds to again is summed in a register until its last
+    /// addition.
+    fn forward_fused(
+        &mut self,
+        lp: &'a Loop,
+        k: usize,
+        after_last: Option<&TokenStream>,
+        tokens: &mut TokenStream,
+    ) -> TokenStream {
+        let mut body = TokenStream::new();
+        self.forward(&lp.body, &mut body);
+        let header = lp.carried[k].header;
+        // Accumulators for the outer variables the body adds into.
+        let mut outer = Vec::new();
+        let mut inside = HashSet::new();
+        crate::analyse::targets(self.adjoint, self.active, &lp.body, &mut outer);
+        crate::analyse::defs(self.f, &lp.body, &mut inside);
+        inside.insert(header);
+        let scope = self.defined.clone();
+        let saved: HashMap<VarId, Ident> = self.adjoints.clone();
+        let mut accs = Vec::new();
+        for var in outer {
+            if inside.contains(&var) {
+                continue;
+            }
+            let name = self.f.vars[var]
+                .name
+                .trim_start_matches("r#")
+                .trim_start_matches('_')
+                .to_owned();
+            let acc = fresh(self.names, &format!("acc_{name}"));
+            let zero = self.zero_of(var);
+            quote!(let mut #acc = #zero;).to_tokens(tokens);
+            self.adjoints.insert(var, acc.clone());
+            self.defined.insert(var);
+            accs.push((var, acc));
+        }
+        // Running sums of x[i + k] for the bases only ever indexed so.
+        let index_var = match &lp.kind {
+            LoopKind::Range { index, .. } => Some(*index),
+            LoopKind::Counted { counter, .. } => Some(*counter),
+            LoopKind::Plain => None,
+        };
+        let mut rotate = TokenStream::new();
+        let mut flush = TokenStream::new();
+        if let (Some(index_var), Some(after_last)) = (index_var, after_last) {
+            for (base, acc) in &accs {
+                let Some(offsets) = self.offsets(lp, *base, index_var) else {
+                    continue;
+                };
+                let widest = offsets.values().copied().max().unwrap_or(0);
+                let name = self.f.vars[*base].name.trim_start_matches("r#").to_owned();
+                let sums: Vec<Ident> = (0..=widest)
+                    .map(|j| fresh(self.names, &format!("sum_{name}_{j}")))
+                    .collect();
+                for sum in &sums {
+                    quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#acc);)
+                        .to_tokens(tokens);
+                }
+                for (&stmt, &offset) in &offsets {
+                    self.running_sums.insert(stmt, sums[offset].clone());
+                }
+                let index = self.ident(index_var);
+                let first = &sums[0];
+                // Element `index` is complete: no later iteration adds to it,
+                // and nothing added to it before (the buffer is this loop's).
+                quote!(#acc[#index] = #first;).to_tokens(&mut rotate);
+                for pair in sums.windows(2) {
+                    let (to, from) = (&pair[0], &pair[1]);
+                    quote!(#to = #from;).to_tokens(&mut rotate);
+                }
+                let last = &sums[widest];
+                quote!(#last = ::autodiff::__private::rules::elem_zero(&#acc);)
+                    .to_tokens(&mut rotate);
+                for (j, sum) in sums.iter().enumerate() {
+                    quote!(::autodiff::__private::rules::accumulate_at(&mut #acc, #after_last + #j, #sum);)
+                        .to_tokens(&mut flush);
+                }
+            }
+        }
+        // The reverse of the body for d_s = 1.
+        let one = fresh(self.names, "d_one");
+        let next = match &lp.body.end {
+            End::Continue(values) => self.operand(&values[k]),
+            _ => unreachable!("checked by `fusable`"),
+        };
+        quote!(let #one = ::autodiff::__private::rules::one_like(&#next);).to_tokens(&mut body);
+        let mut adjoints = vec![None; lp.carried.len()];
+        adjoints[k] = Some(one);
+        self.carried_adjoints.push(adjoints);
+        self.sinks.insert(header);
+        self.fusing = true;
+        self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
+        self.fusing = false;
+        self.sinks.remove(&header);
+        self.carried_adjoints.pop();
+        rotate.to_tokens(&mut body);
+        self.defined = scope;
+        self.adjoints = saved;
+        self.flushes.insert(loop_key(lp), flush);
+        self.fused.insert(loop_key(lp), (k, accs));
+        // The carried values, as `forward_path` ends a body.
+        let headers = self.loop_headers.last().cloned().unwrap_or_default();
+        let values: Vec<TokenStream> = match &lp.body.end {
+            End::Continue(values) => values
+                .iter()
+                .map(|value| self.moved(value, usize::MAX - 1, true))
+                .collect(),
+            _ => Vec::new(),
+        };
+        quote!((#(#headers,)*) = (#(#values,)*);).to_tokens(&mut body);
+        body
+    }
+
+    /// For each `base[…]` read in the body, its offset `k` from the loop's
+    /// index (`x[i]`, `x[i + 1]`), if every read of `base` has one.
+    fn offsets(&self, lp: &'a Loop, base: VarId, index: VarId) -> Option<HashMap<StmtId, usize>> {
+        let param = self.f.params.iter().find(|param| param.var == base)?;
+        if param.class != TypeClass::Sequence {
+            return None;
+        }
+        let index_name = self.f.vars[index].name.clone();
+        let mut offsets = HashMap::new();
+        for node in &lp.body.nodes {
+            let Node::Stmt(id) = node else { return None };
+            let Op::Index {
+                base: read,
+                index: at,
+                ..
+            } = &self.f.stmts[*id].op
+            else {
+                continue;
+            };
+            if !is_var(read, base) {
+                continue;
+            }
+            let OperandKind::Var(at) = at.kind else {
+                return None;
+            };
+            let offset = if at == index {
+                0
+            } else {
+                let stmt = self.f.stmts.iter().find(|stmt| stmt.def == at)?;
+                let Op::Opaque(tokens) = &stmt.op else {
+                    return None;
+                };
+                let expr: syn::Expr = syn::parse2(tokens.clone()).ok()?;
+                let syn::Expr::Binary(sum) = expr else {
+                    return None;
+                };
+                let (syn::BinOp::Add(_), syn::Expr::Path(path), syn::Expr::Lit(lit)) =
+                    (&sum.op, &*sum.left, &*sum.right)
+                else {
+                    return None;
+                };
+                let syn::Lit::Int(k) = &lit.lit else {
+                    return None;
+                };
+                if !path.path.is_ident(&index_name) || !k.suffix().is_empty() {
+                    return None;
+                }
+                let k: usize = k.base10_parse().ok()?;
+                (k <= 8).then_some(k)?
+            };
+            offsets.insert(*id, offset);
+        }
+        Some(offsets)
     }
 
     /// Counts the places that add into each adjoint: one that is defined by
@@ -819,7 +1086,6 @@ impl<'a> Body<'a> {
                 }
                 Node::Loop(lp) => {
                     self.count_sites(&lp.body);
-                    self.count_sites(&lp.body);
                     for carried in &lp.carried {
                         if let OperandKind::Var(var) = carried.init.kind {
                             *self.sites.entry(var).or_default() += 1;
@@ -832,6 +1098,9 @@ impl<'a> Body<'a> {
 
     /// `d_target (+)= value`.
     fn contribute(&mut self, tokens: &mut TokenStream, target: VarId, value: TokenStream) {
+        if self.sinks.contains(&target) {
+            return;
+        }
         let d = self.adjoint(target);
         if self.defined.insert(target) {
             let mutability =
@@ -856,6 +1125,9 @@ impl<'a> Body<'a> {
     fn reverse_block(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
         let here = crate::analyse::key(block);
         for &var in &self.plan.recorded {
+            if self.fusing {
+                break;
+            }
             if self.plan.home[&var] != here {
                 continue;
             }
@@ -871,6 +1143,7 @@ impl<'a> Body<'a> {
         for node in &block.nodes {
             if let Node::Stmt(id) = node
                 && self.plan.recompute.contains(id)
+                && !self.fusing
             {
                 let stmt = &self.f.stmts[*id];
                 let name = self.ident(stmt.def);
@@ -967,6 +1240,23 @@ impl<'a> Body<'a> {
     //         }
     //         d_s0 (+)= d_s;
     fn reverse_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        if let Some((k, accs)) = self.fused.remove(&loop_key(lp)) {
+            let carried = &lp.carried[k];
+            if !self.defined.contains(&carried.exit) {
+                return;
+            }
+            let d = self.adjoint(carried.exit);
+            for (var, acc) in accs {
+                let value = quote!(::autodiff::__private::rules::scaled(#acc, &#d));
+                self.contribute(tokens, var, value);
+            }
+            if let OperandKind::Var(init) = carried.init.kind
+                && self.active[init]
+            {
+                self.contribute(tokens, init, d.into_token_stream());
+            }
+            return;
+        }
         let mut adjoints = Vec::new();
         let mut currents = Vec::new();
         for carried in &lp.carried {
@@ -1093,12 +1383,24 @@ impl<'a> Body<'a> {
                     if !self.defined.contains(source) {
                         continue;
                     }
+                    let d = self.adjoint(*source);
+                    if let Some(sum) = self.running_sums.get(&id) {
+                        quote!(::autodiff::__private::rules::accumulate(&mut #sum, #d);)
+                            .to_tokens(tokens);
+                        continue;
+                    }
                     self.declare(tokens, *base);
                     let d_base = self.adjoint(*base);
-                    let d = self.adjoint(*source);
                     let element = self.operand(element);
-                    quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#element], #d);)
-                        .to_tokens(tokens);
+                    // The fence emits nothing; it keeps LLVM from merging
+                    // this element's update with its neighbour's into one
+                    // vector load and store, which the next iteration's
+                    // update of the neighbour would then stall on.
+                    quote! {
+                        ::autodiff::__private::rules::accumulate(&mut #d_base[#element], #d);
+                        ::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst);
+                    }
+                    .to_tokens(tokens);
                 }
                 AdjStmt::IndexTake {
                     target,

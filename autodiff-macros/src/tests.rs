@@ -499,3 +499,81 @@ fn arrays_needed_later_are_borrowed_not_moved() {
         "{scalar}"
     );
 }
+
+#[test]
+fn rosenbrock_records_nothing_and_sums_elements_in_registers() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn rosenbrock(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 {
+                    let t = x[i + 1] - x[i] * x[i];
+                    s += 100.0 * t * t + (1.0 - x[i]).powi(2);
+                }
+                s
+            }
+        },
+    );
+    let vjp = function(&out, "rosenbrock_vjp");
+    // No tape: nothing is pushed, and there is no second loop.
+    assert!(!vjp.contains("tape"), "{vjp}");
+    assert!(!vjp.contains("Vec::new"), "{vjp}");
+    assert_eq!(vjp.matches("loop {").count(), 1, "{vjp}");
+    assert!(!vjp.contains(".rev()"), "{vjp}");
+    // x[i] and x[i + 1] are summed in registers; element i is written once.
+    assert!(
+        vjp.contains("let mut sum_x_0 = elem_zero(&acc_x);"),
+        "{vjp}"
+    );
+    assert!(
+        vjp.contains("let mut sum_x_1 = elem_zero(&acc_x);"),
+        "{vjp}"
+    );
+    assert!(vjp.contains("acc_x[i] = sum_x_0;"), "{vjp}");
+    // The contributions were made for d_s = 1 and are scaled by d_s after.
+    assert!(vjp.contains("scaled(acc_x, &d_s_3)"), "{vjp}");
+}
+
+#[test]
+fn a_loop_that_overwrites_its_carried_value_records_one_value_per_iteration() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn iterate(x: f64, a: f64, n: usize) -> f64 {
+                let mut y = x;
+                for _ in 0..n {
+                    y = (y * a).sin();
+                }
+                y
+            }
+        },
+    );
+    let vjp = function(&out, "iterate_vjp");
+    assert_eq!(vjp.matches(".push(").count(), 1, "{vjp}");
+    assert!(vjp.contains("tape_y_1.push(y_1);"), "{vjp}");
+    assert!(
+        vjp.contains("let y_1 = ::core::option::Option::unwrap(tape_y_1.pop());"),
+        "{vjp}"
+    );
+    // The reverse runs over the recorded trip, backwards.
+    assert!(vjp.contains(".rev()"), "{vjp}");
+}
+
+#[test]
+fn a_branch_recomputes_what_it_needs_inside_the_same_branch() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> f64 {
+                if x > 0.0 { x.exp() } else { x * x }
+            }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    // exp's pullback needs exp(x): computed again in the reverse of its
+    // branch, not recorded.
+    assert!(!vjp.contains("tape"), "{vjp}");
+    assert_eq!(vjp.matches("x.exp()").count(), 2, "{vjp}");
+    assert!(vjp.contains("exp_pullback"), "{vjp}");
+}

@@ -135,6 +135,14 @@ where
 }
 
 /// `self += rhs`, in place; the shapes must be equal.
+impl<A: Element, D: Dimension> crate::tangent::Scale<A> for Array<A, D> {
+    #[inline]
+    fn scale(&mut self, by: &A) {
+        let by = *by;
+        self.mapv_inplace(|g| g * by);
+    }
+}
+
 impl<A: Element, D: Dimension> Accumulate for Array<A, D> {
     #[inline]
     fn accumulate(&mut self, rhs: Array<A, D>) {

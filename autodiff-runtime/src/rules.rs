@@ -18,7 +18,7 @@ use crate::reduce::ReduceRule;
 use crate::relu::ReluRule;
 use crate::sigmoid::SigmoidRule;
 use crate::softplus::SoftplusRule;
-use crate::tangent::{Accumulate, Differentiable, ScalarOutput};
+use crate::tangent::{Accumulate, Differentiable, ScalarOutput, Scale};
 
 /// The zero gradient of `x`, for a parameter nothing flows into.
 ///
@@ -52,6 +52,63 @@ pub fn accumulate<T: Accumulate<G>, G>(acc: &mut T, g: G) {
 #[must_use]
 pub fn one<R: ScalarOutput>() -> R {
     R::one()
+}
+
+/// `1`, typed like `like`: the adjoint a summing loop accumulates its
+/// contributions for.
+///
+/// ```
+/// assert_eq!(autodiff_runtime::rules::one_like(&2.5_f32), 1.0_f32);
+/// ```
+#[inline]
+#[must_use]
+pub fn one_like<R: ScalarOutput>(_like: &R) -> R {
+    R::one()
+}
+
+/// `g · by`, skipping the multiplication when `by` is `1` (the common seed),
+/// where it would change nothing.
+///
+/// ```
+/// let g = autodiff_runtime::rules::scaled(vec![1.0_f64, 2.0], &3.0);
+/// assert_eq!(g, [3.0, 6.0]);
+/// ```
+#[inline]
+#[must_use]
+pub fn scaled<G: Scale<S>, S: ScalarOutput + PartialEq>(mut g: G, by: &S) -> G {
+    if *by != S::one() {
+        g.scale(by);
+    }
+    g
+}
+
+/// A zero of the element type of a gradient held in a `Vec` or array: the
+/// running sum a loop keeps in a register for an element it writes next.
+///
+/// ```
+/// let zero = autodiff_runtime::rules::elem_zero(&vec![1.5_f64; 3]);
+/// assert_eq!(zero, 0.0);
+/// ```
+#[inline]
+#[must_use]
+pub fn elem_zero<T: Default>(_of: &[T]) -> T {
+    T::default()
+}
+
+/// Adds `g` into `slice[index]` when that element exists: the flush of a
+/// running sum after the loop (one past the end, nothing was added).
+///
+/// ```
+/// let mut g = vec![0.0_f64; 2];
+/// autodiff_runtime::rules::accumulate_at(&mut g, 1, 0.5);
+/// autodiff_runtime::rules::accumulate_at(&mut g, 2, 0.0);
+/// assert_eq!(g, [0.0, 0.5]);
+/// ```
+#[inline]
+pub fn accumulate_at<T: Accumulate<G>, G>(slice: &mut [T], index: usize, g: G) {
+    if let Some(slot) = slice.get_mut(index) {
+        slot.accumulate(g);
+    }
 }
 
 /// `value`, typed like `previous`: re-assigning `x = 0.5` defines a new

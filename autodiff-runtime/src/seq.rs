@@ -6,7 +6,7 @@
 //! element `i` of that gradient.
 
 use crate::rules::IsGradient;
-use crate::tangent::{Accumulate, Differentiable};
+use crate::tangent::{Accumulate, Differentiable, Scale};
 
 /// ```
 /// use autodiff_runtime::Differentiable;
@@ -104,6 +104,24 @@ impl<'a, T: Accumulate<&'a T>, const N: usize> Accumulate<&'a [T; N]> for [T; N]
     fn accumulate(&mut self, rhs: &'a [T; N]) {
         for (acc, g) in self.iter_mut().zip(rhs) {
             acc.accumulate(g);
+        }
+    }
+}
+
+impl<S, T: Scale<S>> Scale<S> for Vec<T> {
+    #[inline]
+    fn scale(&mut self, by: &S) {
+        for g in self {
+            g.scale(by);
+        }
+    }
+}
+
+impl<S, T: Scale<S>, const N: usize> Scale<S> for [T; N] {
+    #[inline]
+    fn scale(&mut self, by: &S) {
+        for g in self {
+            g.scale(by);
         }
     }
 }

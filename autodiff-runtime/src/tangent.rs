@@ -79,6 +79,21 @@ pub trait ScalarOutput: Sized {
     fn one() -> Self;
 }
 
+/// `self *= by` for gradients: a loop that only sums into a float
+/// accumulates its contributions once, for an adjoint of `1`, and scales them
+/// by the accumulator's real adjoint after.
+///
+/// ```
+/// use autodiff_runtime::Scale;
+/// let mut g = vec![1.0_f64, -2.0];
+/// g.scale(&0.5);
+/// assert_eq!(g, [0.5, -1.0]);
+/// ```
+pub trait Scale<S> {
+    /// Multiplies every element by `by`.
+    fn scale(&mut self, by: &S);
+}
+
 macro_rules! float_tangent {
     ($($t:ty),*) => {$(
         impl Differentiable for $t {
@@ -100,6 +115,13 @@ macro_rules! float_tangent {
             #[inline]
             fn accumulate(&mut self, rhs: &$t) {
                 *self += *rhs;
+            }
+        }
+
+        impl Scale<$t> for $t {
+            #[inline]
+            fn scale(&mut self, by: &$t) {
+                *self *= *by;
             }
         }
 
