@@ -279,7 +279,7 @@ fn main() {
                     "grad_hand-written",
                 ),
                 (
-                    "generated / hand-written plain loop",
+                    "generated / plain loop",
                     "grad_generated",
                     "grad_hand-written-plain",
                 ),
