@@ -968,3 +968,42 @@ fn test_rosenbrock_200k_against_analytic() {
         assert_near(gi, rosenbrock_gradient_at(&x, i), &format!("g[{i}]"));
     }
 }
+
+#[grad]
+fn counted_while(x0: f64, x1: f64) -> f64 {
+    let mut m = x1 * x0;
+    let mut k = 0;
+    while k < 3 {
+        k += 1;
+        if x1 < -2.0 {
+            continue;
+        }
+        m -= (x0 * m).sin();
+        if m > 4.0 {
+            break;
+        }
+    }
+    m
+}
+
+/// A `while` on an integer counter the loop carries, with `continue` and
+/// `break`: the reverse sweep reads each iteration's counter, not the last
+/// one (found by the differential tests: it once read the final counter and
+/// reversed no iteration at all).
+#[test]
+fn test_while_on_a_carried_counter() {
+    for &(x0, x1) in &[
+        (0.7, 1.2),  // three full iterations
+        (0.9, -2.5), // every iteration continues: m = x0·x1
+        (1.5, 3.0),  // breaks in the first iteration (m > 4)
+    ] {
+        let (value, (d0, d1)) = counted_while_grad(x0, x1);
+        assert_eq!(value, counted_while(x0, x1));
+        check(
+            |&(x0, x1): &(f64, f64)| counted_while(x0, x1),
+            (x0, x1),
+            (d0, d1),
+        )
+        .assert_close(1e-6);
+    }
+}

@@ -196,10 +196,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         match defining_stmt(f, var) {
             Some(id) if recomputable(f, id) => {
                 if plan.recompute.insert(id) {
-                    for operand in operands(&f.stmts[id].op) {
-                        if let OperandKind::Var(read) = operand.kind
-                            && plan.needed.insert(read)
-                        {
+                    for read in reads(f, &f.stmts[id].op) {
+                        if plan.needed.insert(read) {
                             order.push(read);
                         }
                     }
@@ -214,6 +212,45 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     recorded.sort_unstable();
     plan.recorded = recorded;
     plan
+}
+
+/// The variables `op` reads: its operands, or for an opaque expression the
+/// local names in its tokens (every generated name is unique).
+pub fn reads(f: &Function, op: &Op) -> Vec<VarId> {
+    match op {
+        Op::Opaque(tokens) => {
+            let mut out = Vec::new();
+            opaque_reads(f, tokens.clone(), &mut out);
+            out
+        }
+        other => operands(other)
+            .into_iter()
+            .filter_map(|operand| match operand.kind {
+                OperandKind::Var(var) => Some(var),
+                OperandKind::Const(_) => None,
+            })
+            .collect(),
+    }
+}
+
+fn opaque_reads(f: &Function, tokens: proc_macro2::TokenStream, out: &mut Vec<VarId>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                if let Some(var) = f
+                    .vars
+                    .iter()
+                    .position(|var| var.name == name && var.name != "_")
+                    && !out.contains(&var)
+                {
+                    out.push(var);
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => opaque_reads(f, group.stream(), out),
+            _ => {}
+        }
+    }
 }
 
 fn defining_stmt(f: &Function, var: VarId) -> Option<StmtId> {

@@ -491,6 +491,13 @@ impl<'a> Body<'a> {
                     for operand in crate::analyse::operands(&self.f.stmts[*id].op) {
                         read(self, operand, *counter);
                     }
+                    if let Op::Opaque(_) = &self.f.stmts[*id].op {
+                        for var in crate::analyse::reads(self.f, &self.f.stmts[*id].op) {
+                            let at = loop_end.unwrap_or(*counter);
+                            let last = self.last_forward_use.entry(var).or_insert(at);
+                            *last = (*last).max(at);
+                        }
+                    }
                     if let Op::SetIndex { base, .. } = &self.f.stmts[*id].op {
                         let at = loop_end.unwrap_or(*counter);
                         let last = self.last_forward_use.entry(*base).or_insert(at);

@@ -2456,7 +2456,8 @@ fn block_like_has_value(expr: &Expr) -> bool {
             Expr::Block(block) => block_value(&block.block),
             _ => true,
         }),
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => false,
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Assign(_) => false,
+        Expr::Binary(binary) => compound_op(&binary.op).is_none() && !is_other_compound(&binary.op),
         _ => true,
     }
 }

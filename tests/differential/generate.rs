@@ -1,6 +1,6 @@
 //! The generator of random `#[grad]` functions.
 //!
-//! Every function is straight-line scalar code over the constructs that the
+//! Every function is scalar code over the constructs that the
 //! README's "What a `#[grad]` body may contain" lists: `+ - * /`, unary `-`,
 //! every float method with a rule (`exp exp2 ln log2 log10 sqrt cbrt sin cos
 //! tan asin acos atan sinh cosh tanh abs recip powi powf max min atan2 hypot
@@ -9,7 +9,14 @@
 //! parameters), `let mut` with re-assignment and `+= -= *= /=`, `mut`
 //! parameters, block expressions, a final `return`, integer constant
 //! parameters used through `as f64`, `#[grad(wrt(..))]` subsets, and calls of
-//! functions generated earlier in the same batch.
+//! functions generated earlier in the same batch; and, at the top level,
+//! branches and loops that update a `let mut`: `if`/`else if`/`else` on
+//! differentiated values, `match` on the integer parameter, `if` as a value,
+//! `for` over `0..n` summing into it or overwriting it (`m = (m·c + e).tanh()
+//! · 2`, so it is recorded), and `while` on an integer counter with
+//! `continue` and `break` on differentiated values. A branch switch or a
+//! changed trip count inside a finite-difference stencil is a discontinuity
+//! the harness detects and skips, as it does kinks.
 //!
 //! Points are sampled with every float parameter uniform in `[-2, 2]` and
 //! every integer parameter in `1..=4`. The generator keeps each operation in
@@ -59,6 +66,8 @@ pub struct Limits {
     pub floats: usize,
     /// Whether it may call earlier functions.
     pub calls: bool,
+    /// Whether it may have branches and loops.
+    pub control: bool,
 }
 
 impl Limits {
@@ -67,6 +76,7 @@ impl Limits {
         depth: 4,
         floats: 4,
         calls: true,
+        control: true,
     };
 }
 
@@ -171,6 +181,8 @@ struct Gen<'a> {
     fresh: usize,
     body: String,
     indent: usize,
+    /// Branches and loops allowed (top-level statements only).
+    control: bool,
 }
 
 const LITERALS: &[f64] = &[
@@ -601,6 +613,13 @@ impl Gen<'_> {
     }
 
     fn statement(&mut self, depth: usize) {
+        // Drawn whatever the limits, so that a shrunk function draws as the
+        // original did.
+        let control = self.rng.chance(0.3);
+        if control && self.control && self.indent == 1 {
+            self.control(depth);
+            return;
+        }
         let vars = self.visible();
         let mutables: Vec<Var> = vars.iter().filter(|v| v.mutable).cloned().collect();
         let r = self.rng.below(10);
@@ -759,6 +778,176 @@ impl Gen<'_> {
         }
     }
 
+    /// A mutable local to update in a branch or loop: an existing one, or a
+    /// new `let mut`.
+    fn mutable(&mut self, depth: usize) -> Var {
+        let mutables: Vec<Var> = self.visible().into_iter().filter(|v| v.mutable).collect();
+        if !mutables.is_empty() && self.rng.chance(0.7) {
+            return self.rng.pick(&mutables).clone();
+        }
+        let e = self.expr(depth);
+        let name = self.name("m");
+        let ty = if e.typed { "" } else { ": f64" };
+        self.line(&format!("let mut {name}{ty} = {};", e.s));
+        let var = Var {
+            name,
+            mag: e.mag,
+            typed: true,
+            mutable: true,
+        };
+        self.scope.push(var.clone());
+        var
+    }
+
+    /// Squashes `m` after an update that may have grown it past [`LIMIT`].
+    fn settle(&mut self, m: &Var, mag: f64) {
+        let mut mag = mag;
+        if mag > LIMIT {
+            let cur = E {
+                s: m.name.clone(),
+                mag,
+                typed: true,
+                atomic: true,
+            };
+            let e = self.bound(cur, LIMIT);
+            self.line(&format!("{} = {};", m.name, e.s));
+            mag = e.mag;
+        }
+        self.set_mag(&m.name, mag);
+        if !self.pending.contains(&m.name) {
+            self.pending.push(m.name.clone());
+        }
+    }
+
+    /// An expression of the loop body, which may read the index as a float.
+    fn body_expr(&mut self, depth: usize, index: Option<&str>) -> E {
+        let mark = self.scope.len();
+        if let Some(index) = index {
+            self.scope.push(Var {
+                name: format!("({index} as f64 * 0.5)"),
+                mag: 2.0,
+                typed: true,
+                mutable: false,
+            });
+        }
+        let e = self.expr(depth);
+        self.scope.truncate(mark);
+        e
+    }
+
+    /// The trip count of a loop: the integer parameter, or a literal.
+    fn trips(&mut self) -> (String, f64) {
+        match &self.int {
+            Some((n, _)) if self.rng.chance(0.5) => (n.clone(), INT_BOUND),
+            _ => {
+                let n = self.rng.range(0, 3);
+                (n.to_string(), n as f64)
+            }
+        }
+    }
+
+    /// A branch or a loop that updates a mutable local: `if`/`else if`/
+    /// `else`, `for` over a range summing or overwriting, `while` with
+    /// `continue` and `break`, `match` on the integer parameter.
+    fn control(&mut self, depth: usize) {
+        let m = self.mutable(depth);
+        let inner = depth.saturating_sub(1).max(1);
+        match self.rng.below(5) {
+            0 => {
+                // if / else if / else
+                let a = self.expr(inner);
+                let c = *self.rng.pick(SMALL_LITERALS);
+                let e1 = self.expr(inner);
+                self.line(&format!("if {} > {} {{", first(&a), lit(c)));
+                self.line(&format!("    {} += {};", m.name, e1.s));
+                let mut mag = m.mag + e1.mag;
+                if self.rng.chance(0.4) {
+                    let b = self.expr(inner);
+                    let e2 = self.expr(inner);
+                    let e2 = self.bound(e2, 2.0);
+                    self.line(&format!("}} else if {} < {} {{", first(&b), lit(c)));
+                    self.line(&format!("    {} *= {};", m.name, e2.s));
+                    mag = mag.max(m.mag * e2.mag);
+                }
+                if self.rng.chance(0.7) {
+                    let e3 = self.expr(inner);
+                    self.line("} else {");
+                    self.line(&format!("    {} = {};", m.name, e3.s));
+                    mag = mag.max(e3.mag);
+                }
+                self.line("}");
+                self.settle(&m, mag);
+            }
+            1 => {
+                // a summing loop
+                let (n, trips) = self.trips();
+                self.line(&format!("for i in 0..{n} {{"));
+                let e = self.body_expr(inner, Some("i"));
+                self.line(&format!("    {} += {};", m.name, e.s));
+                self.line("}");
+                self.settle(&m, m.mag + trips * e.mag);
+            }
+            2 => {
+                // a loop that overwrites its carried value
+                let (n, _) = self.trips();
+                self.line(&format!("for j in 0..{n} {{"));
+                let e = self.body_expr(inner, Some("j"));
+                let c = *self.rng.pick(SMALL_LITERALS);
+                self.line(&format!(
+                    "    {m} = ({m} * {} + {}).tanh() * 2.0;",
+                    lit(c),
+                    e.paren(),
+                    m = m.name
+                ));
+                self.line("}");
+                self.settle(&m, m.mag.max(2.0));
+            }
+            3 => {
+                // while, continue, break
+                let (n, trips) = self.trips();
+                let k = self.name("k");
+                self.line(&format!("let mut {k} = 0;"));
+                self.line(&format!("while {k} < {n} {{"));
+                self.line(&format!("    {k} += 1;"));
+                let a = self.expr(inner);
+                let c = *self.rng.pick(SMALL_LITERALS);
+                self.line(&format!("    if {} < {} {{", first(&a), lit(c)));
+                self.line("        continue;");
+                self.line("    }");
+                let e = self.expr(inner);
+                self.line(&format!("    {} -= {};", m.name, e.s));
+                let stop = self.rng.range(1, 6) as f64 * 2.0;
+                self.line(&format!("    if {} > {} {{", m.name, lit(stop)));
+                self.line("        break;");
+                self.line("    }");
+                self.line("}");
+                self.settle(&m, m.mag + trips * e.mag);
+            }
+            _ => {
+                // match on the integer parameter, or an if on a literal test
+                let e1 = self.expr(inner);
+                let e2 = self.expr(inner);
+                match &self.int {
+                    Some((n, _)) => {
+                        let n = n.clone();
+                        self.line(&format!("match {n} {{"));
+                        self.line(&format!("    1 | 3 => {} += {},", m.name, e1.s));
+                        self.line(&format!("    _ => {} -= {},", m.name, e2.s));
+                        self.line("}");
+                    }
+                    None => {
+                        self.line(&format!("{} = if {} < 0.0 {{", m.name, m.name));
+                        self.line(&format!("    {}", e1.s));
+                        self.line("} else {");
+                        self.line(&format!("    {} - {}", m.name, e2.paren()));
+                        self.line("};");
+                    }
+                }
+                self.settle(&m, m.mag + e1.mag.max(e2.mag));
+            }
+        }
+    }
+
     fn set_mag(&mut self, name: &str, mag: f64) {
         if let Some(v) = self.scope.iter_mut().rev().find(|v| v.name == name) {
             v.mag = mag;
@@ -843,6 +1032,7 @@ pub fn function_with(seed: u64, index: usize, earlier: &[GenFn], lim: Limits) ->
             fresh: 0,
             body: String::new(),
             indent: 1,
+            control: lim.control,
         };
         for _ in 0..statements {
             g.statement(depth);

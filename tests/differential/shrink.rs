@@ -617,18 +617,21 @@ pub const REGENERATE: &[Limits] = &[
         depth: 1,
         floats: 1,
         calls: false,
+        control: false,
     },
     Limits {
         statements: 1,
         depth: 2,
         floats: 2,
         calls: false,
+        control: false,
     },
     Limits {
         statements: 2,
         depth: 3,
         floats: 4,
         calls: true,
+        control: true,
     },
 ];
 
