@@ -752,6 +752,11 @@ impl Lower<'_> {
         for (index, arm) in m.arms.iter().enumerate().rev() {
             let body: syn::Block = match &*arm.body {
                 Expr::Block(block) if block.label.is_none() => block.block.clone(),
+                // `1 => s += x,`: an assignment arm is a statement.
+                other if is_assignment(other) => syn::Block {
+                    brace_token: Default::default(),
+                    stmts: vec![syn::Stmt::Expr(other.clone(), Some(Default::default()))],
+                },
                 other => syn::Block {
                     brace_token: Default::default(),
                     stmts: vec![syn::Stmt::Expr(other.clone(), None)],
@@ -2456,8 +2461,16 @@ fn block_like_has_value(expr: &Expr) -> bool {
             Expr::Block(block) => block_value(&block.block),
             _ => true,
         }),
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Assign(_) => false,
-        Expr::Binary(binary) => compound_op(&binary.op).is_none() && !is_other_compound(&binary.op),
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => false,
         _ => true,
+    }
+}
+
+/// `x = e` or `x op= e`.
+fn is_assignment(expr: &Expr) -> bool {
+    match expr {
+        Expr::Assign(_) => true,
+        Expr::Binary(binary) => compound_op(&binary.op).is_some() || is_other_compound(&binary.op),
+        _ => false,
     }
 }
