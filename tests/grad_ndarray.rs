@@ -195,3 +195,59 @@ fn test_f32_arrays() {
     let (_, g) = single_precision_grad(&w, &x);
     check(|(w, x)| single_precision(w, x), (w.clone(), x.clone()), g).assert_close(1e-3);
 }
+
+/// A recurrence over arrays: the carried state is an owned array that each
+/// iteration overwrites (`h0.clone()` starts it), so the loop records it once
+/// per iteration.
+#[grad(wrt(w, h0))]
+fn recurrent(w: &Array2<f64>, h0: &Array1<f64>, steps: usize) -> f64 {
+    let mut h = h0.clone();
+    for _ in 0..steps {
+        h = sigmoid(&matmul(w, &h));
+    }
+    sum(&h)
+}
+
+#[test]
+fn test_array_recurrence_in_a_loop() {
+    let w = Array2::from_shape_fn((3, 3), |(i, j)| ((i * 3 + j) as f64 * 0.37).sin());
+    let h0 = Array1::from_vec(vec![0.1, -0.2, 0.3]);
+    for steps in [0, 1, 4] {
+        let (value, (dw, dh)) = recurrent_grad(&w, &h0, steps);
+        assert_eq!(value, recurrent(&w, &h0, steps));
+        check(
+            |(w, h0): &(Array2<f64>, Array1<f64>)| recurrent(w, h0, steps),
+            (w.clone(), h0.clone()),
+            (dw, dh),
+        )
+        .assert_close(1e-6);
+    }
+}
+
+/// Arrays inside the branches of a summing loop over a slice.
+#[grad]
+fn alternating(xs: &[f64], w: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for (i, x) in xs.iter().enumerate() {
+        if i % 2 == 0 {
+            acc += sum(&(w * *x));
+        } else {
+            acc -= w[i % 3] * x;
+        }
+    }
+    acc
+}
+
+#[test]
+fn test_arrays_in_branches_of_a_loop() {
+    let xs = vec![0.5, -1.0, 2.0, 0.3];
+    let w = Array1::from_vec(vec![0.2, 0.4, -0.5]);
+    let (value, (dxs, dw)) = alternating_grad(&xs, &w);
+    assert_eq!(value, alternating(&xs, &w));
+    check(
+        |(xs, w): &(Vec<f64>, Array1<f64>)| alternating(xs, w),
+        (xs.clone(), w.clone()),
+        (dxs, dw),
+    )
+    .assert_close(1e-6);
+}

@@ -106,7 +106,7 @@ fn block(f: &Function, block_: &Block, useful: &mut [bool], merge: Merge) {
 /// what an opaque expression reads, not an index).
 pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
     match op {
-        Op::Copy(x) | Op::Neg(x) => vec![x],
+        Op::Copy(x) | Op::Clone(x) | Op::Neg(x) => vec![x],
         Op::Binary(_, a, b) => vec![a, b],
         Op::Method {
             rule, recv, args, ..
@@ -268,6 +268,7 @@ fn recomputable(f: &Function, id: StmtId) -> bool {
     };
     match &stmt.op {
         Op::Copy(x) => var_ok(x),
+        Op::Clone(_) => def.scalar,
         Op::Neg(_) | Op::Binary(..) | Op::Method { .. } | Op::Primitive { .. } => def.scalar,
         Op::Index { base, .. } => {
             small

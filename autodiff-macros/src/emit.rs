@@ -1577,6 +1577,10 @@ impl<'a> Body<'a> {
     fn op(&self, op: &Op, index: usize) -> TokenStream {
         match op {
             Op::Copy(x) => self.moved(x, index, true),
+            Op::Clone(x) => {
+                let value = self.reference(x);
+                quote!(::core::clone::Clone::clone(#value))
+            }
             Op::Neg(x) => {
                 let x = self.moved(x, index, false);
                 quote!(-#x)

@@ -348,6 +348,22 @@ fn stmt(e: BoxedStrategy<Ts>) -> BoxedStrategy<Ts> {
                 .boxed(),
         ),
         (3, e.clone().prop_map(|v| quote!(#v;)).boxed()),
+        // Branches and loops around an update.
+        (
+            4,
+            (name(), compound_op(), e.clone(), e.clone(), 0..8_usize)
+                .prop_map(|(n, op, c, v, shape)| match shape {
+                    0 => quote!(if #c > 0.0 { #n #op #v; } else { #n = #v; }),
+                    1 => quote!(for i in 0..3 { #n #op #v; }),
+                    2 => quote!(while #n < #c { #n #op #v; if #v > 1.0 { break; } }),
+                    3 => quote!(loop { if #c { break; } #n #op #v; }),
+                    4 => quote!(for (i, q) in s.iter().enumerate() { if #c { continue; } #n #op #v * q; }),
+                    5 => quote!(match k { 0 => #n #op #v, 1 | 2 => {} _ => #n = #c }),
+                    6 => quote!(for q in x.iter().zip(y) { if #c < #v { return #v; } }),
+                    _ => quote!(let mut v = [0.0; 3]; v[1] = #v; v[2] #op #c; #n = v[1] * v[2];),
+                })
+                .boxed(),
+        ),
         (
             1,
             pool(vec![
@@ -835,6 +851,27 @@ fn corpus() -> Vec<(Ts, Ts)> {
             },
         ),
         (
+            quote!(),
+            quote! {
+                fn control(x: &[f64], y: [f64; 3], k: usize, mut z: f64) -> f64 {
+                    let mut s = 0.0;
+                    let mut v = vec![0.0; x.len()];
+                    for i in 0..x.len() - 1 {
+                        let t = x[i + 1] - x[i] * x[i];
+                        if t > 0.0 { s += t; } else if t < -1.0 { continue; } else { s -= t * t; }
+                        v[i] = t;
+                    }
+                    for (j, q) in y.iter().enumerate() {
+                        z = z * q + j as f64;
+                        if z > 10.0 { break; }
+                    }
+                    while z < 5.0 { z = z * 2.0 + 1.0; }
+                    let w = match k { 0 => s, 1 | 2 => z, _ => s * z };
+                    loop { if s > 0.0 { return w + v[0]; } s += 1.0; }
+                }
+            },
+        ),
+        (
             quote!(wrt(a)),
             quote! {
                 fn calls(a: f64, b: f64) -> f64 {
@@ -861,7 +898,8 @@ enum Mutation {
 const INSERTABLE: &[&str] = &[
     "(", ")", "{", "}", "[", "]", ",", ";", ":", "=", "+", "*", "-", ".", "->", "&", "!", "?", "#",
     "'", "x", "y", "q", "self", "fn", "let", "mut", "return", "if", "1.0", "0", "\"s\"", "f64",
-    "i32", "wrt", "exp", "powi", "sigmoid",
+    "i32", "wrt", "exp", "powi", "sigmoid", "for", "in", "while", "loop", "break", "continue",
+    "match", "=>", "..", "else", "iter", "zip", "[0]",
 ];
 
 fn mutation() -> BoxedStrategy<Mutation> {

@@ -198,6 +198,8 @@ pub enum BinOp {
 pub enum Op {
     /// `let y = x;`
     Copy(Operand),
+    /// `x.clone()`: an owned copy, also of a value behind a reference.
+    Clone(Operand),
     /// `a + b`, `a - b`, `a * b`, `a / b`
     Binary(BinOp, Operand, Operand),
     /// `-x`

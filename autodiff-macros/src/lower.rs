@@ -504,7 +504,7 @@ impl Lower<'_> {
     /// Whether `op`'s value is known to be a float (see [`Var::scalar`]).
     fn op_scalar(&self, op: &Op) -> bool {
         match op {
-            Op::Copy(x) | Op::Neg(x) => self.operand_scalar(x),
+            Op::Copy(x) | Op::Clone(x) | Op::Neg(x) => self.operand_scalar(x),
             Op::Binary(_, a, b) => self.operand_scalar(a) && self.operand_scalar(b),
             Op::Method { rule, recv, .. } => match rule.shape {
                 MethodShape::Reduce => rule.rule == "sum",
@@ -526,7 +526,7 @@ impl Lower<'_> {
 
     fn op_varied(&self, op: &Op) -> bool {
         match op {
-            Op::Copy(x) | Op::Neg(x) => self.operand_varied(x),
+            Op::Copy(x) | Op::Clone(x) | Op::Neg(x) => self.operand_varied(x),
             Op::Binary(_, a, b) => self.operand_varied(a) || self.operand_varied(b),
             Op::Method {
                 rule, recv, args, ..
@@ -1933,7 +1933,7 @@ impl Lower<'_> {
     fn method_call(&mut self, call: &syn::ExprMethodCall) -> Op {
         let name = call.method.to_string();
         if name == "clone" && call.args.is_empty() {
-            return Op::Copy(self.operand(&call.receiver));
+            return Op::Clone(self.operand(&call.receiver));
         }
         if let Some(rule) = rules::method(&name) {
             let args: Vec<&Expr> = call.args.iter().collect();

@@ -83,7 +83,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
         });
     };
     match &stmt.op {
-        Op::Copy(x) => {
+        Op::Copy(x) | Op::Clone(x) => {
             if let Some(target) = is_active(x) {
                 stmts.push(AdjStmt::Pass {
                     target,

@@ -858,14 +858,14 @@ impl Gen<'_> {
                 let a = self.expr(inner);
                 let c = *self.rng.pick(SMALL_LITERALS);
                 let e1 = self.expr(inner);
-                self.line(&format!("if {} > {} {{", first(&a), lit(c)));
+                self.line(&format!("if {} > {} {{", a.paren(), lit(c)));
                 self.line(&format!("    {} += {};", m.name, e1.s));
                 let mut mag = m.mag + e1.mag;
                 if self.rng.chance(0.4) {
                     let b = self.expr(inner);
                     let e2 = self.expr(inner);
                     let e2 = self.bound(e2, 2.0);
-                    self.line(&format!("}} else if {} < {} {{", first(&b), lit(c)));
+                    self.line(&format!("}} else if {} < {} {{", b.paren(), lit(c)));
                     self.line(&format!("    {} *= {};", m.name, e2.s));
                     mag = mag.max(m.mag * e2.mag);
                 }
@@ -911,7 +911,7 @@ impl Gen<'_> {
                 self.line(&format!("    {k} += 1;"));
                 let a = self.expr(inner);
                 let c = *self.rng.pick(SMALL_LITERALS);
-                self.line(&format!("    if {} < {} {{", first(&a), lit(c)));
+                self.line(&format!("    if {} < {} {{", a.paren(), lit(c)));
                 self.line("        continue;");
                 self.line("    }");
                 let e = self.expr(inner);
