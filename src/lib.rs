@@ -19,6 +19,43 @@
 /// assert_eq!(dx, 30.0); // seed · 2·k·x
 /// ```
 pub use autodiff_macros::grad;
+
+/// Gives a function a derivative written by hand: for numerical stability,
+/// or for code `#[grad]` cannot see into (a solver, a library or FFI call).
+/// `#[grad]` functions that call it use that derivative.
+///
+/// The argument names a function with the signature `#[grad]` would give the
+/// `_vjp`: the same parameters, then the seed, returning the value and
+/// `seed · gradient` (a tuple when several parameters are differentiated;
+/// `wrt(...)` picks them as in `#[grad]`). The compiler checks it against
+/// that signature. `f_grad` is generated, and `f_vjp` when the named
+/// function is not `f_vjp` itself.
+///
+/// ```
+/// use autodiff::{custom_vjp, grad, sigmoid};
+///
+/// /// ln(1 + eˣ), without overflow for large x.
+/// #[custom_vjp(log1pexp_vjp)]
+/// fn log1pexp(x: f64) -> f64 {
+///     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+/// }
+///
+/// fn log1pexp_vjp(x: f64, seed: f64) -> (f64, f64) {
+///     (log1pexp(x), seed * sigmoid(x))
+/// }
+///
+/// #[grad]
+/// fn loss(w: f64, x: f64) -> f64 {
+///     2.0 * log1pexp(w * x)
+/// }
+///
+/// let (_, d) = log1pexp_grad(800.0);
+/// assert_eq!(d, 1.0); // e⁸⁰⁰ would overflow
+/// let (_, (dw, dx)) = loss_grad(0.5, 3.0);
+/// assert!((dw - 2.0 * 3.0 * sigmoid(1.5_f64)).abs() < 1e-12);
+/// assert!((dx - 2.0 * 0.5 * sigmoid(1.5_f64)).abs() < 1e-12);
+/// ```
+pub use autodiff_macros::custom_vjp;
 pub use autodiff_runtime::*;
 
 /// Not public API: what `#[grad]`-generated code names. May change in any

@@ -75,6 +75,11 @@ diagnostics! {
     nothing_to_differentiate(function) => "`{function}` has no `f32` or `f64` parameter to differentiate: name the parameters to differentiate with `#[grad(wrt(...))]`",
         ui: "args/no-float-param.rs";
 
+    custom_vjp_arguments() => "`#[custom_vjp]` takes the path of the hand-written function, like `#[custom_vjp(f_vjp)]`, and optionally `wrt(param, ...)`",
+        ui: "custom/missing-path.rs";
+    custom_vjp_method() => "`#[custom_vjp]` on methods is not supported yet: write the rule for a free function and call it from the method",
+        ui: "custom/method.rs";
+
     // lower: statements
     unsafe_block() => "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function",
         ui: "unsupported/unsafe-block.rs";

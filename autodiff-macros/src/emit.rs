@@ -36,7 +36,7 @@ const INTO_RULES: &[&str] = &[
 const PRIMAL_INTO_RULES: &[&str] = &["norm_sq_pullback"];
 
 /// Lints the expansion may trigger in code the user did not write.
-fn allowed_lints() -> TokenStream {
+pub fn allowed_lints() -> TokenStream {
     quote! {
         #[allow(
             unused_variables,
@@ -242,7 +242,7 @@ fn describe(f: &Function) -> String {
 
 /// The signature's parameters without `mut` (the generated bodies never
 /// mutate them), each followed by a comma.
-fn inputs(sig: &syn::Signature, receiver: Option<&syn::Receiver>) -> TokenStream {
+pub fn inputs(sig: &syn::Signature, receiver: Option<&syn::Receiver>) -> TokenStream {
     let mut tokens = TokenStream::new();
     for input in &sig.inputs {
         match input {
@@ -269,7 +269,7 @@ fn inputs(sig: &syn::Signature, receiver: Option<&syn::Receiver>) -> TokenStream
 
 /// The gradient type of a parameter of type `ty`: the float itself, or
 /// `<T as Differentiable>::Tangent` of the referenced type.
-fn tangent_type(ty: &Type, class: TypeClass) -> TokenStream {
+pub fn tangent_type(ty: &Type, class: TypeClass) -> TokenStream {
     let mut inner = ty;
     while let Type::Reference(reference) = inner {
         inner = &reference.elem;

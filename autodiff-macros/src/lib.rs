@@ -5,6 +5,7 @@
 
 mod analyse;
 mod args;
+mod custom;
 mod diagnostics;
 mod emit;
 mod expand;
@@ -35,4 +36,18 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::grad(args.into(), input.into()).into()
+}
+
+/// Gives a function a derivative written by hand, which `#[grad]` functions
+/// that call it use.
+///
+/// `#[custom_vjp(f_vjp)] fn f(x: f64, k: u32) -> f64` names a function with
+/// the signature `#[grad]` would give `f_vjp`: the same parameters, then
+/// `seed: f64`, returning `(f(x, k), seed · ∂f/∂x)` (a tuple of gradients
+/// when several parameters are differentiated; `wrt(...)` picks them as in
+/// `#[grad]`). It adds `f_grad`, `f_vjp` (unless the named function is
+/// `f_vjp`) and what `#[grad]` callers need. See the `autodiff` crate.
+#[proc_macro_attribute]
+pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
+    custom::custom_vjp(args.into(), input.into()).into()
 }
