@@ -63,7 +63,9 @@ pub use autodiff_runtime::*;
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_runtime::rules;
-    pub use autodiff_runtime::{Accumulate, Differentiable, NotDifferentiated, ScalarOutput};
+    pub use autodiff_runtime::{
+        Accumulate, Basis, Differentiable, NotDifferentiated, ScalarOutput,
+    };
     pub use core::option::Option;
     pub use std::vec::Vec;
 }

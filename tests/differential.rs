@@ -49,6 +49,8 @@
 //! (functions, default 300), `AUTODIFF_DIFF_BATCH` (functions per compiled
 //! crate, default 500; a function calls only functions of its batch),
 //! `AUTODIFF_DIFF_POINTS` (random points per function, default 3),
+//! `AUTODIFF_DIFF_FIRST` (the first function to check, default 0: with a
+//! multiple of the batch size, reruns the batches of a large run from there),
 //! `AUTODIFF_DIFF_SHRINK` (shrink attempts per failure, default 20; 0 keeps
 //! the failing function as it is), `AUTODIFF_DIFF_PLANT=N` (the checker
 //! multiplies the gradient of function `fN` by `1 + 1e-3`: a planted failure
@@ -378,7 +380,9 @@ fn differential_gradients_match_finite_differences() {
     let (mut exact_fns, mut exact_points, mut poly_fns) = (0, 0, 0);
     let mut failing: Vec<String> = Vec::new();
     let mut saved: Vec<PathBuf> = Vec::new();
-    let mut first = 0;
+    // `AUTODIFF_DIFF_FIRST`: start at this function (a batch boundary), to
+    // rerun one batch of a large run.
+    let mut first = env_or("AUTODIFF_DIFF_FIRST", 0) as usize;
     while first < count {
         let n = batch_size.min(count - first);
         let batch = generate::batch(seed, first, n);

@@ -14,7 +14,12 @@
 
 // The shadowing items are never used, and the locals below exist for their
 // names, so they are bound and returned as they are.
-#![allow(dead_code, clippy::let_and_return, clippy::assign_op_pattern)]
+#![allow(
+    dead_code,
+    clippy::let_and_return,
+    clippy::assign_op_pattern,
+    clippy::needless_range_loop
+)]
 
 // `::autodiff` still reaches the crate; plain `autodiff` is the module below.
 use ::autodiff::grad;
@@ -38,6 +43,8 @@ struct Box;
 struct Default;
 struct Clone;
 struct Copy;
+struct Fn;
+struct FnOnce;
 
 // Shadow the runtime's names.
 struct NotDifferentiated;
@@ -45,6 +52,13 @@ struct Differentiable;
 struct Accumulate;
 struct ScalarOutput;
 struct IsGradient;
+struct Basis;
+struct Scale;
+fn one_like() {}
+fn scaled() {}
+fn elem_zero() {}
+fn accumulate_at() {}
+fn basis() {}
 fn one() {}
 fn zero() {}
 fn accumulate() {}
@@ -232,4 +246,40 @@ fn test_constant_named_y() {
     let (value, dx) = constant_named_y_grad(1.5, -4.0);
     assert_close(value, -6.0);
     assert_close(dx, -4.0);
+}
+
+// Loops, split mode and the Jacobian, with parameters and locals named like
+// what their generated code invents (`value`, `backward`, `rows`, `trip`,
+// `next`, `last`, `acc_x`, `sum_x_0`, `tape_y`, `d_one`).
+// f = (Σ value_i²)·backward, the loop summed;  ∂f/∂value_i = 2·value_i·backward
+#[grad(split)]
+fn loop_names(value: &[f64], backward: f64) -> f64 {
+    let mut rows = 0.0;
+    let trip = 0.0;
+    let next = 1.0;
+    for last in 0..value.len() {
+        let acc_x = value[last];
+        let sum_x_0 = acc_x * acc_x * next;
+        rows += sum_x_0 + trip;
+    }
+    let tape_y = rows * backward;
+    let d_one = tape_y;
+    d_one
+}
+
+#[test]
+fn test_loop_and_split_mode_names() {
+    let value = [0.5, -1.5, 2.0];
+    let (f, (dv, db)) = loop_names_grad(&value, 3.0);
+    assert_close(f, 6.5 * 3.0);
+    for (d, v) in dv.iter().zip(&value) {
+        assert_close(*d, 2.0 * v * 3.0);
+    }
+    assert_close(db, 6.5);
+    let (f2, backward) = loop_names_forward(&value, 3.0);
+    assert_close(f2, f);
+    assert_close(backward(2.0).1, 13.0);
+    let (_, rows) = loop_names_jacobian(&value, 3.0);
+    assert_eq!(rows.len(), 1);
+    assert_close(rows[0].1, 6.5);
 }

@@ -13,12 +13,15 @@ use syn::{Ident, Token};
 
 /// Argument names, in one place (serde_derive/src/internals/symbol.rs).
 const WRT: &str = "wrt";
+const SPLIT: &str = "split";
 
 #[derive(Default)]
 pub struct GradArgs {
     /// `wrt(a, b)`: the differentiated parameters; `None` means the default
     /// (every float parameter).
     pub wrt: Option<Vec<Ident>>,
+    /// `split`: also generate `f_forward` and `f_jacobian`.
+    pub split: bool,
 }
 
 pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
@@ -29,6 +32,11 @@ pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
 }
 
 fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
+    // #[grad(split)]
+    if meta.path.is_ident(SPLIT) {
+        args.split = true;
+        return Ok(());
+    }
     // #[grad(wrt(x, y))]
     if meta.path.is_ident(WRT) {
         if args.wrt.is_some() {

@@ -36,7 +36,7 @@ macro_rules! diagnostics {
 
 diagnostics! {
     // args::parse
-    unknown_argument(key) => "unknown `#[grad]` argument {key}: the accepted argument is `wrt(param, ...)`",
+    unknown_argument(key) => "unknown `#[grad]` argument {key}: the accepted arguments are `wrt(param, ...)` and `split`",
         ui: "args/unknown-key.rs";
     duplicate_wrt() => "duplicate `wrt` argument: list every parameter in one `wrt(...)`",
         ui: "args/duplicate-wrt.rs";

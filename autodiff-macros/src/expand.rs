@@ -42,8 +42,11 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let args = args::parse(args)?;
     let mut cx = Errors::new();
     let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let args = &args;
     cx.propagate()?;
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
-    Ok(emit::functions(item, lowered, &adjoint, &active))
+    Ok(emit::functions(
+        item, lowered, &adjoint, &active, args.split,
+    ))
 }

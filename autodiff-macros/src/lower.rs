@@ -23,6 +23,7 @@ use crate::rules;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use std::collections::{HashMap, HashSet};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
@@ -2070,7 +2071,23 @@ impl Lower<'_> {
                 }
             }
             fn visit_macro(&mut self, node: &'ast syn::Macro) {
-                self.found |= self.lower.tokens_varied(node.tokens.clone());
+                // `vec![0.0; x.len()]`, `format!("{}", x.len())`: the
+                // arguments as expressions, where they parse as such.
+                let exprs = node
+                    .parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+                    .map(|list| list.into_iter().collect::<Vec<_>>())
+                    .or_else(|_| {
+                        node.parse_body_with(|input: syn::parse::ParseStream| {
+                            let value: Expr = input.parse()?;
+                            input.parse::<syn::Token![;]>()?;
+                            let count: Expr = input.parse()?;
+                            Ok(vec![value, count])
+                        })
+                    });
+                match exprs {
+                    Ok(exprs) => exprs.iter().for_each(|expr| self.visit_expr(expr)),
+                    Err(_) => self.found |= self.lower.tokens_varied(node.tokens.clone()),
+                }
             }
             fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
                 // `x.len()`: a count, whatever the elements.

@@ -577,3 +577,21 @@ fn a_branch_recomputes_what_it_needs_inside_the_same_branch() {
     assert_eq!(vjp.matches("x.exp()").count(), 2, "{vjp}");
     assert!(vjp.contains("exp_pullback"), "{vjp}");
 }
+
+#[test]
+fn split_mode_is_generated_on_request() {
+    let item = quote! {
+        fn f(x: f64) -> f64 { x * x }
+    };
+    let plain = expand(quote!(), item.clone());
+    assert!(!plain.contains("fn f_forward"), "{plain}");
+    assert!(!plain.contains("fn f_jacobian"), "{plain}");
+    let split = expand(quote!(split), item.clone());
+    assert!(
+        split.contains("fn f_forward(x: f64) -> (f64, impl ::core::ops::Fn(f64) -> f64)"),
+        "{split}"
+    );
+    assert!(split.contains("fn f_jacobian(x: f64)"), "{split}");
+    let both = expand(quote!(wrt(x), split), item);
+    assert!(both.contains("fn f_forward"), "{both}");
+}

@@ -135,6 +135,21 @@ where
 }
 
 /// `self += rhs`, in place; the shapes must be equal.
+/// One array per element, 1 there and 0 elsewhere, in logical order.
+impl<A: Element, D: Dimension> crate::tangent::Basis for Array<A, D> {
+    fn basis(&self) -> Vec<Self> {
+        (0..self.len())
+            .map(|i| {
+                let mut e = Array::zeros(self.raw_dim());
+                if let Some(slot) = e.iter_mut().nth(i) {
+                    *slot = A::one();
+                }
+                e
+            })
+            .collect()
+    }
+}
+
 impl<A: Element, D: Dimension> crate::tangent::Scale<A> for Array<A, D> {
     #[inline]
     fn scale(&mut self, by: &A) {

@@ -33,7 +33,7 @@ pub use reduce::{mean, norm, norm_sq, sum};
 pub use relu::{Relu, relu};
 pub use sigmoid::{Sigmoid, sigmoid};
 pub use softplus::{Softplus, softplus};
-pub use tangent::{Accumulate, Differentiable, NotDifferentiated, ScalarOutput, Scale};
+pub use tangent::{Accumulate, Basis, Differentiable, NotDifferentiated, ScalarOutput, Scale};
 
 /// The rule traits: implement them to make a type of your own differentiable.
 pub mod rules_traits {

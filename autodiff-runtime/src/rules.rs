@@ -18,7 +18,7 @@ use crate::reduce::ReduceRule;
 use crate::relu::ReluRule;
 use crate::sigmoid::SigmoidRule;
 use crate::softplus::SoftplusRule;
-use crate::tangent::{Accumulate, Differentiable, ScalarOutput, Scale};
+use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
 
 /// The zero gradient of `x`, for a parameter nothing flows into.
 ///
@@ -109,6 +109,17 @@ pub fn accumulate_at<T: Accumulate<G>, G>(slice: &mut [T], index: usize, g: G) {
     if let Some(slot) = slice.get_mut(index) {
         slot.accumulate(g);
     }
+}
+
+/// The seeds of a Jacobian of an output like `value`: its unit vectors.
+///
+/// ```
+/// let seeds = autodiff_runtime::rules::basis(&[2.0_f64, 3.0]);
+/// assert_eq!(seeds, [[1.0, 0.0], [0.0, 1.0]]);
+/// ```
+#[must_use]
+pub fn basis<R: Basis>(value: &R) -> Vec<R> {
+    value.basis()
 }
 
 /// `value`, typed like `previous`: re-assigning `x = 0.5` defines a new

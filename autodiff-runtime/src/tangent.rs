@@ -94,6 +94,19 @@ pub trait Scale<S> {
     fn scale(&mut self, by: &S);
 }
 
+/// An output with unit vectors: the seeds of a Jacobian, one per element.
+///
+/// ```
+/// use autodiff_runtime::Basis;
+/// assert_eq!(2.5_f64.basis(), [1.0]);
+/// assert_eq!(vec![3.0_f64, 4.0].basis(), [vec![1.0, 0.0], vec![0.0, 1.0]]);
+/// ```
+pub trait Basis: Sized {
+    /// One value of `self`'s shape per element: 1 at that element, 0
+    /// elsewhere, in element order.
+    fn basis(&self) -> Vec<Self>;
+}
+
 macro_rules! float_tangent {
     ($($t:ty),*) => {$(
         impl Differentiable for $t {
@@ -122,6 +135,36 @@ macro_rules! float_tangent {
             #[inline]
             fn scale(&mut self, by: &$t) {
                 *self *= *by;
+            }
+        }
+
+        impl Basis for $t {
+            fn basis(&self) -> Vec<$t> {
+                vec![1.0]
+            }
+        }
+
+        impl Basis for Vec<$t> {
+            fn basis(&self) -> Vec<Vec<$t>> {
+                (0..self.len())
+                    .map(|i| {
+                        let mut e = vec![0.0; self.len()];
+                        e[i] = 1.0;
+                        e
+                    })
+                    .collect()
+            }
+        }
+
+        impl<const N: usize> Basis for [$t; N] {
+            fn basis(&self) -> Vec<[$t; N]> {
+                (0..N)
+                    .map(|i| {
+                        let mut e = [0.0; N];
+                        e[i] = 1.0;
+                        e
+                    })
+                    .collect()
             }
         }
 

@@ -1246,7 +1246,15 @@ fn run(seed: u64, points: usize, cases: &[Case]) {
                 continue;
             }
             let mut fail = |msg: String| note(&mut failure, format!("at {at}: {msg}"));
-            if v.to_bits() != fx.to_bits() || vv.to_bits() != fx.to_bits() {
+            // The generated value is the function's arithmetic, but not
+            // always bit for bit: with loops the generated code is shaped
+            // differently, and LLVM may evaluate a libm call on a constant
+            // (`tan(1.3)` after unrolling) at compile time in one and at run
+            // time in the other, a last-bit difference (seed 7, f8730: 2
+            // ulp, equal in debug builds). The two generated values agree
+            // exactly.
+            let close = |a: f64| a.to_bits() == fx.to_bits() || (a - fx).abs() <= 8.0 * f64::EPSILON * fx.abs();
+            if v.to_bits() != vv.to_bits() || !close(v) {
                 fail(format!("value {v} (grad), {vv} (vjp), function {fx}"));
             }
             for (j, &k) in case.wrt.iter().enumerate() {
