@@ -56,6 +56,34 @@ pub use autodiff_macros::grad;
 /// assert!((dx - 2.0 * 0.5 * sigmoid(1.5_f64)).abs() < 1e-12);
 /// ```
 pub use autodiff_macros::custom_vjp;
+
+/// Derives [`Params`] (and the gradient traits) for a struct of
+/// differentiable fields; see [`Params`].
+///
+/// ```
+/// use autodiff::{Params, grad, matmul, sigmoid, sum};
+/// use ndarray::{Array1, Array2, array};
+///
+/// #[derive(Params, Clone, Debug)]
+/// struct Layer {
+///     w: Array2<f64>,
+///     b: Array1<f64>,
+///     #[params(skip)]
+///     name: &'static str,
+/// }
+///
+/// #[grad(wrt(p))]
+/// fn score(p: &Layer, x: &Array1<f64>) -> f64 {
+///     sum(&sigmoid(matmul(&p.w, x) + &p.b))
+/// }
+///
+/// let mut p = Layer { w: array![[0.5, -1.0]], b: array![0.1], name: "out" };
+/// let x = array![1.0, 2.0];
+/// let (_, g): (f64, Layer) = score_grad(&p, &x);
+/// p.axpy(-0.1, &g); // one SGD step
+/// autodiff::check(|p: &Layer| score(p, &x), p.clone(), score_grad(&p, &x).1).assert_close(1e-6);
+/// ```
+pub use autodiff_macros::Params;
 pub use autodiff_runtime::*;
 
 /// Not public API: what `#[grad]`-generated code names. May change in any

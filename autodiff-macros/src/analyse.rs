@@ -119,7 +119,7 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
         }
         Op::Primitive { args, .. } => args.iter().collect(),
         Op::Call(call) => call.args.iter().collect(),
-        Op::Index { base, .. } => vec![base],
+        Op::Index { base, .. } | Op::Field { base, .. } => vec![base],
         Op::SetIndex { value, .. } => vec![value],
         Op::Opaque(_) => Vec::new(),
     }
@@ -278,6 +278,10 @@ fn recomputable(f: &Function, id: StmtId) -> bool {
                 }
         }
         Op::Opaque(tokens) => pure(f, tokens),
+        Op::Field { base, .. } => match base.kind {
+            OperandKind::Var(var) => !f.vars[var].mutated,
+            OperandKind::Const(_) => true,
+        },
         Op::Call(_) | Op::SetIndex { .. } => false,
     }
 }
@@ -448,7 +452,9 @@ pub fn targets(adjoint: &Adjoint, active: &[bool], block_: &Block, out: &mut Vec
                         AdjStmt::Rule { target, .. }
                         | AdjStmt::Pass { target, .. }
                         | AdjStmt::IndexTake { target, .. } => add(*target, out),
-                        AdjStmt::IndexAdd { base, .. } => add(*base, out),
+                        AdjStmt::IndexAdd { base, .. } | AdjStmt::FieldAdd { base, .. } => {
+                            add(*base, out);
+                        }
                         AdjStmt::CallPullback { targets, .. } => {
                             for target in targets.iter().flatten() {
                                 add(*target, out);
@@ -543,6 +549,9 @@ fn seeds(
                         AdjStmt::IndexAdd { base, index, .. }
                         | AdjStmt::IndexTake { base, index, .. } => {
                             need(index, needed);
+                            needed.insert(*base);
+                        }
+                        AdjStmt::FieldAdd { base, .. } => {
                             needed.insert(*base);
                         }
                         AdjStmt::Pass { .. } => {}

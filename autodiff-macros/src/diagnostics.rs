@@ -80,6 +80,13 @@ diagnostics! {
     custom_vjp_method() => "`#[custom_vjp]` on methods is not supported yet: write the rule for a free function and call it from the method",
         ui: "custom/method.rs";
 
+    params_not_a_struct() => "`#[derive(Params)]` applies to structs of differentiable fields",
+        ui: "params/enum.rs";
+    params_attribute() => "the accepted `#[params(...)]` argument is `skip`, for a field that is not differentiated",
+        ui: "params/unknown-attribute.rs";
+    params_no_field() => "`#[derive(Params)]` needs at least one field that is not `#[params(skip)]`",
+        ui: "params/all-skipped.rs";
+
     // lower: statements
     unsafe_block() => "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function",
         ui: "unsupported/unsafe-block.rs";
@@ -148,8 +155,6 @@ diagnostics! {
         ui: "unsupported/closure.rs";
     macro_call(name) => "macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust",
         ui: "unsupported/macro-call.rs";
-    field() => "field access on differentiated values is not supported yet: pass the fields as parameters",
-        ui: "unsupported/field.rs";
     aggregate() => "building tuples, arrays or structs from differentiated values is not supported yet: return a single float",
         ui: "unsupported/tuple.rs";
     try_operator() => "the `?` operator is not supported on differentiated values",

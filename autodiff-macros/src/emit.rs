@@ -1211,7 +1211,7 @@ impl<'a> Body<'a> {
                                 *self.sites.entry(*target).or_default() += 1;
                                 *self.sites.entry(*base).or_default() += 2;
                             }
-                            AdjStmt::IndexAdd { base, .. } => {
+                            AdjStmt::IndexAdd { base, .. } | AdjStmt::FieldAdd { base, .. } => {
                                 *self.sites.entry(*base).or_default() += 2;
                             }
                             AdjStmt::CallPullback { targets, .. } => {
@@ -1495,7 +1495,9 @@ impl<'a> Body<'a> {
                         }
                     }
                 }
-                AdjStmt::Pass { source, .. } | AdjStmt::IndexAdd { source, .. } => {
+                AdjStmt::Pass { source, .. }
+                | AdjStmt::IndexAdd { source, .. }
+                | AdjStmt::FieldAdd { source, .. } => {
                     last_reader.insert(*source, index);
                 }
                 AdjStmt::CallPullback { stmt, .. } => {
@@ -1550,6 +1552,20 @@ impl<'a> Body<'a> {
                         ::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst);
                     }
                     .to_tokens(tokens);
+                }
+                AdjStmt::FieldAdd {
+                    base,
+                    member,
+                    source,
+                } => {
+                    if !self.defined.contains(source) {
+                        continue;
+                    }
+                    self.declare(tokens, *base);
+                    let d_base = self.adjoint(*base);
+                    let d = self.adjoint(*source);
+                    quote!(::autodiff::__private::rules::accumulate(&mut #d_base.#member, #d);)
+                        .to_tokens(tokens);
                 }
                 AdjStmt::IndexTake {
                     target,
@@ -1787,6 +1803,10 @@ impl<'a> Body<'a> {
                 } else {
                     quote!(#base[#element])
                 }
+            }
+            Op::Field { base, member } => {
+                let base = self.operand(base);
+                quote!(&#base.#member)
             }
             // Written by `forward`.
             Op::SetIndex { .. } => quote!(()),

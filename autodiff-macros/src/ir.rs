@@ -226,6 +226,8 @@ pub enum Op {
     /// A value that depends on nothing differentiated, emitted as written
     /// (its local names already renamed).
     Opaque(TokenStream),
+    /// `&base.member`: a field of a parameter struct.
+    Field { base: Operand, member: syn::Member },
     /// `base[index]`, or `&base[index]` when `borrow`.
     Index {
         base: Operand,
@@ -314,6 +316,12 @@ pub enum AdjStmt {
         target: VarId,
         source: VarId,
         negate: bool,
+    },
+    /// `d_base.member += d_source` for `source = &base.member`.
+    FieldAdd {
+        base: VarId,
+        member: syn::Member,
+        source: VarId,
     },
     /// `d_base[index] += d_source` for `source = base[index]`.
     IndexAdd {

@@ -13,6 +13,7 @@ mod expand;
 mod fuzz;
 mod ir;
 mod lower;
+mod params;
 mod report;
 mod reverse;
 mod rules;
@@ -50,4 +51,14 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
     custom::custom_vjp(args.into(), input.into()).into()
+}
+
+/// Makes a struct of differentiable fields a parameter set: its own
+/// gradient type (a `#[grad(wrt(p))]` function taking `&Mlp` returns an
+/// `Mlp`), with `zeros_like`, `add_assign`, `scale`, `axpy` (an SGD step)
+/// and a flat view for `autodiff::check`. Mark constants `#[params(skip)]`.
+/// See `autodiff::Params`.
+#[proc_macro_derive(Params, attributes(params))]
+pub fn derive_params(input: TokenStream) -> TokenStream {
+    params::derive(input.into()).into()
 }

@@ -465,7 +465,7 @@ impl Lower<'_> {
         let varied = self.op_varied(&op);
         let by_ref = matches!(&op, Op::Copy(operand) if operand.mode == Mode::Borrow
             || matches!(operand.kind, OperandKind::Var(v) if self.vars[v].by_ref && operand.mode == Mode::Value))
-            || matches!(&op, Op::Index { borrow: true, .. });
+            || matches!(&op, Op::Index { borrow: true, .. } | Op::Field { .. });
         let emitted = match name {
             // `let _ = …`, a statement macro: never read, so never named.
             Some("_") => "_".to_owned(),
@@ -521,7 +521,7 @@ impl Lower<'_> {
                 OperandKind::Var(var) => self.vars[var].elem_scalar,
                 OperandKind::Const(_) => false,
             },
-            Op::Call(_) | Op::Opaque(_) | Op::SetIndex { .. } => false,
+            Op::Call(_) | Op::Opaque(_) | Op::SetIndex { .. } | Op::Field { .. } => false,
         }
     }
 
@@ -538,7 +538,7 @@ impl Lower<'_> {
             }
             Op::Primitive { args, .. } => args.iter().any(|arg| self.operand_varied(arg)),
             Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
-            Op::Index { base, .. } => self.operand_varied(base),
+            Op::Index { base, .. } | Op::Field { base, .. } => self.operand_varied(base),
             Op::Opaque(_) | Op::SetIndex { .. } => false,
         }
     }
@@ -1707,6 +1707,20 @@ impl Lower<'_> {
             // &x
             Expr::Reference(reference) if reference.mutability.is_none() => {
                 let mut inner = self.operand(&reference.expr);
+                // `&p.w`, `&v[i]` of non-float elements: the variable already
+                // holds that reference.
+                let place = matches!(
+                    strip_parens(&reference.expr),
+                    Expr::Field(_) | Expr::Index(_)
+                );
+                if place
+                    && inner.mode == Mode::Value
+                    && matches!(inner.kind, OperandKind::Var(var) if self.vars[var].by_ref
+                        && self.stmts.iter().any(|stmt| stmt.def == var
+                            && matches!(stmt.op, Op::Field { .. } | Op::Index { borrow: true, .. })))
+                {
+                    return Operand { span, ..inner };
+                }
                 if inner.mode != Mode::Value {
                     let op = Op::Copy(inner);
                     let var = self.define(None, op, None, span);
@@ -1838,10 +1852,11 @@ impl Lower<'_> {
                 Op::Opaque(TokenStream::new())
             }
             Expr::Index(index) => self.index(index),
-            Expr::Field(field) => {
-                self.cx.error(field.member.span(), diagnostics::field());
-                Op::Opaque(TokenStream::new())
-            }
+            // p.w1: a field of a parameter struct, borrowed.
+            Expr::Field(field) => Op::Field {
+                base: self.operand(&field.base),
+                member: field.member.clone(),
+            },
             Expr::Unsafe(_) => Op::Opaque(TokenStream::new()), // reported by `reject_unsafe`
             Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
                 self.cx.error(expr.span(), diagnostics::aggregate());
@@ -2489,5 +2504,13 @@ fn is_assignment(expr: &Expr) -> bool {
         Expr::Assign(_) => true,
         Expr::Binary(binary) => compound_op(&binary.op).is_some() || is_other_compound(&binary.op),
         _ => false,
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(inner) => strip_parens(&inner.expr),
+        Expr::Group(inner) => strip_parens(&inner.expr),
+        other => other,
     }
 }

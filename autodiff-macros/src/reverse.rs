@@ -180,6 +180,15 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
                 });
             }
         }
+        Op::Field { base, member } => {
+            if let Some(base) = is_active(base) {
+                stmts.push(AdjStmt::FieldAdd {
+                    base,
+                    member: member.clone(),
+                    source: def,
+                });
+            }
+        }
         Op::Opaque(_) | Op::SetIndex { .. } => {}
     }
     stmts

@@ -19,6 +19,7 @@ pub mod check;
 mod edge_cases;
 mod float;
 mod linalg;
+mod params;
 mod reduce;
 mod relu;
 pub mod rules;
@@ -29,6 +30,7 @@ mod tangent;
 
 pub use check::{CheckReport, check, check_with};
 pub use linalg::{Matmul, dot, matmul, transpose};
+pub use params::Params;
 pub use reduce::{mean, norm, norm_sq, sum};
 pub use relu::{Relu, relu};
 pub use sigmoid::{Sigmoid, sigmoid};

@@ -18,7 +18,7 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be differentiated",
     label = "no gradient type for `{Self}`",
-    note = "differentiable types are `f32`, `f64` and the types that implement `autodiff::Differentiable`; list only those in `wrt(...)`"
+    note = "differentiable types are `f32`, `f64`, slices, `Vec`s and arrays of them, ndarray arrays, `#[derive(Params)]` structs and the types that implement `autodiff::Differentiable`; list only those in `wrt(...)`"
 )]
 pub trait Differentiable {
     /// The owned type of this value's gradient.

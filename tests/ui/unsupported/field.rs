@@ -2,7 +2,7 @@ use autodiff::grad;
 
 #[grad(wrt(point))]
 fn first(point: (f64, f64)) -> f64 {
-    point.0 //~ ERROR field access on differentiated values is not supported
+    point.0 //~ ERROR `(f64, f64)` cannot be differentiated
 }
 
 fn main() {
