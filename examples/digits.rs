@@ -2,12 +2,15 @@
 //! that `#[grad]` writes:
 //!
 //! ```text
-//! L = ½‖Y − W2 σ(W1 X)‖²
+//! L = ½‖Y − (W2 σ(W1 X + b1) + b2)‖²
 //! ```
 //!
 //! X holds one 8×8 image per column (64 pixels scaled to [0, 1]), Y the
-//! one-hot labels (10 rows), W1 is `HIDDEN × 64`, W2 is `10 × HIDDEN`, σ the
-//! logistic sigmoid. The 1 797 images are the UCI digits bundled with
+//! one-hot labels (10 rows), W1 is `HIDDEN × 64`, W2 is `10 × HIDDEN`, the
+//! biases b1 and b2 are columns added to every sample, σ the logistic
+//! sigmoid. The parameters are one struct, `Mlp`, with `#[derive(Params)]`:
+//! `loss_grad` returns its gradient as an `Mlp`, and an SGD step is
+//! `p.axpy(-step, &g)`. The 1 797 images are the UCI digits bundled with
 //! smartcore; 20 % are held out for testing. Minibatch SGD on `loss_grad`,
 //! seeds fixed, so the printed accuracy is reproducible.
 //!
@@ -22,19 +25,46 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autodiff::{grad, matmul, norm_sq, sigmoid};
+use autodiff::{Params, grad, matmul, norm_sq, sigmoid};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_xorshift::XorShiftRng;
 
+/// The network's parameters; the biases are columns, broadcast over the
+/// samples of a batch.
+#[derive(Params, Clone)]
+struct Mlp {
+    w1: Array2<f64>,
+    b1: Array2<f64>,
+    w2: Array2<f64>,
+    b2: Array2<f64>,
+}
+
+impl Mlp {
+    /// Glorot-uniform weights, zero biases.
+    fn new(rng: &mut XorShiftRng) -> Mlp {
+        Mlp {
+            w1: glorot(HIDDEN, 64, rng),
+            b1: Array2::zeros((HIDDEN, 1)),
+            w2: glorot(10, HIDDEN, rng),
+            b2: Array2::zeros((10, 1)),
+        }
+    }
+
+    /// The outputs for the samples in the columns of `x`.
+    fn predict(&self, x: &Array2<f64>) -> Array2<f64> {
+        matmul(&self.w2, &sigmoid(matmul(&self.w1, x) + &self.b1)) + &self.b2
+    }
+}
+
 /// Squared loss of the one-hidden-layer network on the batch `x` (one sample
 /// per column) with one-hot targets `y`, summed over the batch.
-#[grad(wrt(w1, w2))]
-fn loss(w1: &Array2<f64>, w2: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
-    let h = sigmoid(&matmul(w1, x));
-    0.5 * norm_sq(&(y - &matmul(w2, &h)))
+#[grad(wrt(p))]
+fn loss(p: &Mlp, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let h = sigmoid(matmul(&p.w1, x) + &p.b1);
+    0.5 * norm_sq(&(y - &(matmul(&p.w2, &h) + &p.b2)))
 }
 
 const HIDDEN: usize = 32;
@@ -98,8 +128,8 @@ fn glorot(rows: usize, cols: usize, rng: &mut XorShiftRng) -> Array2<f64> {
 }
 
 /// Fraction of the columns of `data` whose largest output is the label.
-fn accuracy(w1: &Array2<f64>, w2: &Array2<f64>, data: &Digits) -> f64 {
-    let out = matmul(w2, &sigmoid(&matmul(w1, &data.x)));
+fn accuracy(p: &Mlp, data: &Digits) -> f64 {
+    let out = p.predict(&data.x);
     let correct = out
         .axis_iter(Axis(1))
         .zip(&data.labels)
@@ -116,15 +146,11 @@ fn accuracy(w1: &Array2<f64>, w2: &Array2<f64>, data: &Digits) -> f64 {
 }
 
 /// Compares `loss_grad` with central finite differences on a few samples and
-/// returns the worst relative error over W1 and W2.
-fn gradient_check(w1: &Array2<f64>, w2: &Array2<f64>, data: &Digits) -> f64 {
+/// returns the worst relative error over every parameter.
+fn gradient_check(p: &Mlp, data: &Digits) -> f64 {
     let tiny = data.columns(&[0, 1, 2, 3]);
-    let (_, (dw1, dw2)) = loss_grad(w1, w2, &tiny.x, &tiny.y);
-    let report = autodiff::check(
-        |(w1, w2): &(Array2<f64>, Array2<f64>)| loss(w1, w2, &tiny.x, &tiny.y),
-        (w1.clone(), w2.clone()),
-        (dw1, dw2),
-    );
+    let (_, g) = loss_grad(p, &tiny.x, &tiny.y);
+    let report = autodiff::check(|p: &Mlp| loss(p, &tiny.x, &tiny.y), p.clone(), g);
     // Central differences of a loss of size ~1 are good to ~1e-10 absolute,
     // i.e. ~1e-6 relative on the smallest gradient elements (~1e-4).
     report.assert_close(1e-5);
@@ -132,8 +158,8 @@ fn gradient_check(w1: &Array2<f64>, w2: &Array2<f64>, data: &Digits) -> f64 {
 }
 
 /// Mean per-sample loss on `data`.
-fn mean_loss(w1: &Array2<f64>, w2: &Array2<f64>, data: &Digits) -> f64 {
-    loss(w1, w2, &data.x, &data.y) / data.len() as f64
+fn mean_loss(p: &Mlp, data: &Digits) -> f64 {
+    loss(p, &data.x, &data.y) / data.len() as f64
 }
 
 fn plot(path: &PathBuf, train: &[f64], test: &[f64]) -> Result<(), Box<dyn std::error::Error>> {
@@ -210,19 +236,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test.len()
     );
 
-    let mut w1 = glorot(HIDDEN, 64, &mut rng);
-    let mut w2 = glorot(10, HIDDEN, &mut rng);
+    let mut p = Mlp::new(&mut rng);
     println!(
-        "network: 64 → {HIDDEN} (sigmoid) → 10, {} weights; \
+        "network: 64 → {HIDDEN} (sigmoid) → 10, {} parameters (weights and biases); \
          minibatch SGD, batch {BATCH}, learning rate {LEARNING_RATE}, {EPOCHS} epochs",
-        w1.len() + w2.len()
+        p.num_elements()
     );
 
-    let worst = gradient_check(&w1, &w2, &train);
+    let worst = gradient_check(&p, &train);
     println!(
-        "gradient check on 4 samples, all {} weights: loss_grad against central \
+        "gradient check on 4 samples, all {} parameters: loss_grad against central \
          differences, worst relative error {worst:.1e}",
-        w1.len() + w2.len()
+        p.num_elements()
     );
 
     let bar = ProgressBar::new(EPOCHS as u64);
@@ -240,13 +265,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for batch in idx.chunks(BATCH) {
             let xb = train.x.select(Axis(1), batch);
             let yb = train.y.select(Axis(1), batch);
-            let (l, (dw1, dw2)) = loss_grad(&w1, &w2, &xb, &yb);
-            w1.scaled_add(-step, &dw1);
-            w2.scaled_add(-step, &dw2);
+            let (l, g) = loss_grad(&p, &xb, &yb);
+            p.axpy(-step, &g);
             total += l;
         }
         let train_loss = total / train.len() as f64;
-        let test_loss = mean_loss(&w1, &w2, &test);
+        let test_loss = mean_loss(&p, &test);
         train_curve.push(train_loss);
         test_curve.push(test_loss);
         bar.set_message(format!("loss {train_loss:.4} (test {test_loss:.4})"));
@@ -257,7 +281,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!(
                     "epoch {epoch:>3}: training loss {train_loss:.4}, test loss {test_loss:.4}, \
                      test accuracy {:.1} %",
-                    100.0 * accuracy(&w1, &w2, &test)
+                    100.0 * accuracy(&p, &test)
                 );
             });
         }
@@ -265,13 +289,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bar.finish_and_clear();
     let train_time = train_start.elapsed();
 
-    let acc = accuracy(&w1, &w2, &test);
+    let acc = accuracy(&p, &test);
     println!(
         "test accuracy {:.1} % ({} of {} held-out images); training accuracy {:.1} %",
         100.0 * acc,
         (acc * test.len() as f64).round(),
         test.len(),
-        100.0 * accuracy(&w1, &w2, &train)
+        100.0 * accuracy(&p, &train)
     );
 
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/digits-loss.png");
