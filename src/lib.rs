@@ -92,7 +92,7 @@ pub use autodiff_runtime::*;
 pub mod __private {
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::{
-        Accumulate, Basis, Differentiable, NotDifferentiated, ScalarOutput,
+        Accumulate, Basis, Differentiable, NotDifferentiated, Scalar, ScalarOutput,
     };
     pub use core::option::Option;
     pub use std::vec::Vec;

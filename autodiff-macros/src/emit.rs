@@ -67,7 +67,48 @@ pub fn functions(
     let name = &sig.ident;
     let vis = &item.vis;
     let generics = &sig.generics;
-    let where_clause = &generics.where_clause;
+    // Every type parameter a differentiated float parameter has is bounded
+    // by `Scalar`, which brings the rules the generated code calls.
+    let mut scalar_params: Vec<&Ident> = Vec::new();
+    for param in f.params.iter().filter(|param| param.wrt) {
+        if let Some(ident) = crate::lower::generic_scalar(&param.ty, sig)
+            .or_else(|| crate::lower::generic_elem(&param.ty, sig))
+            && !scalar_params.contains(&ident)
+        {
+            scalar_params.push(ident);
+        }
+    }
+    let where_clause = if scalar_params.is_empty() {
+        generics.where_clause.clone()
+    } else {
+        let mut clause = generics
+            .where_clause
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(where));
+        for ident in &scalar_params {
+            clause
+                .predicates
+                .push(syn::parse_quote!(#ident: ::autodiff::__private::Scalar));
+            // The generated code may borrow an operand whose type it cannot
+            // see is `T` (a call's result): arithmetic on `&T` as on `T`.
+            for op in ["Add", "Sub", "Mul", "Div"] {
+                let op = Ident::new(op, Span::call_site());
+                clause.predicates.push(syn::parse_quote!(
+                    for<'__autodiff> &'__autodiff #ident:
+                        ::core::ops::#op<&'__autodiff #ident, Output = #ident>
+                        + ::core::ops::#op<#ident, Output = #ident>
+                ));
+                clause.predicates.push(syn::parse_quote!(
+                    for<'__autodiff> #ident: ::core::ops::#op<&'__autodiff #ident, Output = #ident>
+                ));
+            }
+            clause.predicates.push(syn::parse_quote!(
+                for<'__autodiff> &'__autodiff #ident: ::core::ops::Neg<Output = #ident>
+            ));
+        }
+        Some(clause)
+    };
+    let where_clause = &where_clause;
     let cfgs: Vec<_> = item
         .attrs
         .iter()

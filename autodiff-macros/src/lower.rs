@@ -343,7 +343,14 @@ impl Lower<'_> {
                             continue;
                         }
                     };
-                    let (class, by_ref) = classify(&typed.ty);
+                    let (mut class, by_ref) = classify(&typed.ty);
+                    // `x: T` with `T` a type parameter: a float of the
+                    // caller's choice (bounded by `autodiff::Scalar`).
+                    if generic_scalar(&typed.ty, sig).is_some() {
+                        class = TypeClass::Float;
+                    } else if generic_elem(&typed.ty, sig).is_some() {
+                        class = TypeClass::Sequence;
+                    }
                     let name = ident.to_string();
                     self.names.taken.insert(name.clone());
                     let var = self.new_var(name.clone(), ident.span(), false, by_ref);
@@ -408,7 +415,8 @@ impl Lower<'_> {
         for param in &params {
             self.vars[param.var].varied = param.wrt;
             self.vars[param.var].scalar = param.class == TypeClass::Float;
-            self.vars[param.var].elem_scalar = elem_is_float(&param.ty);
+            self.vars[param.var].elem_scalar =
+                elem_is_float(&param.ty) || generic_elem(&param.ty, sig).is_some();
         }
         (params, receiver)
     }
@@ -2512,5 +2520,46 @@ fn strip_parens(expr: &Expr) -> &Expr {
         Expr::Paren(inner) => strip_parens(&inner.expr),
         Expr::Group(inner) => strip_parens(&inner.expr),
         other => other,
+    }
+}
+
+/// The type parameter of `sig` that `ty` is (perhaps behind `&`), if any.
+pub fn generic_scalar<'a>(ty: &Type, sig: &'a Signature) -> Option<&'a Ident> {
+    match ty {
+        Type::Reference(reference) => generic_scalar(&reference.elem, sig),
+        Type::Paren(inner) => generic_scalar(&inner.elem, sig),
+        Type::Path(path) if path.qself.is_none() => {
+            let ident = path.path.get_ident()?;
+            sig.generics
+                .type_params()
+                .map(|param| &param.ident)
+                .find(|param| *param == ident)
+        }
+        _ => None,
+    }
+}
+
+/// The type parameter of `sig` that the elements of `ty` are, for a slice,
+/// array or `Vec` of it (perhaps behind `&`).
+pub fn generic_elem<'a>(ty: &Type, sig: &'a Signature) -> Option<&'a Ident> {
+    match ty {
+        Type::Reference(reference) => generic_elem(&reference.elem, sig),
+        Type::Paren(inner) => generic_elem(&inner.elem, sig),
+        Type::Slice(slice) => generic_scalar(&slice.elem, sig),
+        Type::Array(array) => generic_scalar(&array.elem, sig),
+        Type::Path(path) if path.qself.is_none() => {
+            let segment = path.path.segments.last()?;
+            if segment.ident != "Vec" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return None;
+            };
+            match args.args.first()? {
+                syn::GenericArgument::Type(elem) => generic_scalar(elem, sig),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }

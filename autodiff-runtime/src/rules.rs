@@ -51,7 +51,7 @@ pub fn accumulate<T: Accumulate<G>, G>(acc: &mut T, g: G) {
 #[inline]
 #[must_use]
 pub fn one<R: ScalarOutput>() -> R {
-    R::one()
+    R::seed_one()
 }
 
 /// `1`, typed like `like`: the adjoint a summing loop accumulates its
@@ -63,7 +63,7 @@ pub fn one<R: ScalarOutput>() -> R {
 #[inline]
 #[must_use]
 pub fn one_like<R: ScalarOutput>(_like: &R) -> R {
-    R::one()
+    R::seed_one()
 }
 
 /// `g · by`, skipping the multiplication when `by` is `1` (the common seed),
@@ -76,7 +76,7 @@ pub fn one_like<R: ScalarOutput>(_like: &R) -> R {
 #[inline]
 #[must_use]
 pub fn scaled<G: Scale<S>, S: ScalarOutput + PartialEq>(mut g: G, by: &S) -> G {
-    if *by != S::one() {
+    if *by != S::seed_one() {
         g.scale(by);
     }
     g

@@ -67,7 +67,7 @@ pub struct NotDifferentiated;
 ///
 /// ```
 /// use autodiff_runtime::ScalarOutput;
-/// assert_eq!(<f64 as ScalarOutput>::one(), 1.0);
+/// assert_eq!(<f64 as ScalarOutput>::seed_one(), 1.0);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a scalar, so this function has no `_grad`",
@@ -75,8 +75,9 @@ pub struct NotDifferentiated;
     note = "call the `_vjp` function with a seed of type `{Self}` instead: it returns the vector-Jacobian product seedᵀ·J"
 )]
 pub trait ScalarOutput: Sized {
-    /// The seed `1`.
-    fn one() -> Self;
+    /// The seed `1`. (Not `one`, which `num_traits::One` has: a generic
+    /// function bounded by both must still say `T::one()`.)
+    fn seed_one() -> Self;
 }
 
 /// `self *= by` for gradients: a loop that only sums into a float
@@ -170,7 +171,7 @@ macro_rules! float_tangent {
 
         impl ScalarOutput for $t {
             #[inline]
-            fn one() -> $t {
+            fn seed_one() -> $t {
                 1.0
             }
         }
