@@ -122,3 +122,48 @@ fn test_nested_structs_scalar_fields_and_constants() {
     assert!((g.temperature - value / 1.5).abs() < 1e-14);
     check(|m: &Model| model_loss(m, &x), m.clone(), g).assert_close(1e-6);
 }
+
+#[derive(Params, Clone, Debug)]
+struct Line {
+    slope: f64,
+    offset: Array1<f64>,
+}
+
+impl Line {
+    /// A method differentiated with respect to `self` and `x`.
+    #[grad(wrt(self, x))]
+    fn at(&self, x: f64) -> f64 {
+        self.slope * x + self.offset[0] * self.offset[1]
+    }
+
+    /// A method calling another through `self`: the gradient reaches
+    /// `self` through the call.
+    #[grad(wrt(self))]
+    fn squared_at(&self, x: f64) -> f64 {
+        let y = self.at(x);
+        y * y + self.slope
+    }
+
+    /// `self` left constant: its slot in the pullback is not a gradient.
+    #[grad(wrt(x))]
+    fn scaled(&self, x: f64) -> f64 {
+        self.at(x) * 2.0
+    }
+}
+
+#[test]
+fn test_methods_differentiated_with_respect_to_self() {
+    let line = Line {
+        slope: 1.5,
+        offset: array![0.5, -2.0],
+    };
+    let (value, (g, dx)) = line.at_grad(3.0);
+    assert_eq!(value, line.at(3.0));
+    assert_eq!((g.slope, dx), (3.0, 1.5));
+    assert_eq!(g.offset, array![-2.0, 0.5]);
+    let (value, g) = line.squared_at_grad(3.0);
+    assert_eq!(value, line.squared_at(3.0));
+    check(|l: &Line| l.squared_at(3.0), line.clone(), g).assert_close(1e-6);
+    let (_, dx) = line.scaled_grad(3.0);
+    assert_eq!(dx, 3.0);
+}

@@ -64,8 +64,6 @@ diagnostics! {
         ui: "output/returns-nothing.rs";
     parameter_pattern() => "parameters of a `#[grad]` function must be plain names: bind the whole value to a name and destructure it in the body",
         ui: "input/pattern-param.rs";
-    wrt_self() => "differentiating with respect to `self` is not supported yet: pass the differentiated values as parameters",
-        ui: "args/wrt-self.rs";
     wrt_not_a_parameter(name, function) => "`wrt` names `{name}`, which is not a parameter of `{function}`",
         ui: "args/wrt-missing-param.rs";
     wrt_discrete(name, ty) => "`{name}` has type `{ty}`, which cannot be differentiated: remove it from `wrt(...)`",

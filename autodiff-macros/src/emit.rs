@@ -1703,8 +1703,12 @@ impl<'a> Body<'a> {
                         continue;
                     }
                     let d = self.adjoint(stmt.def);
-                    let args: Vec<TokenStream> =
-                        call.args.iter().map(|arg| self.operand(arg)).collect();
+                    // `self.f(x)`: `self` is the receiver, not an argument.
+                    let skip = usize::from(matches!(call.callee, Callee::SelfMethod { .. }));
+                    let args: Vec<TokenStream> = call.args[skip..]
+                        .iter()
+                        .map(|arg| self.operand(arg))
+                        .collect();
                     let pullback = pullback_callee(&call.callee);
                     let mut received = Vec::new();
                     let pattern: Vec<TokenStream> = targets
@@ -1827,6 +1831,7 @@ impl<'a> Body<'a> {
                 match &call.callee {
                     Callee::Path(path) => quote!(#path(#(#args),*)),
                     Callee::SelfMethod { receiver, method } => {
+                        let args = &args[1..];
                         quote!(#receiver.#method(#(#args),*))
                     }
                 }

@@ -324,12 +324,27 @@ impl Lower<'_> {
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(recv) => {
-                    // `self` is a constant: differentiating wrt `self` needs
-                    // parameter structs.
-                    let var = self.new_var("self".to_owned(), recv.self_token.span, false, true);
+                    // `self`: a constant unless `wrt(self)` names it (a
+                    // `#[derive(Params)]` struct).
+                    let ty: Type = match &recv.kind {
+                        syn::ReceiverKind::Reference(_, lifetime, mutability) => {
+                            syn::parse_quote!(&#lifetime #mutability Self)
+                        }
+                        syn::ReceiverKind::Typed(_, ty) => (**ty).clone(),
+                        _ => syn::parse_quote!(Self),
+                    };
+                    let (class, by_ref) = classify(&ty);
+                    let var = self.new_var("self".to_owned(), recv.self_token.span, false, by_ref);
                     self.vars[var].is_param = true;
                     self.bind("self", var);
                     receiver = Some(recv.clone());
+                    params.push(Param {
+                        var,
+                        ident: Ident::new("self", recv.self_token.span),
+                        ty,
+                        class,
+                        wrt: false,
+                    });
                 }
                 FnArg::Typed(typed) => {
                     let ident = match &*typed.pat {
@@ -371,14 +386,10 @@ impl Lower<'_> {
             Some(names) => {
                 for name in names {
                     let Some(param) = params.iter_mut().find(|param| param.ident == *name) else {
-                        if name == "self" {
-                            self.cx.error(name.span(), diagnostics::wrt_self());
-                        } else {
-                            self.cx.error(
-                                name.span(),
-                                diagnostics::wrt_not_a_parameter(name, &sig.ident),
-                            );
-                        }
+                        self.cx.error(
+                            name.span(),
+                            diagnostics::wrt_not_a_parameter(name, &sig.ident),
+                        );
                         continue;
                     };
                     match param.class {
@@ -399,10 +410,11 @@ impl Lower<'_> {
             // #[grad]
             None => {
                 for param in &mut params {
-                    param.wrt = matches!(
-                        param.class,
-                        TypeClass::Float | TypeClass::Array | TypeClass::Sequence
-                    );
+                    param.wrt = param.ident != "self"
+                        && matches!(
+                            param.class,
+                            TypeClass::Float | TypeClass::Array | TypeClass::Sequence
+                        );
                 }
             }
         }
@@ -1964,9 +1976,12 @@ impl Lower<'_> {
             return self.float_method(rule, &call.method, &call.receiver, &args, None);
         }
         let receiver_is_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
-        if receiver_is_self && !self.varied(&call.receiver) {
-            // self.helper(x): a `#[grad]` method of the same type.
-            let args = call.args.iter().map(|arg| self.operand(arg)).collect();
+        if receiver_is_self {
+            // self.helper(x): a `#[grad]` method of the same type. Its
+            // pullback has a slot for `self` first, as every method's does;
+            // `self` is the first argument here, not written in the call.
+            let mut args = vec![self.operand(&call.receiver)];
+            args.extend(call.args.iter().map(|arg| self.operand(arg)));
             return Op::Call(Call {
                 callee: Callee::SelfMethod {
                     receiver: call.receiver.to_token_stream(),

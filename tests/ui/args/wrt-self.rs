@@ -5,7 +5,7 @@ struct Line {
 }
 
 impl Line {
-    #[grad(wrt(self, x))] //~ ERROR differentiating with respect to `self` is not supported yet
+    #[grad(wrt(self, x))] //~ ERROR `Line` cannot be differentiated (derive `Params` for it)
     fn at(&self, x: f64) -> f64 {
         self.slope * x
     }
