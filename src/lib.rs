@@ -92,7 +92,7 @@ pub use autodiff_runtime::*;
 pub mod __private {
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::{
-        Accumulate, Basis, Differentiable, NotDifferentiated, Scalar, ScalarOutput,
+        Accumulate, Basis, Differentiable, Dual, NotDifferentiated, Scalar, ScalarOutput,
     };
     pub use core::option::Option;
     pub use std::vec::Vec;

@@ -14,6 +14,7 @@ use syn::{Ident, Token};
 /// Argument names, in one place (serde_derive/src/internals/symbol.rs).
 const WRT: &str = "wrt";
 const SPLIT: &str = "split";
+const HVP: &str = "hvp";
 
 #[derive(Default)]
 pub struct GradArgs {
@@ -22,6 +23,8 @@ pub struct GradArgs {
     pub wrt: Option<Vec<Ident>>,
     /// `split`: also generate `f_forward` and `f_jacobian`.
     pub split: bool,
+    /// `hvp`: also generate `f_hvp` (generic functions).
+    pub hvp: bool,
 }
 
 pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
@@ -35,6 +38,11 @@ fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
     // #[grad(split)]
     if meta.path.is_ident(SPLIT) {
         args.split = true;
+        return Ok(());
+    }
+    // #[grad(hvp)]
+    if meta.path.is_ident(HVP) {
+        args.hvp = true;
         return Ok(());
     }
     // #[grad(wrt(x, y))]

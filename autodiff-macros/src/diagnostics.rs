@@ -36,7 +36,7 @@ macro_rules! diagnostics {
 
 diagnostics! {
     // args::parse
-    unknown_argument(key) => "unknown `#[grad]` argument {key}: the accepted arguments are `wrt(param, ...)` and `split`",
+    unknown_argument(key) => "unknown `#[grad]` argument {key}: the accepted arguments are `wrt(param, ...)`, `split` and `hvp`",
         ui: "args/unknown-key.rs";
     duplicate_wrt() => "duplicate `wrt` argument: list every parameter in one `wrt(...)`",
         ui: "args/duplicate-wrt.rs";
@@ -84,6 +84,9 @@ diagnostics! {
         ui: "params/unknown-attribute.rs";
     params_no_field() => "`#[derive(Params)]` needs at least one field that is not `#[params(skip)]`",
         ui: "params/all-skipped.rs";
+
+    hvp_not_generic() => "`#[grad(hvp)]` needs a generic function whose differentiated parameters are one type parameter `T: autodiff::Scalar` (or slices, `Vec`s or arrays of it), and no `self`: the Hessian-vector product evaluates its gradient at dual numbers",
+        ui: "args/hvp-not-generic.rs";
 
     // lower: statements
     unsafe_block() => "`unsafe` blocks are not supported in `#[grad]` functions: move the unsafe code into a separate function",

@@ -57,7 +57,8 @@ pub fn functions(
     adjoint: &Adjoint,
     active: &[bool],
     split_mode_wanted: bool,
-) -> TokenStream {
+    hvp_wanted: bool,
+) -> syn::Result<TokenStream> {
     let Lowered {
         function: f,
         mut names,
@@ -89,22 +90,6 @@ pub fn functions(
             clause
                 .predicates
                 .push(syn::parse_quote!(#ident: ::autodiff::__private::Scalar));
-            // The generated code may borrow an operand whose type it cannot
-            // see is `T` (a call's result): arithmetic on `&T` as on `T`.
-            for op in ["Add", "Sub", "Mul", "Div"] {
-                let op = Ident::new(op, Span::call_site());
-                clause.predicates.push(syn::parse_quote!(
-                    for<'__autodiff> &'__autodiff #ident:
-                        ::core::ops::#op<&'__autodiff #ident, Output = #ident>
-                        + ::core::ops::#op<#ident, Output = #ident>
-                ));
-                clause.predicates.push(syn::parse_quote!(
-                    for<'__autodiff> #ident: ::core::ops::#op<&'__autodiff #ident, Output = #ident>
-                ));
-            }
-            clause.predicates.push(syn::parse_quote!(
-                for<'__autodiff> &'__autodiff #ident: ::core::ops::Neg<Output = #ident>
-            ));
         }
         Some(clause)
     };
@@ -121,9 +106,14 @@ pub fn functions(
 
     let seed = Ident::new(&names.fresh("seed"), Span::mixed_site());
     let plan = crate::analyse::plan(&f, adjoint, active);
-    let split = split_mode_wanted
-        .then(|| split_mode(&f, adjoint, active, &plan, &mut names, &seed, &ret_ty));
+    let generic = !scalar_params.is_empty();
+    let split = split_mode_wanted.then(|| {
+        let mut body = Body::new(&f, adjoint, active, &plan, &mut names, true);
+        body.generic = generic;
+        split_mode(body, &seed, &ret_ty)
+    });
     let mut body = Body::new(&f, adjoint, active, &plan, &mut names, false);
+    body.generic = generic;
     let core = body.core(&seed);
     let ret_value = body.operand(&f.ret);
     let wrt_grads: Vec<TokenStream> = f
@@ -270,8 +260,25 @@ pub fn functions(
         }
     });
 
-    quote! {
+    let hvp_fn = if hvp_wanted {
+        Some(hvp_function(
+            item,
+            &f,
+            receiver.is_some(),
+            &vjp_body,
+            &seed,
+            &ret_ty,
+            &grad_ty,
+            where_clause,
+        )?)
+    } else {
+        None
+    };
+
+    Ok(quote! {
         #split_fns
+
+        #hvp_fn
 
         #(#cfgs)*
         #[doc = #grad_doc]
@@ -300,7 +307,7 @@ pub fn functions(
             #core
             (#ret_value, (#(#all_grads,)*))
         }
-    }
+    })
 }
 
 /// "`x`, `a` and `b`" (or "each differentiated parameter").
@@ -452,6 +459,8 @@ struct Body<'a> {
     /// Split mode: the reverse sweep is a closure that may run many times,
     /// so it consumes nothing of the forward sweep's.
     split: bool,
+    /// A generic function (a differentiated parameter of a type parameter).
+    generic: bool,
 }
 
 fn is_var(operand: &Operand, var: VarId) -> bool {
@@ -460,16 +469,8 @@ fn is_var(operand: &Operand, var: VarId) -> bool {
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
 /// times: the body of `f_forward`.
-fn split_mode(
-    f: &Function,
-    adjoint: &Adjoint,
-    active: &[bool],
-    plan: &Plan,
-    names: &mut Names,
-    seed: &Ident,
-    ret_ty: &Type,
-) -> TokenStream {
-    let mut body = Body::new(f, adjoint, active, plan, names, true);
+fn split_mode(mut body: Body, seed: &Ident, ret_ty: &Type) -> TokenStream {
+    let (f, adjoint) = (body.f, body.adjoint);
     let forward = body.forward_part();
     let reverse = body.reverse_part(seed);
     let ret = body.operand(&f.ret);
@@ -507,6 +508,125 @@ fn split_mode(
             #grads
         })
     }
+}
+
+/// `f_hvp(args…, v…)`: the Hessian-vector product of a generic scalar
+/// function, forward over reverse. The gradient (a nested copy of `f_grad`)
+/// runs at `Dual<T>`, each differentiated argument carrying its direction in
+/// the ε part; the ε parts of the gradient are `H·v`.
+#[allow(clippy::too_many_arguments)]
+fn hvp_function(
+    item: &ItemFn,
+    f: &Function,
+    has_receiver: bool,
+    vjp_body: &TokenStream,
+    seed: &Ident,
+    ret_ty: &Type,
+    grad_ty: &TokenStream,
+    where_clause: &Option<syn::WhereClause>,
+) -> syn::Result<TokenStream> {
+    let sig = &item.sig;
+    let error = || syn::Error::new(sig.ident.span(), crate::diagnostics::hvp_not_generic());
+    if has_receiver {
+        return Err(error());
+    }
+    let type_params: Vec<&Ident> = sig.generics.type_params().map(|p| &p.ident).collect();
+    let [scalar] = type_params[..] else {
+        return Err(error());
+    };
+    let wrt: Vec<&crate::ir::Param> = f.params.iter().filter(|param| param.wrt).collect();
+    let all_generic = wrt.iter().all(|param| {
+        crate::lower::generic_scalar(&param.ty, sig) == Some(scalar)
+            || crate::lower::generic_elem(&param.ty, sig) == Some(scalar)
+    });
+    if wrt.is_empty() || !all_generic {
+        return Err(error());
+    }
+    let name = &sig.ident;
+    let vis = &item.vis;
+    let generics = &sig.generics;
+    let hvp_name = format_ident!("{}_hvp", name);
+    let inner = Ident::new("gradient", Span::mixed_site());
+    let value = Ident::new("value", Span::mixed_site());
+    let inputs = inputs(sig, None);
+    let mut directions = Vec::new();
+    let mut lifted = Vec::new();
+    let mut parts = Vec::new();
+    let gradient = Ident::new("g", Span::mixed_site());
+    let rules = quote!(::autodiff::__private::rules);
+    let single = wrt.len() == 1;
+    let mut k = 0_usize;
+    for param in &f.params {
+        let ident = &param.ident;
+        let ty = &param.ty;
+        let is_scalar = crate::lower::generic_scalar(ty, sig) == Some(scalar);
+        let is_seq = crate::lower::generic_elem(ty, sig) == Some(scalar);
+        let by_ref = matches!(ty, Type::Reference(_));
+        let deref = if by_ref { quote!() } else { quote!(&) };
+        if param.wrt {
+            let v = format_ident!("v_{}", ident.to_string().trim_start_matches("r#"));
+            directions.push(quote!(#v: #ty));
+            let lift = if is_scalar {
+                quote!(#rules::dual_of(#deref #ident, #deref #v))
+            } else {
+                quote!(#rules::duals_of(#deref #ident, #deref #v))
+            };
+            lifted.push(if by_ref { quote!(&#lift) } else { lift });
+            let g = if single {
+                gradient.to_token_stream()
+            } else {
+                let index = syn::Index::from(k);
+                quote!(#gradient.#index)
+            };
+            parts.push(quote!(#rules::epsilon_part(#g)));
+            k += 1;
+        } else if is_scalar || is_seq {
+            let lift = if is_scalar {
+                quote!(#rules::constant_dual(#deref #ident))
+            } else {
+                quote!(#rules::constant_duals(#deref #ident))
+            };
+            lifted.push(if by_ref { quote!(&#lift) } else { lift });
+        } else {
+            lifted.push(ident.to_token_stream());
+        }
+    }
+    let hv = if single {
+        parts[0].clone()
+    } else {
+        quote!((#(#parts),*))
+    };
+    let doc = format!(
+        "Hessian-vector product of `{name}`, generated by `#[grad(hvp)]`: forward over reverse.\n\n\
+         Returns `({name}(..), H·v)`, with `v` one direction per differentiated parameter (the \
+         arguments after `{name}`'s own), shaped like `{name}_grad`'s gradient."
+    );
+    let allow = allowed_lints();
+    // Only `T: Scalar` outside: the arithmetic bounds on `&T` are the inner
+    // function's, at `Dual<T>`, where they hold; on the outer function an
+    // uninferred `T` would send the solver through ndarray's impls.
+    let mut outer_where = sig
+        .generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(where));
+    outer_where
+        .predicates
+        .push(syn::parse_quote!(#scalar: ::autodiff::__private::Scalar));
+    Ok(quote! {
+        #[doc = #doc]
+        #allow
+        #vis fn #hvp_name #generics (#inputs #(#directions,)*) -> (#ret_ty, #grad_ty) #outer_where {
+            #[inline]
+            #allow
+            fn #inner #generics (#inputs) -> (#ret_ty, #grad_ty) #where_clause {
+                let #seed = ::autodiff::__private::rules::one::<#ret_ty>();
+                #vjp_body
+            }
+            let (#value, #gradient) = #inner::<::autodiff::__private::Dual<#scalar>>(#(#lifted),*);
+            (#value.re, #hv)
+        }
+    })
 }
 
 fn loop_key(lp: &Loop) -> usize {
@@ -549,6 +669,7 @@ impl<'a> Body<'a> {
             sinks: HashSet::new(),
             fusing: false,
             split,
+            generic: false,
         }
     }
 
@@ -1771,7 +1892,10 @@ impl<'a> Body<'a> {
                 .is_some_and(|&last| last > index);
         if operand.mode != Mode::Value || info.scalar || info.by_ref || !needed {
             tokens
-        } else if clone {
+        } else if clone || self.generic {
+            // In a generic function, a value the macro cannot see is a `T`
+            // (a call's result) is copied, not borrowed: `&T + &T` is not
+            // implied by `T: Scalar`.
             quote!(::core::clone::Clone::clone(&#tokens))
         } else {
             quote!(&#tokens)

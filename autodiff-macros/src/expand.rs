@@ -46,7 +46,5 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     cx.propagate()?;
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
-    Ok(emit::functions(
-        item, lowered, &adjoint, &active, args.split,
-    ))
+    emit::functions(item, lowered, &adjoint, &active, args.split, args.hvp)
 }

@@ -15,6 +15,7 @@ mod array;
 mod array_arith;
 mod array_float;
 pub mod check;
+mod dual;
 #[cfg(test)]
 mod edge_cases;
 mod float;
@@ -30,6 +31,7 @@ mod softplus;
 mod tangent;
 
 pub use check::{CheckReport, check, check_with};
+pub use dual::Dual;
 pub use linalg::{Matmul, dot, matmul, transpose};
 pub use params::Params;
 pub use reduce::{mean, norm, norm_sq, sum};

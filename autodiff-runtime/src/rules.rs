@@ -122,6 +122,81 @@ pub fn basis<R: Basis>(value: &R) -> Vec<R> {
     value.basis()
 }
 
+/// `x + v·ε`: an argument of `f_hvp`'s gradient, with its direction.
+#[inline]
+#[must_use]
+pub fn dual_of<F: num_traits::Float>(x: &F, v: &F) -> crate::Dual<F> {
+    crate::Dual::new(*x, *v)
+}
+
+/// `x + 0·ε`: a constant argument of `f_hvp`'s gradient.
+#[inline]
+#[must_use]
+pub fn constant_dual<F: num_traits::Float>(x: &F) -> crate::Dual<F> {
+    crate::Dual::constant(*x)
+}
+
+/// Element by element, [`dual_of`]: a slice argument and its direction.
+///
+/// ```
+/// let d = autodiff_runtime::rules::duals_of(&[1.0_f64, 2.0], &[0.5, 0.0]);
+/// assert_eq!((d[0].re, d[0].eps, d[1].eps), (1.0, 0.5, 0.0));
+/// ```
+#[must_use]
+pub fn duals_of<F: num_traits::Float>(x: &[F], v: &[F]) -> Vec<crate::Dual<F>> {
+    assert_eq!(
+        x.len(),
+        v.len(),
+        "a direction of a different length than its argument"
+    );
+    x.iter()
+        .zip(v)
+        .map(|(x, v)| crate::Dual::new(*x, *v))
+        .collect()
+}
+
+/// Element by element, [`constant_dual`].
+#[must_use]
+pub fn constant_duals<F: num_traits::Float>(x: &[F]) -> Vec<crate::Dual<F>> {
+    x.iter().map(|x| crate::Dual::constant(*x)).collect()
+}
+
+/// The ε parts of a gradient computed at dual numbers: `H·v`.
+#[inline]
+#[must_use]
+pub fn epsilon_part<G: EpsilonPart>(g: G) -> G::Part {
+    g.epsilon_part()
+}
+
+/// A gradient at dual numbers, whose ε parts `f_hvp` returns.
+pub trait EpsilonPart {
+    /// The same shape, of plain floats.
+    type Part;
+    /// The ε parts.
+    fn epsilon_part(self) -> Self::Part;
+}
+
+impl<F: num_traits::Float> EpsilonPart for crate::Dual<F> {
+    type Part = F;
+    fn epsilon_part(self) -> F {
+        self.eps
+    }
+}
+
+impl<F: num_traits::Float> EpsilonPart for Vec<crate::Dual<F>> {
+    type Part = Vec<F>;
+    fn epsilon_part(self) -> Vec<F> {
+        self.into_iter().map(|d| d.eps).collect()
+    }
+}
+
+impl<F: num_traits::Float, const N: usize> EpsilonPart for [crate::Dual<F>; N] {
+    type Part = [F; N];
+    fn epsilon_part(self) -> [F; N] {
+        self.map(|d| d.eps)
+    }
+}
+
 /// `value`, typed like `previous`: re-assigning `x = 0.5` defines a new
 /// variable in the generated code, and this keeps it the type `x` had (a
 /// bare literal would otherwise be an ambiguous `{float}`).

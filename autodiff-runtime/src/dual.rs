@@ -1,0 +1,851 @@
+//! Dual numbers `a + b·ε` (ε² = 0), for forward-over-reverse second
+//! derivatives: a generic `#[grad]` function's gradient evaluated at
+//! `Dual<T>`, with the direction `v` in the ε parts, carries the
+//! Hessian-vector product `H·v` in the ε parts of its result.
+
+use core::cmp::Ordering;
+use core::num::FpCategory;
+use core::ops::{
+    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, RemAssign, Sub, SubAssign,
+};
+
+use num_traits::{Float, Num, NumCast, One, ToPrimitive, Zero};
+
+use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
+use crate::float::FloatRules;
+use crate::params::Params;
+use crate::relu::{Relu, ReluRule};
+use crate::rules::IsGradient;
+use crate::scalar::Scalar;
+use crate::sigmoid::{Sigmoid, SigmoidRule};
+use crate::softplus::{Softplus, SoftplusRule};
+use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
+
+/// `re + eps·ε` with ε² = 0: a value and its derivative along one direction.
+///
+/// ```
+/// use autodiff_runtime::Dual;
+/// use num_traits::Float;
+/// let x = Dual::new(2.0_f64, 1.0); // x = 2, dx = 1
+/// let y = x * x.sin();
+/// assert_eq!(y.re, 2.0 * 2.0_f64.sin());
+/// assert_eq!(y.eps, 2.0_f64.sin() + 2.0 * 2.0_f64.cos());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dual<F> {
+    /// The value.
+    pub re: F,
+    /// The derivative along the direction the computation started with.
+    pub eps: F,
+}
+
+impl<F: Float> Dual<F> {
+    /// `re + eps·ε`.
+    pub fn new(re: F, eps: F) -> Self {
+        Dual { re, eps }
+    }
+
+    /// A constant: `re + 0·ε`.
+    pub fn constant(re: F) -> Self {
+        Dual { re, eps: F::zero() }
+    }
+
+    /// `f(re) + f′(re)·eps·ε`.
+    fn chain(self, value: F, derivative: F) -> Self {
+        Dual {
+            re: value,
+            eps: derivative * self.eps,
+        }
+    }
+}
+
+impl<F: Float> PartialEq for Dual<F> {
+    /// Compares the values only, as branches in the differentiated code do.
+    fn eq(&self, other: &Self) -> bool {
+        self.re == other.re
+    }
+}
+
+impl<F: Float> PartialOrd for Dual<F> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.re.partial_cmp(&other.re)
+    }
+}
+
+macro_rules! binary_ops {
+    ($($trait:ident $method:ident $assign:ident $assign_method:ident, |$a:ident, $b:ident| $body:expr;)*) => {$(
+        impl<F: Float> $trait for Dual<F> {
+            type Output = Dual<F>;
+            #[inline]
+            fn $method(self, rhs: Dual<F>) -> Dual<F> {
+                let ($a, $b) = (self, rhs);
+                $body
+            }
+        }
+        impl<'a, F: Float> $trait<&'a Dual<F>> for Dual<F> {
+            type Output = Dual<F>;
+            #[inline]
+            fn $method(self, rhs: &'a Dual<F>) -> Dual<F> {
+                $trait::$method(self, *rhs)
+            }
+        }
+        impl<'a, F: Float> $trait<Dual<F>> for &'a Dual<F> {
+            type Output = Dual<F>;
+            #[inline]
+            fn $method(self, rhs: Dual<F>) -> Dual<F> {
+                $trait::$method(*self, rhs)
+            }
+        }
+        impl<'a, 'b, F: Float> $trait<&'b Dual<F>> for &'a Dual<F> {
+            type Output = Dual<F>;
+            #[inline]
+            fn $method(self, rhs: &'b Dual<F>) -> Dual<F> {
+                $trait::$method(*self, *rhs)
+            }
+        }
+        impl<F: Float> $assign for Dual<F> {
+            #[inline]
+            fn $assign_method(&mut self, rhs: Dual<F>) {
+                *self = $trait::$method(*self, rhs);
+            }
+        }
+    )*};
+}
+
+binary_ops! {
+    Add add AddAssign add_assign, |a, b| Dual::new(a.re + b.re, a.eps + b.eps);
+    Sub sub SubAssign sub_assign, |a, b| Dual::new(a.re - b.re, a.eps - b.eps);
+    Mul mul MulAssign mul_assign, |a, b| Dual::new(a.re * b.re, a.eps * b.re + a.re * b.eps);
+    Div div DivAssign div_assign, |a, b| {
+        let re = a.re / b.re;
+        Dual::new(re, (a.eps - re * b.eps) / b.re)
+    };
+    Rem rem RemAssign rem_assign, |a, b| {
+        Dual::new(a.re % b.re, a.eps - (a.re / b.re).trunc() * b.eps)
+    };
+}
+
+impl<F: Float> Neg for Dual<F> {
+    type Output = Dual<F>;
+    #[inline]
+    fn neg(self) -> Dual<F> {
+        Dual::new(-self.re, -self.eps)
+    }
+}
+
+impl<F: Float> Neg for &Dual<F> {
+    type Output = Dual<F>;
+    #[inline]
+    fn neg(self) -> Dual<F> {
+        -*self
+    }
+}
+
+impl<F: Float> Zero for Dual<F> {
+    fn zero() -> Self {
+        Dual::constant(F::zero())
+    }
+    fn is_zero(&self) -> bool {
+        self.re.is_zero() && self.eps.is_zero()
+    }
+}
+
+impl<F: Float> One for Dual<F> {
+    fn one() -> Self {
+        Dual::constant(F::one())
+    }
+}
+
+impl<F: Float> Num for Dual<F> {
+    type FromStrRadixErr = F::FromStrRadixErr;
+    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
+        F::from_str_radix(s, radix).map(Dual::constant)
+    }
+}
+
+impl<F: Float> ToPrimitive for Dual<F> {
+    fn to_i64(&self) -> Option<i64> {
+        self.re.to_i64()
+    }
+    fn to_u64(&self) -> Option<u64> {
+        self.re.to_u64()
+    }
+    fn to_f64(&self) -> Option<f64> {
+        self.re.to_f64()
+    }
+}
+
+impl<F: Float> NumCast for Dual<F> {
+    fn from<T: ToPrimitive>(n: T) -> Option<Self> {
+        F::from(n).map(Dual::constant)
+    }
+}
+
+impl<F: Float> Float for Dual<F> {
+    fn nan() -> Self {
+        Dual::constant(F::nan())
+    }
+    fn infinity() -> Self {
+        Dual::constant(F::infinity())
+    }
+    fn neg_infinity() -> Self {
+        Dual::constant(F::neg_infinity())
+    }
+    fn neg_zero() -> Self {
+        Dual::constant(F::neg_zero())
+    }
+    fn min_value() -> Self {
+        Dual::constant(F::min_value())
+    }
+    fn min_positive_value() -> Self {
+        Dual::constant(F::min_positive_value())
+    }
+    fn max_value() -> Self {
+        Dual::constant(F::max_value())
+    }
+    fn is_nan(self) -> bool {
+        self.re.is_nan()
+    }
+    fn is_infinite(self) -> bool {
+        self.re.is_infinite()
+    }
+    fn is_finite(self) -> bool {
+        self.re.is_finite()
+    }
+    fn is_normal(self) -> bool {
+        self.re.is_normal()
+    }
+    fn classify(self) -> FpCategory {
+        self.re.classify()
+    }
+    fn floor(self) -> Self {
+        Dual::constant(self.re.floor())
+    }
+    fn ceil(self) -> Self {
+        Dual::constant(self.re.ceil())
+    }
+    fn round(self) -> Self {
+        Dual::constant(self.re.round())
+    }
+    fn trunc(self) -> Self {
+        Dual::constant(self.re.trunc())
+    }
+    fn fract(self) -> Self {
+        Dual::new(self.re.fract(), self.eps)
+    }
+    fn abs(self) -> Self {
+        if self.re.is_sign_negative() {
+            -self
+        } else {
+            self
+        }
+    }
+    fn signum(self) -> Self {
+        Dual::constant(self.re.signum())
+    }
+    fn is_sign_positive(self) -> bool {
+        self.re.is_sign_positive()
+    }
+    fn is_sign_negative(self) -> bool {
+        self.re.is_sign_negative()
+    }
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self * a + b
+    }
+    fn recip(self) -> Self {
+        let re = self.re.recip();
+        self.chain(re, -re * re)
+    }
+    fn powi(self, n: i32) -> Self {
+        if n == 0 {
+            return Dual::one();
+        }
+        let previous = self.re.powi(n - 1);
+        self.chain(
+            previous * self.re,
+            F::from(n).unwrap_or_else(F::nan) * previous,
+        )
+    }
+    fn powf(self, p: Self) -> Self {
+        let re = self.re.powf(p.re);
+        let mut eps = if p.re.is_zero() {
+            F::zero()
+        } else {
+            p.re * self.re.powf(p.re - F::one()) * self.eps
+        };
+        if !p.eps.is_zero() {
+            eps = eps + re * self.re.ln() * p.eps;
+        }
+        Dual::new(re, eps)
+    }
+    fn sqrt(self) -> Self {
+        let re = self.re.sqrt();
+        self.chain(re, (re + re).recip())
+    }
+    fn exp(self) -> Self {
+        let re = self.re.exp();
+        self.chain(re, re)
+    }
+    fn exp2(self) -> Self {
+        let re = self.re.exp2();
+        self.chain(
+            re,
+            re * F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan),
+        )
+    }
+    fn ln(self) -> Self {
+        self.chain(self.re.ln(), self.re.recip())
+    }
+    fn log(self, base: Self) -> Self {
+        self.ln() / base.ln()
+    }
+    fn log2(self) -> Self {
+        self.ln() / Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan))
+    }
+    fn log10(self) -> Self {
+        self.ln() / Dual::constant(F::from(core::f64::consts::LN_10).unwrap_or_else(F::nan))
+    }
+    fn max(self, other: Self) -> Self {
+        if other.re > self.re || self.re.is_nan() {
+            other
+        } else {
+            self
+        }
+    }
+    fn min(self, other: Self) -> Self {
+        if other.re < self.re || self.re.is_nan() {
+            other
+        } else {
+            self
+        }
+    }
+    fn abs_sub(self, other: Self) -> Self {
+        (self - other).max(Dual::zero())
+    }
+    fn cbrt(self) -> Self {
+        let re = self.re.cbrt();
+        self.chain(re, (F::from(3.0).unwrap_or_else(F::nan) * re * re).recip())
+    }
+    fn hypot(self, other: Self) -> Self {
+        (self * self + other * other).sqrt()
+    }
+    fn sin(self) -> Self {
+        self.chain(self.re.sin(), self.re.cos())
+    }
+    fn cos(self) -> Self {
+        self.chain(self.re.cos(), -self.re.sin())
+    }
+    fn tan(self) -> Self {
+        let re = self.re.tan();
+        self.chain(re, F::one() + re * re)
+    }
+    fn asin(self) -> Self {
+        self.chain(
+            self.re.asin(),
+            (F::one() - self.re * self.re).sqrt().recip(),
+        )
+    }
+    fn acos(self) -> Self {
+        self.chain(
+            self.re.acos(),
+            -(F::one() - self.re * self.re).sqrt().recip(),
+        )
+    }
+    fn atan(self) -> Self {
+        self.chain(self.re.atan(), (F::one() + self.re * self.re).recip())
+    }
+    fn atan2(self, other: Self) -> Self {
+        let r2 = self.re * self.re + other.re * other.re;
+        Dual::new(
+            self.re.atan2(other.re),
+            (other.re * self.eps - self.re * other.eps) / r2,
+        )
+    }
+    fn sin_cos(self) -> (Self, Self) {
+        (self.sin(), self.cos())
+    }
+    fn exp_m1(self) -> Self {
+        self.chain(self.re.exp_m1(), self.re.exp())
+    }
+    fn ln_1p(self) -> Self {
+        self.chain(self.re.ln_1p(), (F::one() + self.re).recip())
+    }
+    fn sinh(self) -> Self {
+        self.chain(self.re.sinh(), self.re.cosh())
+    }
+    fn cosh(self) -> Self {
+        self.chain(self.re.cosh(), self.re.sinh())
+    }
+    fn tanh(self) -> Self {
+        let re = self.re.tanh();
+        self.chain(re, F::one() - re * re)
+    }
+    fn asinh(self) -> Self {
+        self.chain(
+            self.re.asinh(),
+            (self.re * self.re + F::one()).sqrt().recip(),
+        )
+    }
+    fn acosh(self) -> Self {
+        self.chain(
+            self.re.acosh(),
+            (self.re * self.re - F::one()).sqrt().recip(),
+        )
+    }
+    fn atanh(self) -> Self {
+        self.chain(self.re.atanh(), (F::one() - self.re * self.re).recip())
+    }
+    fn integer_decode(self) -> (u64, i16, i8) {
+        self.re.integer_decode()
+    }
+}
+
+// The derivative rules, written once with dual arithmetic: every rule of
+// the plain floats, differentiated once more by the ε parts.
+
+impl<F: Float> Differentiable for Dual<F> {
+    type Tangent = Dual<F>;
+    fn zero_tangent(&self) -> Dual<F> {
+        Dual::zero()
+    }
+}
+
+impl<F: Float> Accumulate for Dual<F> {
+    fn accumulate(&mut self, rhs: Dual<F>) {
+        *self += rhs;
+    }
+}
+
+impl<F: Float> Accumulate<&Dual<F>> for Dual<F> {
+    fn accumulate(&mut self, rhs: &Dual<F>) {
+        *self += *rhs;
+    }
+}
+
+impl<F: Float> ScalarOutput for Dual<F> {
+    fn seed_one() -> Self {
+        Dual::one()
+    }
+}
+
+impl<F: Float> Scale<Dual<F>> for Dual<F> {
+    fn scale(&mut self, by: &Dual<F>) {
+        *self *= *by;
+    }
+}
+
+impl<F: Float> Basis for Dual<F> {
+    fn basis(&self) -> Vec<Self> {
+        vec![Dual::one()]
+    }
+}
+
+impl<F: Float> IsGradient for Dual<F> {}
+
+impl<F: Float> Params for Dual<F> {
+    type Scalar = Dual<F>;
+    fn zeros_like(&self) -> Self {
+        Dual::zero()
+    }
+    fn add_assign(&mut self, other: &Self) {
+        *self += *other;
+    }
+    fn scale(&mut self, by: Self) {
+        *self *= by;
+    }
+    fn axpy(&mut self, a: Self, x: &Self) {
+        *self += a * *x;
+    }
+    fn num_elements(&self) -> usize {
+        1
+    }
+    fn element(&self, _i: usize) -> f64 {
+        self.re.to_f64().unwrap_or(f64::NAN)
+    }
+    fn set_element(&mut self, _i: usize, value: f64) {
+        self.re = F::from(value).unwrap_or_else(F::nan);
+    }
+    fn element_epsilon(&self) -> f64 {
+        F::epsilon().to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+macro_rules! dual_binary_rule {
+    ($trait:ident, $lhs:ident, |$a:ident, $b:ident, $d:ident| $l:expr, $rhs:ident, |$a2:ident, $b2:ident, $d2:ident| $r:expr) => {
+        impl<F: Float> $trait for Dual<F> {
+            type DOut = Dual<F>;
+            fn $lhs(&self, rhs: &Dual<F>, d: &Dual<F>) -> Dual<F> {
+                let ($a, $b, $d) = (*self, *rhs, *d);
+                let _ = ($a, $b);
+                $l
+            }
+            fn $rhs(&self, rhs: &Dual<F>, d: &Dual<F>) -> Dual<F> {
+                let ($a2, $b2, $d2) = (*self, *rhs, *d);
+                let _ = ($a2, $b2);
+                $r
+            }
+        }
+    };
+}
+
+dual_binary_rule!(
+    AddRule,
+    add_pullback_lhs,
+    |a, b, d| d,
+    add_pullback_rhs,
+    |a, b, d| d
+);
+dual_binary_rule!(
+    SubRule,
+    sub_pullback_lhs,
+    |a, b, d| d,
+    sub_pullback_rhs,
+    |a, b, d| -d
+);
+dual_binary_rule!(
+    MulRule,
+    mul_pullback_lhs,
+    |a, b, d| d * b,
+    mul_pullback_rhs,
+    |a, b, d| a * d
+);
+
+impl<F: Float> DivRule for Dual<F> {
+    type DOut = Dual<F>;
+    fn div_pullback_lhs(&self, rhs: &Dual<F>, d: &Dual<F>) -> Dual<F> {
+        *d / *rhs
+    }
+    fn div_pullback_rhs(&self, rhs: &Dual<F>, y: &Dual<F>, d: &Dual<F>) -> Dual<F> {
+        -*d * (*y / *rhs)
+    }
+}
+
+impl<F: Float> NegRule for Dual<F> {
+    type DOut = Dual<F>;
+    fn neg_pullback(&self, d: &Dual<F>) -> Dual<F> {
+        -*d
+    }
+}
+
+impl<F: Float> FloatRules for Dual<F> {
+    fn exp_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d * *y
+    }
+    fn exp2_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d * *y * Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan))
+    }
+    fn ln_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / *self
+    }
+    fn log2_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (*self * Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan)))
+    }
+    fn log10_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (*self * Dual::constant(F::from(core::f64::consts::LN_10).unwrap_or_else(F::nan)))
+    }
+    fn sqrt_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d / (*y + *y)
+    }
+    fn cbrt_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d / (Dual::constant(F::from(3.0).unwrap_or_else(F::nan)) * *y * *y)
+    }
+    fn sin_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * self.cos()
+    }
+    fn cos_pullback(&self, _y: &Self, d: &Self) -> Self {
+        -*d * self.sin()
+    }
+    fn tan_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d * (Dual::one() + *y * *y)
+    }
+    fn asin_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (Dual::one() - *self * *self).sqrt()
+    }
+    fn acos_pullback(&self, _y: &Self, d: &Self) -> Self {
+        -*d / (Dual::one() - *self * *self).sqrt()
+    }
+    fn atan_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (Dual::one() + *self * *self)
+    }
+    fn sinh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * self.cosh()
+    }
+    fn cosh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * self.sinh()
+    }
+    fn tanh_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d * (Dual::one() - *y * *y)
+    }
+    fn abs_pullback(&self, _y: &Self, d: &Self) -> Self {
+        if self.re.is_sign_negative() { -*d } else { *d }
+    }
+    fn recip_pullback(&self, y: &Self, d: &Self) -> Self {
+        -*d * *y * *y
+    }
+    fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
+        if n == 0 {
+            return Dual::zero();
+        }
+        *d * Dual::constant(F::from(n).unwrap_or_else(F::nan)) * self.powi(n - 1)
+    }
+    fn powf_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        if p.re.is_zero() && p.eps.is_zero() {
+            return Dual::zero();
+        }
+        *d * *p * self.powf(*p - Dual::one())
+    }
+    fn powf_pullback_rhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
+        if y.re.is_zero() {
+            return Dual::zero();
+        }
+        *d * *y * self.ln()
+    }
+    fn max_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        if p.re > self.re || self.re.is_nan() {
+            Dual::zero()
+        } else {
+            *d
+        }
+    }
+    fn max_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        if p.re > self.re || self.re.is_nan() {
+            *d
+        } else {
+            Dual::zero()
+        }
+    }
+    fn min_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        if p.re < self.re || self.re.is_nan() {
+            Dual::zero()
+        } else {
+            *d
+        }
+    }
+    fn min_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        if p.re < self.re || self.re.is_nan() {
+            *d
+        } else {
+            Dual::zero()
+        }
+    }
+    fn atan2_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        *d * *p / (*self * *self + *p * *p)
+    }
+    fn atan2_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+        -*d * *self / (*self * *self + *p * *p)
+    }
+    fn hypot_pullback_lhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
+        *d * *self / *y
+    }
+    fn hypot_pullback_rhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
+        *d * *p / *y
+    }
+    fn mul_add_pullback_x(&self, a: &Self, _b: &Self, d: &Self) -> Self {
+        *d * *a
+    }
+    fn mul_add_pullback_a(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
+        *d * *self
+    }
+    fn mul_add_pullback_b(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
+        *d
+    }
+}
+
+impl<F: Float> Sigmoid for Dual<F> {
+    type Output = Dual<F>;
+    fn sigmoid(self) -> Dual<F> {
+        (Dual::one() + (-self).exp()).recip()
+    }
+}
+
+impl<F: Float> SigmoidRule for Dual<F> {
+    fn sigmoid_pullback(&self, y: &Self, d: &Self) -> Self {
+        *d * *y * (Dual::one() - *y)
+    }
+}
+
+impl<F: Float> Relu for Dual<F> {
+    type Output = Dual<F>;
+    fn relu(self) -> Dual<F> {
+        if self.re > F::zero() {
+            self
+        } else {
+            Dual::zero()
+        }
+    }
+}
+
+impl<F: Float> ReluRule for Dual<F> {
+    fn relu_pullback(&self, _y: &Self, d: &Self) -> Self {
+        if self.re > F::zero() {
+            *d
+        } else {
+            Dual::zero()
+        }
+    }
+}
+
+impl<F: Float> Softplus for Dual<F> {
+    type Output = Dual<F>;
+    fn softplus(self) -> Dual<F> {
+        // max(x, 0) + ln(1 + e^(−|x|)), without overflow.
+        self.max(Dual::zero()) + (-self.abs()).exp().ln_1p()
+    }
+}
+
+impl<F: Float> SoftplusRule for Dual<F> {
+    fn softplus_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * Sigmoid::sigmoid(*self)
+    }
+}
+
+impl<F: Scalar> Scalar for Dual<F> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function at dual numbers, and the same at floats.
+    type Unary = (&'static str, fn(Dual<f64>) -> Dual<f64>, fn(f64) -> f64);
+    type Binary = (
+        &'static str,
+        fn(Dual<f64>, Dual<f64>) -> Dual<f64>,
+        fn(f64, f64) -> f64,
+    );
+    type Pullback = (&'static str, fn(&Dual<f64>) -> Dual<f64>, fn(f64) -> f64);
+
+    /// Central difference of `f` at `x`.
+    fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+        let h = 1e-6 * x.abs().max(1.0);
+        (f(x + h) - f(x - h)) / (2.0 * h)
+    }
+
+    fn close(a: f64, b: f64, what: &str) {
+        assert!(
+            (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0),
+            "{what}: {a} vs {b}"
+        );
+    }
+
+    /// Every unary function of `Float`: the ε part is the derivative.
+    #[test]
+    fn test_unary_derivatives_against_finite_differences() {
+        let functions: &[Unary] = &[
+            ("exp", Float::exp, f64::exp),
+            ("exp2", Float::exp2, f64::exp2),
+            ("ln", Float::ln, f64::ln),
+            ("log2", Float::log2, f64::log2),
+            ("log10", Float::log10, f64::log10),
+            ("sqrt", Float::sqrt, f64::sqrt),
+            ("cbrt", Float::cbrt, f64::cbrt),
+            ("sin", Float::sin, f64::sin),
+            ("cos", Float::cos, f64::cos),
+            ("tan", Float::tan, f64::tan),
+            ("asin", Float::asin, f64::asin),
+            ("acos", Float::acos, f64::acos),
+            ("atan", Float::atan, f64::atan),
+            ("sinh", Float::sinh, f64::sinh),
+            ("cosh", Float::cosh, f64::cosh),
+            ("tanh", Float::tanh, f64::tanh),
+            ("asinh", Float::asinh, f64::asinh),
+            ("atanh", Float::atanh, f64::atanh),
+            ("abs", Float::abs, f64::abs),
+            ("recip", Float::recip, f64::recip),
+            ("exp_m1", Float::exp_m1, f64::exp_m1),
+            ("ln_1p", Float::ln_1p, f64::ln_1p),
+            ("powi3", |x| x.powi(3), |x| x.powi(3)),
+            ("powf", |x| x.powf(Dual::constant(1.7)), |x| x.powf(1.7)),
+            ("sigmoid", Sigmoid::sigmoid, crate::sigmoid),
+            ("softplus", Softplus::softplus, crate::softplus),
+        ];
+        for &(name, dual, plain) in functions {
+            for x in [0.3, 0.7, -0.4] {
+                if (name == "ln"
+                    || name == "log2"
+                    || name == "log10"
+                    || name == "sqrt"
+                    || name == "powf")
+                    && x < 0.0
+                {
+                    continue;
+                }
+                let y = dual(Dual::new(x, 1.0));
+                close(y.re, plain(x), name);
+                close(y.eps, central(plain, x), name);
+            }
+        }
+        let acosh = Dual::new(1.5_f64, 1.0).acosh();
+        close(acosh.eps, central(f64::acosh, 1.5), "acosh");
+    }
+
+    /// The binary operations and functions, along each operand.
+    #[test]
+    fn test_binary_derivatives_against_finite_differences() {
+        let (a, b) = (0.8_f64, -1.3_f64);
+        let ops: &[Binary] = &[
+            ("+", |x, y| x + y, |x, y| x + y),
+            ("-", |x, y| x - y, |x, y| x - y),
+            ("*", |x, y| x * y, |x, y| x * y),
+            ("/", |x, y| x / y, |x, y| x / y),
+            ("atan2", Float::atan2, f64::atan2),
+            ("hypot", Float::hypot, f64::hypot),
+            ("mul_add", |x, y| x.mul_add(y, x), |x, y| x.mul_add(y, x)),
+        ];
+        for &(name, dual, plain) in ops {
+            let da = dual(Dual::new(a, 1.0), Dual::constant(b)).eps;
+            let db = dual(Dual::constant(a), Dual::new(b, 1.0)).eps;
+            close(da, central(|x| plain(x, b), a), name);
+            close(db, central(|y| plain(a, y), b), name);
+        }
+    }
+
+    /// The pullbacks at dual numbers: their values are the plain pullbacks,
+    /// their ε parts the pullbacks' derivatives.
+    #[test]
+    fn test_pullbacks_are_the_plain_ones_differentiated_once_more() {
+        let x = 0.6_f64;
+        let d = 1.0_f64;
+        let pullbacks: &[Pullback] = &[
+            (
+                "exp",
+                |x| x.exp_pullback(&x.exp(), &Dual::one()),
+                |x| x.exp_pullback(&x.exp(), &1.0),
+            ),
+            (
+                "sin",
+                |x| x.sin_pullback(&x.sin(), &Dual::one()),
+                |x| x.sin_pullback(&x.sin(), &1.0),
+            ),
+            (
+                "tanh",
+                |x| x.tanh_pullback(&x.tanh(), &Dual::one()),
+                |x| x.tanh_pullback(&x.tanh(), &1.0),
+            ),
+            (
+                "sqrt",
+                |x| x.sqrt_pullback(&x.sqrt(), &Dual::one()),
+                |x| x.sqrt_pullback(&x.sqrt(), &1.0),
+            ),
+            (
+                "sigmoid",
+                |x| x.sigmoid_pullback(&Sigmoid::sigmoid(*x), &Dual::one()),
+                |x| x.sigmoid_pullback(&crate::sigmoid(x), &1.0),
+            ),
+            (
+                "softplus",
+                |x| x.softplus_pullback(&Softplus::softplus(*x), &Dual::one()),
+                |x| x.softplus_pullback(&crate::softplus(x), &1.0),
+            ),
+            (
+                "powi",
+                |x| x.powi_pullback(3, &x.powi(3), &Dual::one()),
+                |x| x.powi_pullback(3, &x.powi(3), &1.0),
+            ),
+        ];
+        for &(name, dual, plain) in pullbacks {
+            let y = dual(&Dual::new(x, d));
+            close(y.re, plain(x), name);
+            close(y.eps, central(plain, x), name);
+        }
+    }
+}
