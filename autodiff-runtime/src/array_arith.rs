@@ -7,7 +7,7 @@
 //! shape ([`unbroadcast`]). A scalar operand's gradient is the sum over the
 //! whole array. Every pullback allocates exactly one array, its output.
 
-use ndarray::{Array, ArrayBase, ArrayView, ArrayViewD, Axis, Data, DimMax, Dimension, Zip};
+use ndarray::{Array, ArrayBase, ArrayView, ArrayViewD, Axis, Data, DimMax, Dimension, Ix2, Zip};
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::array::Element;
@@ -95,6 +95,46 @@ fn sum_broadcast<A: Element, D: Dimension>(
         }
     }
     let mut out = Array::zeros(target);
+    // A matrix summed to a column or a row (a bias over a batch): lane by
+    // lane, without the general path's per-element index arithmetic.
+    if let (2, Ok(d2), Ok(x2), Ok(y2)) = (
+        n,
+        d.view().into_dimensionality::<Ix2>(),
+        x.view().into_dimensionality::<Ix2>(),
+        y.view().into_dimensionality::<Ix2>(),
+    ) && lead == 0
+    {
+        let mut out2 = out
+            .view_mut()
+            .into_dimensionality::<Ix2>()
+            .expect("two axes, as the adjoint");
+        match reduced[..] {
+            [1] => {
+                Zip::from(out2.rows_mut())
+                    .and(d2.rows())
+                    .and(x2.rows())
+                    .and(y2.rows())
+                    .for_each(|mut o, d, x, y| {
+                        o[0] = Zip::from(&d)
+                            .and(&x)
+                            .and(&y)
+                            .fold(A::zero(), |acc, &d, &x, &y| acc + f(d, x, y));
+                    });
+                return out;
+            }
+            [0] => {
+                for ((d, x), y) in d2.rows().into_iter().zip(x2.rows()).zip(y2.rows()) {
+                    Zip::from(out2.row_mut(0))
+                        .and(&d)
+                        .and(&x)
+                        .and(&y)
+                        .for_each(|o, &d, &x, &y| *o = *o + f(d, x, y));
+                }
+                return out;
+            }
+            _ => {}
+        }
+    }
     // The output without its summed length-1 axes: the kept axes, in order.
     let mut out_k = out.view_mut().into_dyn();
     for &i in reduced.iter().rev() {
