@@ -10,7 +10,7 @@
 //! signature, at `path`.
 
 use crate::diagnostics;
-use crate::emit::{allowed_lints, inputs, tangent_type};
+use crate::emit::{allowed_lints, grad_where, inputs, tangent_type};
 use crate::ir::TypeClass;
 use crate::lower::classify;
 use proc_macro2::{Span, TokenStream};
@@ -204,18 +204,7 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let grad_name = format_ident!("{}_grad", name);
     let vjp_name = format_ident!("{}_vjp", name);
     let pullback_name = format_ident!("__{}_pullback", name);
-    let grad_where = match classify(ret_ty).0 {
-        TypeClass::Float => quote!(#where_clause),
-        _ => {
-            let mut clause = where_clause
-                .clone()
-                .unwrap_or_else(|| syn::parse_quote!(where));
-            clause.predicates.push(
-                syn::parse_quote!(for<'__autodiff> #ret_ty: ::autodiff::__private::ScalarOutput),
-            );
-            quote!(#clause)
-        }
-    };
+    let grad_where = grad_where(ret_ty, where_clause.as_ref());
     let vjp_is_own = vjp
         .segments
         .last()

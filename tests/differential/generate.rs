@@ -686,23 +686,7 @@ impl Gen<'_> {
                 }
             };
             self.line(&format!("{} {op} {rhs};", m.name));
-            let mut mag = mag;
-            if mag > LIMIT {
-                // Re-assignment that reads the variable: squash it.
-                let cur = E {
-                    s: m.name.clone(),
-                    mag,
-                    typed: true,
-                    atomic: true,
-                };
-                let e = self.bound(cur, LIMIT);
-                self.line(&format!("{} = {};", m.name, e.s));
-                mag = e.mag;
-            }
-            self.set_mag(&m.name, mag);
-            if !self.pending.contains(&m.name) {
-                self.pending.push(m.name.clone());
-            }
+            self.settle(&m, mag);
         } else if r < 8 {
             // let mut
             let e = self.expr(depth);
@@ -799,7 +783,8 @@ impl Gen<'_> {
         var
     }
 
-    /// Squashes `m` after an update that may have grown it past [`LIMIT`].
+    /// Squashes `m` after an update that may have grown it past [`LIMIT`]
+    /// (a re-assignment that reads the variable), and marks it unread.
     fn settle(&mut self, m: &Var, mag: f64) {
         let mut mag = mag;
         if mag > LIMIT {
