@@ -44,8 +44,7 @@ pub enum Node {
 /// How control leaves a [`Block`].
 #[derive(Default)]
 pub enum End {
-    /// The end of the function body or of a branch that merges: the values
-    /// of the enclosing `if`'s `phis`, in order.
+    /// The end of the function body (its value is [`Function::ret`]).
     #[default]
     Merge,
     /// Values for the `phis` of the enclosing `if`.

@@ -583,7 +583,7 @@ impl Lower<'_> {
 
     /// Lowers a block's statements (no `break`, `continue` or `return`);
     /// returns its tail value.
-    fn block(&mut self, stmts: &[syn::Stmt], _is_fn_body: bool) -> Option<Operand> {
+    fn block(&mut self, stmts: &[syn::Stmt]) -> Option<Operand> {
         match self.seq(stmts, &[], Ctx::Block) {
             Tail::Value(value) => value,
             Tail::End(_) => None,
@@ -943,7 +943,7 @@ impl Lower<'_> {
         let scopes = self.scopes.clone();
         let (then_nodes, then_tail) = self.sub(|this| {
             this.scopes.push(HashMap::new());
-            let tail = this.block(&branch.then_branch.stmts, false);
+            let tail = this.block(&branch.then_branch.stmts);
             this.scopes.pop();
             tail
         });
@@ -955,7 +955,7 @@ impl Lower<'_> {
                     None => None,
                     Some(Expr::Block(block)) => {
                         this.scopes.push(HashMap::new());
-                        let tail = this.block(&block.block.stmts, false);
+                        let tail = this.block(&block.block.stmts);
                         this.scopes.pop();
                         tail
                     }
@@ -1093,7 +1093,6 @@ impl Lower<'_> {
             .collect();
         let mut assume_varied: Vec<bool> = inits.iter().map(|&v| self.vars[v].varied).collect();
         let mut assume_scalar: Vec<bool> = inits.iter().map(|&v| self.vars[v].scalar).collect();
-        let mutated_before: Vec<bool> = self.vars.iter().map(|var| var.varied).collect();
         for _ in 0..=names.len() + self.vars.len() {
             let snapshot = self.snapshot();
             let varied_before: Vec<bool> = self.vars.iter().map(|var| var.varied).collect();
@@ -1184,7 +1183,6 @@ impl Lower<'_> {
                 trip,
                 span,
             })));
-            let _ = &mutated_before;
             return;
         }
         unreachable!("assumptions only grow, so the loop settles");
@@ -1896,7 +1894,7 @@ impl Lower<'_> {
 
     fn block_expr(&mut self, block: &syn::ExprBlock) -> Op {
         self.scopes.push(HashMap::new());
-        let tail = self.block(&block.block.stmts, false);
+        let tail = self.block(&block.block.stmts);
         self.scopes.pop();
         match tail {
             Some(tail) => Op::Copy(tail),
