@@ -159,6 +159,9 @@ pub struct Plan {
     pub recorded: Vec<VarId>,
     /// Statements the reverse sweep computes again.
     pub recompute: HashSet<StmtId>,
+    /// The statement that defines each variable (not the phis, exits and
+    /// headers of branches and loops).
+    pub defining: HashMap<VarId, StmtId>,
 }
 
 /// The variables a loop binds by itself in each iteration (its index).
@@ -177,6 +180,12 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         needed: HashSet::new(),
         recorded: Vec::new(),
         recompute: HashSet::new(),
+        defining: f
+            .stmts
+            .iter()
+            .enumerate()
+            .map(|(id, stmt)| (stmt.def, id))
+            .collect(),
     };
     homes(f, &f.body, false, &mut plan);
     let mut free: HashSet<VarId> = HashSet::new();
@@ -193,7 +202,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         if home.is_none_or(|home| home == top) || free.contains(&var) {
             continue;
         }
-        match defining_stmt(f, var) {
+        match plan.defining.get(&var).copied() {
             Some(id) if recomputable(f, id) => {
                 if plan.recompute.insert(id) {
                     for read in reads(f, &f.stmts[id].op) {
@@ -251,10 +260,6 @@ fn opaque_reads(f: &Function, tokens: proc_macro2::TokenStream, out: &mut Vec<Va
             _ => {}
         }
     }
-}
-
-fn defining_stmt(f: &Function, var: VarId) -> Option<StmtId> {
-    f.stmts.iter().position(|stmt| stmt.def == var)
 }
 
 /// Whether computing `stmt` again gives the same value, cheaply.
@@ -479,6 +484,26 @@ pub fn targets(adjoint: &Adjoint, active: &[bool], block_: &Block, out: &mut Vec
     }
 }
 
+/// The variables defined outside `blocks` (and not in `bound`) whose
+/// adjoints receive contributions inside them: what the reverse of those
+/// blocks adds into, so it must be bound before them.
+pub fn outer_targets(
+    f: &Function,
+    adjoint: &Adjoint,
+    active: &[bool],
+    blocks: &[&Block],
+    bound: &[VarId],
+) -> Vec<VarId> {
+    let mut inner = Vec::new();
+    let mut inside: HashSet<VarId> = bound.iter().copied().collect();
+    for block_ in blocks {
+        targets(adjoint, active, block_, &mut inner);
+        defs(f, block_, &mut inside);
+    }
+    inner.retain(|var| !inside.contains(var));
+    inner
+}
+
 /// The variables defined inside `block_` (at any depth).
 pub fn defs(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
     for node in &block_.nodes {
@@ -560,13 +585,8 @@ fn seeds(
             }
             Node::If(branch) => {
                 need(&branch.cond, needed);
-                let mut inner = Vec::new();
-                targets(adjoint, active, &branch.then, &mut inner);
-                targets(adjoint, active, &branch.els, &mut inner);
-                let mut inside = HashSet::new();
-                defs(f, &branch.then, &mut inside);
-                defs(f, &branch.els, &mut inside);
-                needed.extend(inner.into_iter().filter(|var| !inside.contains(var)));
+                let blocks = [&branch.then, &branch.els];
+                needed.extend(outer_targets(f, adjoint, active, &blocks, &[]));
                 seeds(f, adjoint, active, &branch.then, needed, free);
                 seeds(f, adjoint, active, &branch.els, needed, free);
             }
@@ -581,13 +601,9 @@ fn seeds(
                         needed.insert(carried.exit);
                     }
                 }
-                let mut inner = Vec::new();
-                targets(adjoint, active, &lp.body, &mut inner);
-                let mut inside = HashSet::new();
-                defs(f, &lp.body, &mut inside);
                 // The loop binds the adjoints of its carried variables.
-                inside.extend(lp.carried.iter().map(|carried| carried.header));
-                needed.extend(inner.into_iter().filter(|var| !inside.contains(var)));
+                let headers: Vec<VarId> = lp.carried.iter().map(|c| c.header).collect();
+                needed.extend(outer_targets(f, adjoint, active, &[&lp.body], &headers));
                 seeds(f, adjoint, active, &lp.body, needed, free);
             }
         }

@@ -1199,18 +1199,17 @@ impl<'a> Body<'a> {
         self.forward(&lp.body, &mut body);
         let header = lp.carried[k].header;
         // Accumulators for the outer variables the body adds into.
-        let mut outer = Vec::new();
-        let mut inside = HashSet::new();
-        crate::analyse::targets(self.adjoint, self.active, &lp.body, &mut outer);
-        crate::analyse::defs(self.f, &lp.body, &mut inside);
-        inside.insert(header);
+        let outer = crate::analyse::outer_targets(
+            self.f,
+            self.adjoint,
+            self.active,
+            &[&lp.body],
+            &[header],
+        );
         let scope = self.defined.clone();
         let saved: HashMap<VarId, Ident> = self.adjoints.clone();
         let mut accs = Vec::new();
         for var in outer {
-            if inside.contains(&var) {
-                continue;
-            }
             let name = self.f.vars[var]
                 .name
                 .trim_start_matches("r#")
@@ -1328,7 +1327,7 @@ impl<'a> Body<'a> {
             let offset = if at == index {
                 0
             } else {
-                let stmt = self.f.stmts.iter().find(|stmt| stmt.def == at)?;
+                let stmt = &self.f.stmts[*self.plan.defining.get(&at)?];
                 let Op::Opaque(tokens) = &stmt.op else {
                     return None;
                 };
@@ -1512,16 +1511,8 @@ impl<'a> Body<'a> {
     /// Binds the adjoints of the variables defined outside `blocks` that
     /// receive contributions inside them.
     fn declare_outer(&mut self, blocks: &[&'a Block], tokens: &mut TokenStream) {
-        let mut inner = Vec::new();
-        let mut inside = HashSet::new();
-        for block in blocks {
-            crate::analyse::targets(self.adjoint, self.active, block, &mut inner);
-            crate::analyse::defs(self.f, block, &mut inside);
-        }
-        for var in inner {
-            if !inside.contains(&var) {
-                self.declare(tokens, var);
-            }
+        for var in crate::analyse::outer_targets(self.f, self.adjoint, self.active, blocks, &[]) {
+            self.declare(tokens, var);
         }
     }
 
@@ -1597,15 +1588,8 @@ impl<'a> Body<'a> {
             adjoints.push(Some((d_header, carried.exit)));
             currents.push(Some(fresh(self.names, &format!("d_{name}_next"))));
         }
-        let mut outer = Vec::new();
-        let mut inside = HashSet::new();
-        crate::analyse::targets(self.adjoint, self.active, &lp.body, &mut outer);
-        crate::analyse::defs(self.f, &lp.body, &mut inside);
-        for var in outer {
-            if !inside.contains(&var) {
-                self.declare(tokens, var);
-            }
-        }
+        // (The headers among them are bound above: `declare` skips them.)
+        self.declare_outer(&[&lp.body], tokens);
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
         for (adjoint, current) in adjoints.iter().zip(&currents) {
