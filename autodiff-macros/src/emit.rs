@@ -115,7 +115,7 @@ pub fn functions(
     let mut body = Body::new(&f, adjoint, active, &plan, &mut names, false);
     body.generic = generic;
     let core = body.core(&seed);
-    let ret_value = body.operand(&f.ret);
+    let ret_value = body.ret_value();
     let wrt_grads: Vec<TokenStream> = f
         .params
         .iter()
@@ -478,7 +478,7 @@ fn split_mode(mut body: Body, seed: &Ident, ret_ty: &Type) -> TokenStream {
     let (f, adjoint) = (body.f, body.adjoint);
     let forward = body.forward_part();
     let reverse = body.reverse_part(seed);
-    let ret = body.operand(&f.ret);
+    let ret = body.ret_value();
     let ret = match f.ret.kind {
         OperandKind::Var(var) if !f.vars[var].scalar && !f.vars[var].by_ref => {
             quote!(::core::clone::Clone::clone(&#ret))
@@ -901,6 +901,35 @@ impl<'a> Body<'a> {
         tokens
     }
 
+    /// Whether `var` borrows an element or field of a value written in place
+    /// (`&y[i]` of a local `y` with `y[j] = …`): it cannot be kept as a
+    /// borrow past the next write, so the tape and the result hold copies.
+    fn borrows_mutated(&self, var: VarId) -> bool {
+        self.f.vars[var].by_ref
+            && self.plan.defining.get(&var).is_some_and(|&id| {
+                matches!(&self.f.stmts[id].op,
+                    Op::Index { base: Operand { kind: OperandKind::Var(base), .. }, borrow: true, .. }
+                    | Op::Field { base: Operand { kind: OperandKind::Var(base), .. }, .. }
+                    if self.f.vars[*base].mutated)
+            })
+    }
+
+    /// The function's result: an element of a local array is copied out.
+    fn ret_value(&self) -> TokenStream {
+        let value = self.operand(&self.f.ret);
+        match self.f.ret.kind {
+            OperandKind::Var(var)
+                if self.f.ret.mode == Mode::Value
+                    && self.plan.defining.get(&var).is_some_and(|&id| {
+                        matches!(self.f.stmts[id].op, Op::Index { borrow: true, .. })
+                    }) =>
+            {
+                quote!(::core::clone::Clone::clone(#value))
+            }
+            _ => value,
+        }
+    }
+
     /// Records `var` if the reverse sweep pops it.
     fn record(&self, var: VarId, tokens: &mut TokenStream) {
         let Some((tape, in_loop)) = self.tapes.get(&var) else {
@@ -908,8 +937,10 @@ impl<'a> Body<'a> {
         };
         let info = &self.f.vars[var];
         let ident = self.ident(var);
-        let value = if info.scalar || info.by_ref {
+        let value = if info.scalar || (info.by_ref && !self.borrows_mutated(var)) {
             ident
+        } else if info.by_ref {
+            quote!(::core::clone::Clone::clone(#ident))
         } else {
             quote!(::core::clone::Clone::clone(&#ident))
         };
@@ -1443,10 +1474,13 @@ impl<'a> Body<'a> {
             }
             let (tape, in_loop) = self.tapes[&var].clone();
             let ident = self.ident(var);
+            // A borrow of an array written in place went on the tape as a copy.
+            let borrow = self.borrows_mutated(var).then(|| quote!(&));
             if in_loop {
-                quote!(let #ident = ::core::option::Option::unwrap(#tape.pop());).to_tokens(tokens);
+                quote!(let #ident = #borrow ::core::option::Option::unwrap(#tape.pop());)
+                    .to_tokens(tokens);
             } else {
-                quote!(let #ident = ::core::option::Option::unwrap(#tape.take());)
+                quote!(let #ident = #borrow ::core::option::Option::unwrap(#tape.take());)
                     .to_tokens(tokens);
             }
         }

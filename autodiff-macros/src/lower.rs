@@ -499,10 +499,144 @@ impl Lower<'_> {
             },
         };
         let scalar = self.op_scalar(&op);
+        let elem_scalar = self.op_elem_scalar(&op);
         let var = self.new_var(emitted, span, varied, by_ref);
         self.vars[var].scalar = scalar;
+        self.vars[var].elem_scalar = elem_scalar;
         self.push(var, op, ty, span);
         var
+    }
+
+    /// Whether `op`'s value is a sequence of known floats: `vec![0.0; n]`,
+    /// `[0.0; N]`, or a copy of one.
+    fn op_elem_scalar(&self, op: &Op) -> bool {
+        match op {
+            Op::Copy(x) | Op::Clone(x) => match x.kind {
+                OperandKind::Var(var) => self.vars[var].elem_scalar,
+                OperandKind::Const(_) => false,
+            },
+            Op::Opaque(tokens) => {
+                syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
+            }
+            _ => false,
+        }
+    }
+
+    fn expr_elem_scalar(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Paren(e) => self.expr_elem_scalar(&e.expr),
+            Expr::Repeat(e) => self.expr_scalar(&e.expr),
+            Expr::Array(e) => !e.elems.is_empty() && e.elems.iter().all(|e| self.expr_scalar(e)),
+            Expr::Macro(mac) if mac.mac.path.is_ident("vec") => {
+                // `vec![value; count]`
+                let repeat = |input: syn::parse::ParseStream| {
+                    let value: Expr = input.parse()?;
+                    input.parse::<syn::Token![;]>()?;
+                    input.parse::<Expr>()?;
+                    Ok(value)
+                };
+                if let Ok(value) = mac.mac.parse_body_with(repeat) {
+                    return self.expr_scalar(&value);
+                }
+                // `vec![a, b, …]`
+                let parser = Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                mac.mac.parse_body_with(parser).is_ok_and(|elems| {
+                    !elems.is_empty() && elems.iter().all(|e| self.expr_scalar(e))
+                })
+            }
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .and_then(|ident| self.var_named(&ident.to_string()))
+                .is_some_and(|var| self.vars[var].elem_scalar),
+            _ => false,
+        }
+    }
+
+    /// The variable a generated name in an opaque expression stands for.
+    fn var_named(&self, name: &str) -> Option<VarId> {
+        self.vars.iter().rposition(|var| var.name == name)
+    }
+
+    /// Whether an expression the macro does not differentiate (a constant,
+    /// or an opaque expression, its locals already renamed) is known to be a
+    /// float: float literals, `f64::` constants, `as f64` casts, float
+    /// variables, elements of float sequences, and arithmetic and float
+    /// methods of those.
+    fn expr_scalar(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Float(_)),
+            Expr::Paren(e) => self.expr_scalar(&e.expr),
+            Expr::Group(e) => self.expr_scalar(&e.expr),
+            Expr::Unary(e) => matches!(e.op, syn::UnOp::Neg(_)) && self.expr_scalar(&e.expr),
+            Expr::Binary(e) => {
+                matches!(
+                    e.op,
+                    syn::BinOp::Add(_)
+                        | syn::BinOp::Sub(_)
+                        | syn::BinOp::Mul(_)
+                        | syn::BinOp::Div(_)
+                        | syn::BinOp::Rem(_)
+                ) && self.expr_scalar(&e.left)
+                    && self.expr_scalar(&e.right)
+            }
+            Expr::Cast(e) => is_float_type(&e.ty),
+            // `x = 0.5` is lowered as `same_type(&x, 0.5)`.
+            Expr::Call(call) => {
+                matches!(&*call.func, Expr::Path(path)
+                    if path.path.segments.last().is_some_and(|last| last.ident == "same_type"))
+                    && call
+                        .args
+                        .first()
+                        .is_some_and(|first| self.expr_scalar(first))
+            }
+            Expr::Path(path) => {
+                if let Some(ident) = path.path.get_ident() {
+                    return self
+                        .var_named(&ident.to_string())
+                        .is_some_and(|var| self.vars[var].scalar);
+                }
+                // `f64::INFINITY`, `f64::consts::PI`, `core::f32::EPSILON`
+                let segments: Vec<String> = path
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                let last = segments.last().map_or("", String::as_str);
+                segments[..segments.len().saturating_sub(1)]
+                    .iter()
+                    .any(|s| s == "f64" || s == "f32")
+                    && !last.is_empty()
+                    && last
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && !matches!(
+                        last,
+                        "DIGITS"
+                            | "MANTISSA_DIGITS"
+                            | "RADIX"
+                            | "MAX_EXP"
+                            | "MIN_EXP"
+                            | "MAX_10_EXP"
+                            | "MIN_10_EXP"
+                    )
+            }
+            Expr::Index(e) => match &*e.expr {
+                Expr::Path(path) => path
+                    .path
+                    .get_ident()
+                    .and_then(|ident| self.var_named(&ident.to_string()))
+                    .is_some_and(|var| self.vars[var].elem_scalar),
+                _ => false,
+            },
+            Expr::MethodCall(call) => {
+                rules::method(&call.method.to_string()).is_some_and(|rule| {
+                    !matches!(rule.shape, MethodShape::Reduce | MethodShape::Bilinear)
+                }) && self.expr_scalar(&call.receiver)
+            }
+            _ => false,
+        }
     }
 
     fn operand_varied(&self, operand: &Operand) -> bool {
@@ -516,8 +650,8 @@ impl Lower<'_> {
         match &operand.kind {
             OperandKind::Var(var) => self.vars[*var].scalar,
             OperandKind::Const(tokens) => {
-                syn::parse2::<syn::LitFloat>(tokens.clone()).is_ok()
-                    || syn::parse2::<syn::LitInt>(tokens.clone()).is_ok()
+                syn::parse2::<syn::LitInt>(tokens.clone()).is_ok()
+                    || syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_scalar(&expr))
             }
         }
     }
@@ -541,7 +675,10 @@ impl Lower<'_> {
                 OperandKind::Var(var) => self.vars[var].elem_scalar,
                 OperandKind::Const(_) => false,
             },
-            Op::Call(_) | Op::Opaque(_) | Op::SetIndex { .. } | Op::Field { .. } => false,
+            Op::Opaque(tokens) => {
+                syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_scalar(&expr))
+            }
+            Op::Call(_) | Op::SetIndex { .. } | Op::Field { .. } => false,
         }
     }
 
@@ -1096,6 +1233,8 @@ impl Lower<'_> {
         for _ in 0..=names.len() + self.vars.len() {
             let snapshot = self.snapshot();
             let varied_before: Vec<bool> = self.vars.iter().map(|var| var.varied).collect();
+            let elem_scalar_before: Vec<bool> =
+                self.vars.iter().map(|var| var.elem_scalar).collect();
             self.scopes.push(HashMap::new());
             let depth = self.scopes.len() - 1;
             let headers: Vec<VarId> = names
@@ -1147,6 +1286,11 @@ impl Lower<'_> {
                 .iter()
                 .zip(&self.vars)
                 .any(|(before, var)| var.mutated && var.varied && !before);
+            // Likewise an array whose elements a write showed to be floats.
+            changed |= elem_scalar_before
+                .iter()
+                .zip(&self.vars)
+                .any(|(before, var)| var.mutated && var.elem_scalar && !before);
             if changed {
                 self.restore(snapshot);
                 continue;
@@ -2575,4 +2719,9 @@ pub fn generic_elem<'a>(ty: &Type, sig: &'a Signature) -> Option<&'a Ident> {
         }
         _ => None,
     }
+}
+
+/// Whether `ty` is `f32` or `f64` (an `as` cast's target).
+fn is_float_type(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.path.is_ident("f64") || path.path.is_ident("f32"))
 }

@@ -1,0 +1,287 @@
+//! `#[grad]` on local arrays written in place and read back: recurrences
+//! `y[i] = f(y[i - 1])`, updates `y[i] += …`, several local `Vec`s written in
+//! the same loop (the stages of an RK4 step), elements written in an earlier
+//! iteration or an earlier loop, and results that are an element or the whole
+//! `Vec`. Each gradient is checked against an analytic one or central finite
+//! differences (`autodiff::check`), never against the crate's own output.
+
+use autodiff::{check, grad};
+
+/// `got` is `want` to within `tol · max(1, |want|)`, element by element.
+fn assert_all_near(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{what}[{i}]: got {g}, want {w}"
+        );
+    }
+}
+
+/// The product recurrence of the loop issue: `y[i] = x[i] · y[i − 1]`,
+/// returning the last element (a local `Vec` element, by value).
+#[grad(wrt(x))]
+pub fn chain(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    y[0] = x[0];
+    for i in 1..n {
+        y[i] = x[i] * y[i - 1];
+    }
+    y[n - 1]
+}
+
+#[test]
+fn test_chain_product_recurrence() {
+    let x = vec![0.5, -1.5, 2.0, 0.75, 1.25];
+    let (value, g) = chain_grad(&x);
+    let product: f64 = x.iter().product();
+    assert_eq!(value, chain(&x));
+    assert!((value - product).abs() <= 1e-15);
+    // ∂(Π x)/∂x_k = Π_{j≠k} x_j.
+    let want: Vec<f64> = (0..x.len())
+        .map(|k| (0..x.len()).filter(|&j| j != k).map(|j| x[j]).product())
+        .collect();
+    assert_all_near(&g, &want, 1e-14, "chain");
+    check(|x: &Vec<f64>| chain(x), x.clone(), &g).assert_close(1e-6);
+}
+
+/// The same recurrence with the first element left at its `0.0`: every
+/// product is 0, and so is the gradient (no NaN from a stored zero).
+#[test]
+fn test_chain_from_zero() {
+    #[grad(wrt(x))]
+    fn chain_zero(x: &[f64]) -> f64 {
+        let n = x.len();
+        let mut y = vec![0.0; n];
+        for i in 1..n {
+            y[i] = x[i] * y[i - 1] + x[i];
+        }
+        y[n - 1]
+    }
+    let x = vec![0.3, 0.5, -0.25, 1.5];
+    let (value, g) = chain_zero_grad(&x);
+    assert_eq!(value, chain_zero(&x));
+    check(|x: &Vec<f64>| chain_zero(x), x.clone(), &g).assert_close(1e-6);
+    assert_eq!(g[0], 0.0);
+}
+
+/// `y[i] += …` onto an element written in an earlier iteration, and a
+/// second loop reading the first's results.
+#[grad(wrt(x))]
+pub fn two_passes(x: &[f64], a: f64) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = x[i].sin() * a;
+    }
+    for i in 1..n {
+        y[i] += y[i - 1] * x[i];
+        y[i - 1] -= 0.5 * y[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += y[i] * y[i];
+    }
+    s
+}
+
+#[test]
+fn test_updates_in_place_across_loops() {
+    let x = vec![0.4, -0.7, 1.1, 0.2, -0.3, 0.9];
+    let (value, g) = two_passes_grad(&x, 1.3);
+    assert_eq!(value, two_passes(&x, 1.3));
+    check(|x: &Vec<f64>| two_passes(x, 1.3), x.clone(), &g).assert_close(1e-6);
+}
+
+/// A linear ODE `y′_i = x_i · y_{i−1}` (`y′_0 = −y_0`) integrated by RK4
+/// with `steps` steps of size `h`, its stages in local `Vec`s written in the
+/// same loops: the workload of the loop issue.
+#[grad(wrt(x))]
+pub fn rk4_last(x: &[f64], y0: &[f64], h: f64, steps: usize) -> f64 {
+    let n = y0.len();
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = y0[i];
+    }
+    let mut k1 = vec![0.0; n];
+    let mut k2 = vec![0.0; n];
+    let mut k3 = vec![0.0; n];
+    let mut k4 = vec![0.0; n];
+    let mut tmp = vec![0.0; n];
+    for _ in 0..steps {
+        k1[0] = -y[0];
+        for i in 1..n {
+            k1[i] = x[i] * y[i - 1];
+        }
+        for i in 0..n {
+            tmp[i] = y[i] + 0.5 * h * k1[i];
+        }
+        k2[0] = -tmp[0];
+        for i in 1..n {
+            k2[i] = x[i] * tmp[i - 1];
+        }
+        for i in 0..n {
+            tmp[i] = y[i] + 0.5 * h * k2[i];
+        }
+        k3[0] = -tmp[0];
+        for i in 1..n {
+            k3[i] = x[i] * tmp[i - 1];
+        }
+        for i in 0..n {
+            tmp[i] = y[i] + h * k3[i];
+        }
+        k4[0] = -tmp[0];
+        for i in 1..n {
+            k4[i] = x[i] * tmp[i - 1];
+        }
+        for i in 0..n {
+            y[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
+        }
+    }
+    y[n - 1]
+}
+
+#[test]
+fn test_rk4_local_vec_state() {
+    let n = 6;
+    let x: Vec<f64> = (0..n).map(|i| 0.3 + 0.1 * i as f64).collect();
+    let y0: Vec<f64> = (0..n).map(|i| 1.0 - 0.15 * i as f64).collect();
+    let (value, g) = rk4_last_grad(&x, &y0, 0.05, 20);
+    assert_eq!(value, rk4_last(&x, &y0, 0.05, 20));
+    check(|x: &Vec<f64>| rk4_last(x, &y0, 0.05, 20), x.clone(), &g).assert_close(1e-6);
+    // x[0] never enters: its gradient is exactly 0.
+    assert_eq!(g[0], 0.0);
+}
+
+/// The whole local `Vec` as the result, through `_vjp` with a unit seed
+/// (row k of the Jacobian) and with a general seed.
+#[grad(wrt(x))]
+pub fn prefix_products(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut y = vec![1.0; n];
+    y[0] = x[0];
+    for i in 1..n {
+        y[i] = y[i - 1] * x[i];
+    }
+    y
+}
+
+#[test]
+fn test_whole_vec_output() {
+    let x = vec![1.5, -0.5, 2.0, 0.8];
+    let n = x.len();
+    for k in 0..n {
+        let mut seed = vec![0.0; n];
+        seed[k] = 1.0;
+        let (value, g) = prefix_products_vjp(&x, seed);
+        assert_eq!(value, prefix_products(&x));
+        // ∂y_k/∂x_j = Π_{m ≤ k, m ≠ j} x_m for j ≤ k, else 0.
+        let want: Vec<f64> = (0..n)
+            .map(|j| {
+                if j > k {
+                    0.0
+                } else {
+                    (0..=k).filter(|&m| m != j).map(|m| x[m]).product()
+                }
+            })
+            .collect();
+        assert_all_near(&g, &want, 1e-14, &format!("row {k}"));
+    }
+    let seed = vec![0.5, -1.0, 0.25, 2.0];
+    let (_, g) = prefix_products_vjp(&x, seed.clone());
+    let weighted = |x: &Vec<f64>| -> f64 {
+        prefix_products(x)
+            .iter()
+            .zip(&seed)
+            .map(|(y, s)| y * s)
+            .sum()
+    };
+    check(weighted, x.clone(), &g).assert_close(1e-6);
+}
+
+/// A carried product through an inner loop (`p *= t`), the residuals of a
+/// polynomial fit: nested loops with carried values at two levels.
+#[grad(wrt(c))]
+pub fn poly_fit(c: &[f64], t: &[f64], y: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..t.len() {
+        let mut p = 1.0;
+        let mut r = y[i];
+        for k in 0..c.len() {
+            r -= c[k] * p;
+            p *= t[i];
+        }
+        loss += 0.5 * r * r;
+    }
+    loss
+}
+
+#[test]
+fn test_carried_product_in_inner_loop() {
+    let c = vec![0.5, -0.25, 0.125, 0.3];
+    let t = vec![-1.0, -0.3, 0.2, 0.7, 1.1];
+    let y = vec![0.1, 0.4, -0.2, 0.9, 0.3];
+    let (value, g) = poly_fit_grad(&c, &t, &y);
+    assert_eq!(value, poly_fit(&c, &t, &y));
+    // ∂L/∂c_k = −Σ_i r_i t_i^k.
+    let want: Vec<f64> = (0..c.len())
+        .map(|k| {
+            -(0..t.len())
+                .map(|i| {
+                    let r = y[i]
+                        - (0..c.len())
+                            .map(|m| c[m] * t[i].powi(m as i32))
+                            .sum::<f64>();
+                    r * t[i].powi(k as i32)
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    assert_all_near(&g, &want, 1e-12, "poly_fit");
+}
+
+/// The nearest-centroid cost of the loop issue: `min` over an inner loop of
+/// an innermost sum.
+#[grad(wrt(c))]
+pub fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
+    let k = c.len() / d;
+    let n = p.len() / d;
+    let mut cost = 0.0;
+    for i in 0..n {
+        let mut closest = f64::INFINITY;
+        for j in 0..k {
+            let mut dist = 0.0;
+            for e in 0..d {
+                let diff = c[j * d + e] - p[i * d + e];
+                dist += diff * diff;
+            }
+            closest = closest.min(dist);
+        }
+        cost += closest;
+    }
+    cost
+}
+
+#[test]
+fn test_nearest_centroid_cost() {
+    let d = 2;
+    let c = vec![0.0, 0.0, 1.0, 1.0, -1.0, 0.5];
+    let p = vec![0.1, 0.2, 0.9, 1.2, -0.8, 0.4, 0.6, 0.7, -0.2, -0.1];
+    let (value, g) = kmeans_cost_grad(&c, &p, d);
+    assert_eq!(value, kmeans_cost(&c, &p, d));
+    // ∂/∂c_j = Σ over the points whose nearest centroid is j of 2 (c_j − p_i).
+    let mut want = vec![0.0; c.len()];
+    for i in 0..p.len() / d {
+        let dist =
+            |j: usize| -> f64 { (0..d).map(|e| (c[j * d + e] - p[i * d + e]).powi(2)).sum() };
+        let best = (0..c.len() / d)
+            .min_by(|&a, &b| dist(a).total_cmp(&dist(b)))
+            .unwrap();
+        for e in 0..d {
+            want[best * d + e] += 2.0 * (c[best * d + e] - p[i * d + e]);
+        }
+    }
+    assert_all_near(&g, &want, 1e-14, "kmeans");
+    check(|c: &Vec<f64>| kmeans_cost(c, &p, d), c.clone(), &g).assert_close(1e-6);
+}
