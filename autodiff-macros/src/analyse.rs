@@ -162,6 +162,30 @@ pub struct Plan {
     /// The statement that defines each variable (not the phis, exits and
     /// headers of branches and loops).
     pub defining: HashMap<VarId, StmtId>,
+    /// Floats whose adjoint the reverse sweep starts at zero where the value
+    /// itself is out of scope: only their type is kept (a zero-sized
+    /// `PhantomData` set in the forward sweep), never the value.
+    pub witnessed: Vec<VarId>,
+    /// Loops (by body) whose iterations the reverse sweep counts again from
+    /// their bounds, read on entry, rather than from a recorded trip count:
+    /// ranges and counted loops that nothing leaves early.
+    pub recounted: HashSet<BlockKey>,
+}
+
+/// Whether control can leave `block_` other than by its end: a `break` (or a
+/// `return`, lowered as one) of the loop whose body it is, at any depth of
+/// `if`s but not inside a nested loop.
+pub fn breaks(block_: &Block) -> bool {
+    matches!(block_.end, End::Break(_))
+        || block_.nodes.iter().any(|node| match node {
+            Node::If(branch) => breaks(&branch.then) || breaks(&branch.els),
+            Node::Stmt(_) | Node::Loop(_) => false,
+        })
+}
+
+/// Whether the reverse sweep of `lp` counts its iterations from its bounds.
+pub fn recountable(lp: &Loop) -> bool {
+    !matches!(lp.kind, LoopKind::Plain) && !breaks(&lp.body)
 }
 
 /// The variables a loop binds by itself in each iteration (its index).
@@ -180,6 +204,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         needed: HashSet::new(),
         recorded: Vec::new(),
         recompute: HashSet::new(),
+        witnessed: Vec::new(),
+        recounted: HashSet::new(),
         defining: f
             .stmts
             .iter()
@@ -189,12 +215,33 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     };
     homes(f, &f.body, false, &mut plan);
     let mut free: HashSet<VarId> = HashSet::new();
-    seeds(f, adjoint, active, &f.body, &mut plan.needed, &mut free);
+    let mut zeros: HashSet<VarId> = HashSet::new();
+    let mut seeds = Seeds {
+        f,
+        adjoint,
+        active,
+        needed: &mut plan.needed,
+        zeros: &mut zeros,
+        free: &mut free,
+        recounted: &mut plan.recounted,
+    };
+    seeds.block(&f.body);
     if let OperandKind::Var(ret) = f.ret.kind {
         plan.needed.insert(ret);
     }
-    // Close over recomputation: a recomputed value needs its operands.
+    // A zero of a float's type needs no value; a zero of an array's shape
+    // reads the array.
     let top = key(&f.body);
+    for var in zeros {
+        let out_of_scope = plan.home.get(&var).is_some_and(|&home| home != top);
+        if f.vars[var].scalar && out_of_scope && !plan.needed.contains(&var) {
+            plan.witnessed.push(var);
+        } else {
+            plan.needed.insert(var);
+        }
+    }
+    plan.witnessed.sort_unstable();
+    // Close over recomputation: a recomputed value needs its operands.
     let mut order: Vec<VarId> = plan.needed.iter().copied().collect();
     let mut recorded: HashSet<VarId> = HashSet::new();
     while let Some(var) = order.pop() {
@@ -530,81 +577,106 @@ pub fn defs(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
 }
 
 /// The forward values the reverse sweep reads directly, wherever they are.
-fn seeds(
-    f: &Function,
-    adjoint: &Adjoint,
-    active: &[bool],
-    block_: &Block,
-    needed: &mut HashSet<VarId>,
-    free: &mut HashSet<VarId>,
-) {
-    let need = |operand: &Operand, needed: &mut HashSet<VarId>| {
+struct Seeds<'a, 'p> {
+    f: &'a Function,
+    adjoint: &'a Adjoint,
+    active: &'a [bool],
+    /// Values read.
+    needed: &'p mut HashSet<VarId>,
+    /// Values whose adjoint starts at a zero of their type or shape.
+    zeros: &'p mut HashSet<VarId>,
+    /// Loop indices, bound again by the reverse loop itself.
+    free: &'p mut HashSet<VarId>,
+    recounted: &'p mut HashSet<BlockKey>,
+}
+
+impl Seeds<'_, '_> {
+    fn need(&mut self, operand: &Operand) {
         if let OperandKind::Var(var) = operand.kind {
-            needed.insert(var);
+            self.needed.insert(var);
         }
-    };
-    for node in &block_.nodes {
-        if !has_work(f, adjoint, active, node) {
-            continue;
-        }
-        match node {
-            Node::Stmt(id) => {
-                for stmt in &adjoint.stmts[*id] {
-                    match stmt {
-                        AdjStmt::Rule { args, .. } => {
-                            for arg in args {
-                                match arg {
-                                    RuleArg::Primal(operand) | RuleArg::Int(operand) => {
-                                        need(operand, needed);
-                                    }
-                                    RuleArg::Output(var) => {
-                                        needed.insert(*var);
-                                    }
-                                    RuleArg::Adjoint(_) => {}
-                                }
+    }
+
+    fn block(&mut self, block_: &Block) {
+        let (f, adjoint, active) = (self.f, self.adjoint, self.active);
+        for node in &block_.nodes {
+            if !has_work(f, adjoint, active, node) {
+                continue;
+            }
+            match node {
+                Node::Stmt(id) => self.stmt(*id),
+                Node::If(branch) => {
+                    self.need(&branch.cond);
+                    let blocks = [&branch.then, &branch.els];
+                    self.zeros
+                        .extend(outer_targets(f, adjoint, active, &blocks, &[]));
+                    self.block(&branch.then);
+                    self.block(&branch.els);
+                }
+                Node::Loop(lp) => {
+                    if recountable(lp) {
+                        self.recounted.insert(key(&lp.body));
+                        match &lp.kind {
+                            LoopKind::Range { lo, hi, .. } => {
+                                self.need(lo);
+                                self.need(hi);
                             }
+                            LoopKind::Counted { len, .. } => self.need(len),
+                            LoopKind::Plain => {}
                         }
-                        AdjStmt::CallPullback { stmt, .. } => {
-                            if let Op::Call(call) = &f.stmts[*stmt].op {
-                                for arg in &call.args {
-                                    need(arg, needed);
-                                }
-                            }
+                    } else {
+                        self.needed.insert(lp.trip);
+                        if let LoopKind::Range { lo, .. } = &lp.kind {
+                            self.need(lo);
                         }
-                        AdjStmt::IndexAdd { base, index, .. }
-                        | AdjStmt::IndexTake { base, index, .. } => {
-                            need(index, needed);
-                            needed.insert(*base);
-                        }
-                        AdjStmt::FieldAdd { base, .. } => {
-                            needed.insert(*base);
-                        }
-                        AdjStmt::Pass { .. } => {}
                     }
+                    self.free.extend(iteration_vars(lp));
+                    for carried in &lp.carried {
+                        if active[carried.header] {
+                            self.zeros.insert(carried.exit);
+                        }
+                    }
+                    // The loop binds the adjoints of its carried variables.
+                    let headers: Vec<VarId> = lp.carried.iter().map(|c| c.header).collect();
+                    self.zeros
+                        .extend(outer_targets(f, adjoint, active, &[&lp.body], &headers));
+                    self.block(&lp.body);
                 }
             }
-            Node::If(branch) => {
-                need(&branch.cond, needed);
-                let blocks = [&branch.then, &branch.els];
-                needed.extend(outer_targets(f, adjoint, active, &blocks, &[]));
-                seeds(f, adjoint, active, &branch.then, needed, free);
-                seeds(f, adjoint, active, &branch.els, needed, free);
-            }
-            Node::Loop(lp) => {
-                needed.insert(lp.trip);
-                if let LoopKind::Range { lo, .. } = &lp.kind {
-                    need(lo, needed);
-                }
-                free.extend(iteration_vars(lp));
-                for carried in &lp.carried {
-                    if active[carried.header] {
-                        needed.insert(carried.exit);
+        }
+    }
+
+    fn stmt(&mut self, id: StmtId) {
+        for stmt in &self.adjoint.stmts[id] {
+            match stmt {
+                AdjStmt::Rule { args, .. } => {
+                    for arg in args {
+                        match arg {
+                            RuleArg::Primal(operand) | RuleArg::Int(operand) => {
+                                self.need(operand);
+                            }
+                            RuleArg::Output(var) => {
+                                self.needed.insert(*var);
+                            }
+                            RuleArg::Adjoint(_) => {}
+                        }
                     }
                 }
-                // The loop binds the adjoints of its carried variables.
-                let headers: Vec<VarId> = lp.carried.iter().map(|c| c.header).collect();
-                needed.extend(outer_targets(f, adjoint, active, &[&lp.body], &headers));
-                seeds(f, adjoint, active, &lp.body, needed, free);
+                AdjStmt::CallPullback { stmt, .. } => {
+                    if let Op::Call(call) = &self.f.stmts[*stmt].op {
+                        for arg in &call.args {
+                            self.need(arg);
+                        }
+                    }
+                }
+                AdjStmt::IndexAdd { base, index, .. } | AdjStmt::IndexTake { base, index, .. } => {
+                    self.need(index);
+                    self.needed.insert(*base);
+                }
+                AdjStmt::FieldAdd { base, .. } => {
+                    self.needed.insert(*base);
+                }
+                AdjStmt::Pass { .. } => {}
             }
         }
     }

@@ -40,6 +40,7 @@ pub fn allowed_lints() -> TokenStream {
     quote! {
         #[allow(
             unused_variables,
+            unused_assignments,
             unused_mut,
             unused_parens,
             unused_braces,
@@ -430,6 +431,9 @@ struct Body<'a> {
     defined: HashSet<VarId>,
     /// The tape (a `Vec`, or an `Option` outside loops) of each recorded value.
     tapes: HashMap<VarId, (Ident, bool)>,
+    /// The type witness (a `PhantomData`) of each float whose adjoint starts
+    /// at zero out of its scope.
+    witnesses: HashMap<VarId, Ident>,
     /// The position of each statement in the forward sweep.
     position: HashMap<StmtId, usize>,
     /// The last forward position that reads each value (a read inside a
@@ -661,6 +665,7 @@ impl<'a> Body<'a> {
             adjoints: HashMap::new(),
             defined: HashSet::new(),
             tapes: HashMap::new(),
+            witnesses: HashMap::new(),
             position: HashMap::new(),
             last_forward_use: HashMap::new(),
             carried_adjoints: Vec::new(),
@@ -751,6 +756,9 @@ impl<'a> Body<'a> {
     }
 
     fn zero_of(&self, var: VarId) -> TokenStream {
+        if let Some(witness) = self.witnesses.get(&var) {
+            return quote!(::autodiff::__private::rules::zero_of_type(#witness));
+        }
         let value = self.var_reference(var);
         quote!(::autodiff::__private::rules::zero(#value))
     }
@@ -898,6 +906,18 @@ impl<'a> Body<'a> {
             }
             self.tapes.insert(var, (tape, in_loop));
         }
+        for &var in &self.plan.witnessed {
+            let name = format!(
+                "type_{}",
+                self.f.vars[var]
+                    .name
+                    .trim_start_matches("r#")
+                    .trim_start_matches('_')
+            );
+            let witness = fresh(self.names, &name);
+            quote!(let mut #witness = ::core::marker::PhantomData;).to_tokens(&mut tokens);
+            self.witnesses.insert(var, witness);
+        }
         tokens
     }
 
@@ -930,8 +950,13 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Records `var` if the reverse sweep pops it.
+    /// Records `var` if the reverse sweep pops it (or its type, if the
+    /// reverse sweep only needs a zero of it).
     fn record(&self, var: VarId, tokens: &mut TokenStream) {
+        if let Some(witness) = self.witnesses.get(&var) {
+            let ident = self.ident(var);
+            quote!(#witness = ::autodiff::__private::rules::type_of(&#ident);).to_tokens(tokens);
+        }
         let Some((tape, in_loop)) = self.tapes.get(&var) else {
             return;
         };
@@ -1628,9 +1653,13 @@ impl<'a> Body<'a> {
         let mut body = TokenStream::new();
         for (adjoint, current) in adjoints.iter().zip(&currents) {
             if let (Some((d_header, exit)), Some(current)) = (adjoint, current) {
-                let zero = self.zero_of(*exit);
-                quote!(let #current = ::core::mem::replace(&mut #d_header, #zero);)
-                    .to_tokens(&mut body);
+                if self.f.vars[*exit].scalar {
+                    quote!(let #current = ::core::mem::take(&mut #d_header);).to_tokens(&mut body);
+                } else {
+                    let zero = self.zero_of(*exit);
+                    quote!(let #current = ::core::mem::replace(&mut #d_header, #zero);)
+                        .to_tokens(&mut body);
+                }
             }
         }
         self.carried_adjoints.push(currents);
@@ -1638,7 +1667,27 @@ impl<'a> Body<'a> {
         self.carried_adjoints.pop();
         self.defined = scope;
         let trip = self.ident(lp.trip);
+        let recounted = self.plan.recounted.contains(&crate::analyse::key(&lp.body));
         let reversed = match &lp.kind {
+            LoopKind::Range {
+                index,
+                lo,
+                hi,
+                inclusive,
+            } if recounted => {
+                let index = self.ident(*index);
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                if *inclusive {
+                    quote!(for #index in (#lo..=#hi).rev() { #body })
+                } else {
+                    quote!(for #index in (#lo..#hi).rev() { #body })
+                }
+            }
+            LoopKind::Counted { counter, len } if recounted => {
+                let counter = self.ident(*counter);
+                let len = self.operand(len);
+                quote!(for #counter in (0..#len).rev() { #body })
+            }
             LoopKind::Range { index, lo, .. } => {
                 let index = self.ident(*index);
                 let lo = self.operand(lo);

@@ -211,6 +211,27 @@ pub fn same_type<T>(_previous: &T, value: T) -> T {
     value
 }
 
+/// The type of `value`, as a zero-sized witness: the forward sweep sets it
+/// where a float is defined inside a loop or branch, and the reverse sweep
+/// makes the float's zero adjoint from it ([`zero_of_type`]) without keeping
+/// the value.
+///
+/// ```
+/// let witness = autodiff_runtime::rules::type_of(&2.5_f32);
+/// assert_eq!(autodiff_runtime::rules::zero_of_type(witness), 0.0_f32);
+/// ```
+#[inline]
+pub fn type_of<T>(_value: &T) -> core::marker::PhantomData<T> {
+    core::marker::PhantomData
+}
+
+/// The zero adjoint of a float of the type `witness` stands for (see
+/// [`type_of`]).
+#[inline]
+pub fn zero_of_type<T: Default>(_witness: core::marker::PhantomData<T>) -> T {
+    T::default()
+}
+
 /// A gradient returned by a called `#[grad]` function, checked to be one (and
 /// not [`NotDifferentiated`](crate::NotDifferentiated)).
 ///
