@@ -170,6 +170,11 @@ pub struct Plan {
     /// their bounds, read on entry, rather than from a recorded trip count:
     /// ranges and counted loops that nothing leaves early.
     pub recounted: HashSet<BlockKey>,
+    /// Summing loops (by body) whose reverse runs inside the forward loop
+    /// (see [`fusable`]), with the index of their accumulator among the
+    /// carried variables. Everything their bodies define is in scope there:
+    /// nothing is recorded or computed again for them.
+    pub fused: HashMap<BlockKey, usize>,
 }
 
 /// Whether control can leave `block_` other than by its end: a `break` (or a
@@ -206,6 +211,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         recompute: HashSet::new(),
         witnessed: Vec::new(),
         recounted: HashSet::new(),
+        fused: HashMap::new(),
         defining: f
             .stmts
             .iter()
@@ -241,16 +247,43 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         }
     }
     plan.witnessed.sort_unstable();
-    // Close over recomputation: a recomputed value needs its operands.
+    // Summing loops at the top level whose bodies need nothing recorded.
+    for node in &f.body.nodes {
+        if let Node::Loop(lp) = node
+            && let Some(k) = fusable(f, adjoint, active, lp)
+            && self_contained(f, &plan, lp)
+        {
+            plan.fused.insert(key(&lp.body), k);
+        }
+    }
+    // Close over recomputation: a recomputed value needs its operands. A
+    // value is computed again when that is cheap (no transcendental call)
+    // and reads nothing that would not be had anyway: in scope, computed
+    // again by the same rule, or read by a pullback itself. Otherwise the
+    // value itself is recorded: one tape entry, not one per operand.
+    let available = |plan: &Plan, var: VarId| {
+        plan.home
+            .get(&var)
+            .is_none_or(|home| *home == top || plan.fused.contains_key(home))
+            || free.contains(&var)
+    };
+    let seeds = plan.needed.clone();
+    let mut cheap: HashMap<VarId, bool> = HashMap::new();
     let mut order: Vec<VarId> = plan.needed.iter().copied().collect();
+    order.sort_unstable();
     let mut recorded: HashSet<VarId> = HashSet::new();
     while let Some(var) = order.pop() {
-        let home = plan.home.get(&var).copied();
-        if home.is_none_or(|home| home == top) || free.contains(&var) {
+        if available(&plan, var) {
             continue;
         }
-        match plan.defining.get(&var).copied() {
-            Some(id) if recomputable(f, id) => {
+        let recompute = plan.defining.get(&var).copied().filter(|&id| {
+            cheap_stmt(f, id)
+                && reads(f, &f.stmts[id].op).into_iter().all(|read| {
+                    seeds.contains(&read) || cheap_to_have(f, &plan, &available, read, &mut cheap)
+                })
+        });
+        match recompute {
+            Some(id) => {
                 if plan.recompute.insert(id) {
                     for read in reads(f, &f.stmts[id].op) {
                         if plan.needed.insert(read) {
@@ -259,7 +292,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
                     }
                 }
             }
-            _ => {
+            None => {
                 recorded.insert(var);
             }
         }
@@ -268,6 +301,127 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     recorded.sort_unstable();
     plan.recorded = recorded;
     plan
+}
+
+/// Whether `var` can be had in the reverse sweep without recording
+/// anything: in scope, or cheaply computed again from such values.
+fn cheap_to_have(
+    f: &Function,
+    plan: &Plan,
+    available: &dyn Fn(&Plan, VarId) -> bool,
+    var: VarId,
+    memo: &mut HashMap<VarId, bool>,
+) -> bool {
+    if available(plan, var) {
+        return true;
+    }
+    if let Some(&known) = memo.get(&var) {
+        return known;
+    }
+    // A variable is defined once, before it is read: no cycle, but stay safe.
+    memo.insert(var, false);
+    let cheap = plan.defining.get(&var).is_some_and(|&id| {
+        cheap_stmt(f, id)
+            && reads(f, &f.stmts[id].op)
+                .into_iter()
+                .all(|read| cheap_to_have(f, plan, available, read, memo))
+    });
+    memo.insert(var, cheap);
+    cheap
+}
+
+/// Whether computing statement `id` again is cheaper than a tape load:
+/// recomputable, and not a transcendental function or a call.
+fn cheap_stmt(f: &Function, id: StmtId) -> bool {
+    recomputable(f, id)
+        && match &f.stmts[id].op {
+            Op::Method { rule, .. } => matches!(
+                rule.name,
+                "abs" | "min" | "max" | "mul_add" | "powi" | "signum"
+            ),
+            Op::Primitive { rule, .. } => rule.name == "relu",
+            _ => true,
+        }
+}
+
+/// Whether the values the reverse of `body` reads from the body itself can
+/// all be computed again there (so, in a fused loop, are all in scope).
+fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
+    let here = key(&lp.body);
+    let index = iteration_vars(lp);
+    let mut seen: HashSet<VarId> = HashSet::new();
+    let mut order: Vec<VarId> = plan
+        .needed
+        .iter()
+        .copied()
+        .filter(|var| plan.home.get(var) == Some(&here))
+        .collect();
+    while let Some(var) = order.pop() {
+        if !seen.insert(var) || index.contains(&var) {
+            continue;
+        }
+        let Some(&id) = plan.defining.get(&var) else {
+            return false;
+        };
+        if !recomputable(f, id) {
+            return false;
+        }
+        order.extend(
+            reads(f, &f.stmts[id].op)
+                .into_iter()
+                .filter(|read| plan.home.get(read) == Some(&here)),
+        );
+    }
+    true
+}
+
+/// The carried variable of a loop that only sums into one float
+/// accumulator (`s += f(x[i])`), if it is such a loop: at the top level,
+/// straight-line body, the accumulator read nowhere else. Its reverse sweep
+/// is the same in every iteration up to the factor `d_s`, so it runs inside
+/// the forward loop, for `d_s = 1`, and its contributions are scaled by the
+/// real `d_s` after.
+fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Option<usize> {
+    let is_var =
+        |operand: &Operand, var: VarId| matches!(operand.kind, OperandKind::Var(v) if v == var);
+    let active_carried: Vec<usize> = (0..lp.carried.len())
+        .filter(|&k| active[lp.carried[k].header])
+        .collect();
+    let [k] = active_carried[..] else {
+        return None;
+    };
+    let header = lp.carried[k].header;
+    let End::Continue(values) = &lp.body.end else {
+        return None;
+    };
+    let OperandKind::Var(next) = values[k].kind else {
+        return None;
+    };
+    let mut update = None;
+    for node in &lp.body.nodes {
+        let Node::Stmt(id) = node else { return None };
+        let stmt = &f.stmts[*id];
+        let reads = |var: VarId| {
+            operands(&stmt.op)
+                .iter()
+                .any(|operand| is_var(operand, var))
+        };
+        if stmt.def == next {
+            let passes = !adjoint.stmts[*id].is_empty()
+                && adjoint.stmts[*id]
+                    .iter()
+                    .all(|adj| matches!(adj, AdjStmt::Pass { negate: false, .. }));
+            let adds_header = matches!(&stmt.op, Op::Binary(crate::ir::BinOp::Add, a, b)
+                if is_var(a, header) != is_var(b, header));
+            if !passes || !adds_header {
+                return None;
+            }
+            update = Some(*id);
+        } else if reads(header) || reads(next) {
+            return None;
+        }
+    }
+    update.map(|_| k)
 }
 
 /// The variables `op` reads: its operands, or for an opaque expression the
@@ -385,7 +539,10 @@ fn pure(f: &Function, tokens: &proc_macro2::TokenStream) -> bool {
                 Expr::Call(call) => {
                     let allowed = matches!(&*call.func, Expr::Path(path)
                     if path.path.segments.last().is_some_and(|last| {
-                        matches!(last.ident.to_string().as_str(), "min" | "max" | "same_type")
+                        matches!(
+                            last.ident.to_string().as_str(),
+                            "min" | "max" | "same_type" | "min_side" | "max_side"
+                        )
                     }));
                     if allowed {
                         syn::visit::visit_expr(self, expr);

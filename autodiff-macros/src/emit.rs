@@ -1165,7 +1165,7 @@ impl<'a> Body<'a> {
             self.record(carried.header, &mut body);
         }
         self.loop_headers.push(headers);
-        let path = match self.fusable(lp) {
+        let path = match self.plan.fused.get(&crate::analyse::key(&lp.body)).copied() {
             Some(k) => self.forward_fused(lp, k, after_last.as_ref(), tokens),
             None => self.forward_path(&lp.body),
         };
@@ -1184,59 +1184,6 @@ impl<'a> Body<'a> {
         if let Some(flush) = self.flushes.remove(&loop_key(lp)) {
             flush.to_tokens(tokens);
         }
-    }
-
-    /// The carried variable of a loop that only sums into one float
-    /// accumulator (`s += f(x[i])`), if it is such a loop: straight-line
-    /// body, the accumulator read nowhere else, nothing recorded. Its
-    /// reverse sweep is the same in every iteration up to the factor `d_s`,
-    /// so it runs inside the forward loop, for `d_s = 1`, and its
-    /// contributions are scaled by the real `d_s` after.
-    fn fusable(&self, lp: &'a Loop) -> Option<usize> {
-        if self.plan.home.get(&lp.trip) != Some(&crate::analyse::key(&self.f.body)) {
-            return None;
-        }
-        let active: Vec<usize> = (0..lp.carried.len())
-            .filter(|&k| self.active[lp.carried[k].header])
-            .collect();
-        let [k] = active[..] else { return None };
-        let header = lp.carried[k].header;
-        let End::Continue(values) = &lp.body.end else {
-            return None;
-        };
-        let OperandKind::Var(next) = values[k].kind else {
-            return None;
-        };
-        let mut update = None;
-        for node in &lp.body.nodes {
-            let Node::Stmt(id) = node else { return None };
-            let stmt = &self.f.stmts[*id];
-            let reads = |var: VarId| {
-                crate::analyse::operands(&stmt.op)
-                    .iter()
-                    .any(|operand| is_var(operand, var))
-            };
-            if stmt.def == next {
-                let passes = !self.adjoint.stmts[*id].is_empty()
-                    && self.adjoint.stmts[*id]
-                        .iter()
-                        .all(|adj| matches!(adj, AdjStmt::Pass { negate: false, .. }));
-                let adds_header = matches!(&stmt.op, Op::Binary(crate::ir::BinOp::Add, a, b)
-                    if is_var(a, header) != is_var(b, header));
-                if !passes || !adds_header {
-                    return None;
-                }
-                update = Some(*id);
-            } else if reads(header) || reads(next) {
-                return None;
-            }
-        }
-        let recorded_here = self
-            .plan
-            .recorded
-            .iter()
-            .any(|var| self.plan.home.get(var) == Some(&crate::analyse::key(&lp.body)));
-        (update.is_some() && !recorded_here).then_some(k)
     }
 
     /// The body of a summing loop with its reverse sweep for `d_s = 1`
@@ -1325,7 +1272,7 @@ impl<'a> Body<'a> {
         let one = fresh(self.names, "d_one");
         let next = match &lp.body.end {
             End::Continue(values) => self.operand(&values[k]),
-            _ => unreachable!("checked by `fusable`"),
+            _ => unreachable!("checked by `analyse::fusable`"),
         };
         quote!(let #one = ::autodiff::__private::rules::one_like(&#next);).to_tokens(&mut body);
         let mut adjoints = vec![None; lp.carried.len()];

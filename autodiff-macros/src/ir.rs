@@ -211,6 +211,10 @@ pub enum Op {
         args: Vec<Operand>,
         /// Written as `f64::exp(x)`: the path before the method.
         qualified: Option<TokenStream>,
+        /// For `min`/`max` of floats: the `bool` variable (defined just
+        /// before) that says whether the receiver was taken. The pullbacks
+        /// read it alone, so it is what the tape keeps.
+        side: Option<VarId>,
     },
     /// A runtime primitive called as a function: `sigmoid(x)`.
     Primitive {

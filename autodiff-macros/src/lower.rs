@@ -553,6 +553,22 @@ impl Lower<'_> {
         }
     }
 
+    /// A float operand by reference, for a rule called in an opaque
+    /// expression: `&x`, `x` (a `&f64` parameter), `&(0.5)`.
+    fn side_operand(&self, operand: &Operand) -> TokenStream {
+        match &operand.kind {
+            OperandKind::Var(var) => {
+                let ident = self.var_ident(*var);
+                if self.vars[*var].by_ref || operand.mode == Mode::Deref {
+                    ident.into_token_stream()
+                } else {
+                    quote!(&#ident)
+                }
+            }
+            OperandKind::Const(tokens) => quote!(&(#tokens)),
+        }
+    }
+
     /// The variable a generated name in an opaque expression stands for.
     fn var_named(&self, name: &str) -> Option<VarId> {
         self.vars.iter().rposition(|var| var.name == name)
@@ -2161,13 +2177,28 @@ impl Lower<'_> {
             return Op::Opaque(TokenStream::new());
         }
         let recv = self.operand(receiver);
-        let args = args.iter().map(|arg| self.operand(arg)).collect();
+        let args: Vec<Operand> = args.iter().map(|arg| self.operand(arg)).collect();
+        // x.min(p) of floats: which side was taken, as a `bool`.
+        let side = match (rule.name, &args[..]) {
+            ("min" | "max", [p])
+                if self.operand_scalar(&recv)
+                    && self.operand_scalar(p)
+                    && (self.operand_varied(&recv) || self.operand_varied(p)) =>
+            {
+                let side = quote::format_ident!("{}_side", rule.name);
+                let (x, p) = (self.side_operand(&recv), self.side_operand(p));
+                let op = Op::Opaque(quote!(::autodiff::__private::rules::#side(#x, #p)));
+                Some(self.define(Some("side"), op, None, method.span()))
+            }
+            _ => None,
+        };
         Op::Method {
             method: method.clone(),
             rule,
             recv,
             args,
             qualified,
+            side,
         }
     }
 

@@ -10,6 +10,12 @@ use crate::ir::{
     RuleArg, StmtId, VarId,
 };
 
+/// Float rules whose pullback reads the operand, never the output (their
+/// f32, f64 and `Dual` implementations alike).
+const OUTPUT_UNREAD: &[&str] = &[
+    "ln", "log2", "log10", "sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "abs",
+];
+
 // Input:  t0 = a * x;  t1 = t0 + b;  y = sigmoid(t1);  return y
 // Output: for each statement, its pullbacks:
 //         y:  d_t1 = sigmoid_pullback(t1, y, d_y)
@@ -143,6 +149,28 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
                 );
             }
         }
+        // x.min(p), x.max(p) of floats: routed by the recorded side.
+        Op::Method {
+            recv,
+            args,
+            side: Some(side),
+            ..
+        } => {
+            let side = Operand {
+                kind: OperandKind::Var(*side),
+                mode: crate::ir::Mode::Value,
+                span: stmt.span,
+            };
+            for (operand, which) in [(&args[0], "rhs"), (recv, "lhs")] {
+                if let Some(target) = is_active(operand) {
+                    rule(
+                        target,
+                        format!("select_pullback_{which}"),
+                        vec![primal(&side), d()],
+                    );
+                }
+            }
+        }
         Op::Method {
             rule: method,
             recv,
@@ -150,7 +178,8 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
             ..
         } => {
             let operands: Vec<&Operand> = std::iter::once(recv).chain(args).collect();
-            for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active) {
+            for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active, &scalar)
+            {
                 rule(target, name, args);
             }
         }
@@ -160,7 +189,9 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
             ..
         } => {
             let operands: Vec<&Operand> = args.iter().collect();
-            for (target, name, args) in rule_pullbacks(primitive, &operands, def, &is_active) {
+            for (target, name, args) in
+                rule_pullbacks(primitive, &operands, def, &is_active, &scalar)
+            {
                 rule(target, name, args);
             }
         }
@@ -201,6 +232,7 @@ fn rule_pullbacks(
     operands: &[&Operand],
     def: VarId,
     is_active: &dyn Fn(&Operand) -> Option<VarId>,
+    scalar: &dyn Fn(&Operand) -> bool,
 ) -> Vec<(VarId, String, Vec<RuleArg>)> {
     let primal = |operand: &Operand| RuleArg::Primal(operand.clone());
     let (out, d) = (RuleArg::Output(def), RuleArg::Adjoint(def));
@@ -210,6 +242,14 @@ fn rule_pullbacks(
         // x.exp(), sigmoid(x), norm(x)
         (MethodShape::Unary, [x]) => {
             if let Some(target) = is_active(x) {
+                // A float rule that reads only its operand is handed the
+                // operand in the output's place (same type): the reverse
+                // sweep then needs the operand alone.
+                let out = if OUTPUT_UNREAD.contains(&name) && scalar(x) {
+                    primal(x)
+                } else {
+                    out
+                };
                 pullbacks.push((target, format!("{name}_pullback"), vec![primal(x), out, d]));
             }
         }
@@ -222,6 +262,7 @@ fn rule_pullbacks(
         // x.powi(n): the exponent is a constant.
         (MethodShape::Powi, [x, n]) => {
             if let Some(target) = is_active(x) {
+                let out = if scalar(x) { primal(x) } else { out };
                 let args = vec![primal(x), RuleArg::Int((*n).clone()), out, d];
                 pullbacks.push((target, format!("{name}_pullback"), args));
             }

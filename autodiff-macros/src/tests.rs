@@ -561,7 +561,7 @@ fn a_loop_that_overwrites_its_carried_value_records_one_value_per_iteration() {
 }
 
 #[test]
-fn a_branch_recomputes_what_it_needs_inside_the_same_branch() {
+fn a_branch_keeps_an_exp_and_recomputes_a_product() {
     let out = expand(
         quote!(),
         quote! {
@@ -571,11 +571,95 @@ fn a_branch_recomputes_what_it_needs_inside_the_same_branch() {
         },
     );
     let vjp = function(&out, "f_vjp");
-    // exp's pullback needs exp(x): computed again in the reverse of its
-    // branch, not recorded.
-    assert!(!vjp.contains("tape"), "{vjp}");
-    assert_eq!(vjp.matches("x.exp()").count(), 2, "{vjp}");
+    // exp's pullback needs exp(x): kept from the forward sweep (an `Option`,
+    // no allocation), not computed twice.
+    assert_eq!(vjp.matches("x.exp()").count(), 1, "{vjp}");
+    assert!(vjp.contains("Option::None"), "{vjp}");
     assert!(vjp.contains("exp_pullback"), "{vjp}");
+    // The other branch's product reads only `x`, in scope: nothing to keep.
+    assert_eq!(vjp.matches("Option::Some(").count(), 1, "{vjp}");
+}
+
+/// Runs the middle phase on `item` and returns what the plan records and
+/// computes again, by variable name.
+fn plan_of(item: TokenStream) -> (Vec<String>, Vec<String>, usize) {
+    let item: syn::ItemFn = syn::parse2(item).expect("a function");
+    let args = args::parse(quote!()).expect("no arguments");
+    let mut cx = Errors::new();
+    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    cx.propagate().expect("lowers");
+    let f = &lowered.function;
+    let active = analyse::activity(f);
+    let adjoint = reverse::adjoint(f, &active);
+    let plan = analyse::plan(f, &adjoint, &active);
+    let recorded = plan
+        .recorded
+        .iter()
+        .map(|&var| f.vars[var].name.clone())
+        .collect();
+    let mut recomputed: Vec<String> = plan
+        .recompute
+        .iter()
+        .map(|&id| f.vars[f.stmts[id].def].name.clone())
+        .collect();
+    recomputed.sort();
+    (recorded, recomputed, plan.recounted.len())
+}
+
+#[test]
+fn nearest_centroid_records_one_bool_per_pair() {
+    let (recorded, recomputed, recounted) = plan_of(quote! {
+        fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
+            let k = c.len() / d;
+            let n = p.len() / d;
+            let mut cost = 0.0;
+            for i in 0..n {
+                let mut closest = f64::INFINITY;
+                for j in 0..k {
+                    let mut dist = 0.0;
+                    for e in 0..d {
+                        let diff = c[j * d + e] - p[i * d + e];
+                        dist += diff * diff;
+                    }
+                    closest = closest.min(dist);
+                }
+                cost += closest;
+            }
+            cost
+        }
+    });
+    // Which side `min` took, and nothing else: no float, no trip count.
+    assert_eq!(recorded, ["side"], "recorded");
+    // `diff` is computed again from `c` and `p`, with the reads it needs.
+    assert!(recomputed.contains(&"diff".to_owned()), "{recomputed:?}");
+    assert!(
+        recomputed
+            .iter()
+            .all(|name| name == "diff" || name.starts_with('t')),
+        "{recomputed:?}"
+    );
+    // All three loops run their reverse over their bounds again.
+    assert_eq!(recounted, 3);
+}
+
+#[test]
+fn a_transcendental_result_is_recorded_not_computed_again() {
+    let (recorded, recomputed, _) = plan_of(quote! {
+        fn f(x: &[f64]) -> f64 {
+            let mut s = 1.0;
+            for i in 0..x.len() {
+                s = s * (x[i] * s).exp();
+            }
+            s
+        }
+    });
+    // mul reads `s` (the carried value) and the exp; exp's pullback reads
+    // its result. Recorded: the carried value and the exp, never `x[i] * s`.
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    assert!(
+        recomputed.iter().all(|name| !name.starts_with('s')),
+        "{recomputed:?}"
+    );
 }
 
 #[test]

@@ -211,6 +211,60 @@ pub fn same_type<T>(_previous: &T, value: T) -> T {
     value
 }
 
+/// Which side `x.min(p)` takes, as its pullbacks decide it
+/// ([`min_pullback_lhs`]): `true` for the receiver `x` (also on a tie, and
+/// when `p` is NaN). The forward sweep records this `bool` instead of the two
+/// floats, and [`select_pullback_lhs`] / [`select_pullback_rhs`] route the
+/// adjoint by it.
+///
+/// ```
+/// use autodiff_runtime::rules::{min_pullback_lhs, min_side, select_pullback_lhs};
+/// for (x, p) in [(1.0_f64, 2.0), (2.0, 1.0), (1.0, 1.0), (1.0, f64::NAN), (f64::NAN, 1.0)] {
+///     let side = min_side(&x, &p);
+///     assert_eq!(
+///         select_pullback_lhs(&side, &3.0_f64).to_bits(),
+///         min_pullback_lhs(&x, &p, &x.min(p), &3.0).to_bits(),
+///     );
+/// }
+/// ```
+#[inline]
+pub fn min_side<T: num_traits::Float>(x: &T, p: &T) -> bool {
+    *x <= *p || p.is_nan()
+}
+
+/// Which side `x.max(p)` takes, as its pullbacks decide it
+/// ([`max_pullback_lhs`]): `true` for the receiver `x` (also on a tie, and
+/// when `p` is NaN). See [`min_side`].
+///
+/// ```
+/// use autodiff_runtime::rules::{max_pullback_rhs, max_side, select_pullback_rhs};
+/// for (x, p) in [(1.0_f64, 2.0), (2.0, 1.0), (1.0, 1.0), (1.0, f64::NAN), (f64::NAN, 1.0)] {
+///     let side = max_side(&x, &p);
+///     assert_eq!(
+///         select_pullback_rhs(&side, &3.0_f64).to_bits(),
+///         max_pullback_rhs(&x, &p, &x.max(p), &3.0).to_bits(),
+///     );
+/// }
+/// ```
+#[inline]
+pub fn max_side<T: num_traits::Float>(x: &T, p: &T) -> bool {
+    *x >= *p || p.is_nan()
+}
+
+/// The adjoint `d` to the receiver of a `min`/`max` if `side` says it was
+/// taken, else zero.
+#[inline]
+pub fn select_pullback_lhs<T: Clone + Default>(side: &bool, d: &T) -> T {
+    if *side { d.clone() } else { T::default() }
+}
+
+/// The adjoint `d` to the argument of a `min`/`max` if `side` says it was
+/// taken, else zero.
+#[inline]
+pub fn select_pullback_rhs<T: Clone + Default>(side: &bool, d: &T) -> T {
+    if *side { T::default() } else { d.clone() }
+}
+
 /// The type of `value`, as a zero-sized witness: the forward sweep sets it
 /// where a float is defined inside a loop or branch, and the reverse sweep
 /// makes the float's zero adjoint from it ([`zero_of_type`]) without keeping
