@@ -165,7 +165,7 @@ fn iterate(x: f64, a: f64, n: usize) -> f64 {
 }
 
 /// A loop that overwrites its carried value records that value, once per
-/// iteration: a tape of `n` floats, grown by doubling.
+/// iteration: a tape of `n` floats, reserved once on entry.
 #[test]
 fn test_an_overwritten_carried_value_is_recorded_once_per_iteration() {
     for n in [1_usize, 10, 1000] {
@@ -173,9 +173,53 @@ fn test_an_overwritten_carried_value_is_recorded_once_per_iteration() {
             std::hint::black_box(iterate_grad(0.5, 1.1, n));
         });
         let floats = counts.bytes_max / 8;
-        assert!(
-            floats >= n as u64 && floats < 4 * n as u64 + 8,
+        // (A `Vec` of floats holds at least 4.)
+        assert_eq!(
+            floats,
+            n.max(4) as u64,
             "n = {n}: at most {floats} floats held"
+        );
+        assert_eq!(counts.count_total, 1, "n = {n}: one tape allocation");
+    }
+}
+
+#[grad(wrt(c))]
+fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
+    let k = c.len() / d;
+    let n = p.len() / d;
+    let mut cost = 0.0;
+    for i in 0..n {
+        let mut closest = f64::INFINITY;
+        for j in 0..k {
+            let mut dist = 0.0;
+            for e in 0..d {
+                let diff = c[j * d + e] - p[i * d + e];
+                dist += diff * diff;
+            }
+            closest = closest.min(dist);
+        }
+        cost += closest;
+    }
+    cost
+}
+
+/// The nearest-centroid gradient allocates twice at any size: its gradient,
+/// and one tape of one `bool` per (point, centroid) pair (which side `min`
+/// took), reserved once.
+#[test]
+fn test_nearest_centroid_allocates_its_gradient_and_one_tape() {
+    let d = 4;
+    for (k, n) in [(1, 1), (3, 10), (20, 500)] {
+        let c: Vec<f64> = (0..k * d).map(|i| (i as f64 * 0.37).sin()).collect();
+        let p: Vec<f64> = (0..n * d).map(|i| (i as f64 * 0.91).cos()).collect();
+        let counts = measure(|| {
+            std::hint::black_box(kmeans_cost_grad(&c, &p, d));
+        });
+        assert_eq!(counts.count_total, 2, "k = {k}, n = {n}");
+        assert_eq!(
+            counts.bytes_total,
+            (8 * k * d + (k * n).max(8)) as u64,
+            "k = {k}, n = {n}: the gradient and k·n bools (at least 8: a Vec's smallest)"
         );
     }
 }

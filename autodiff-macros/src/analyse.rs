@@ -175,6 +175,24 @@ pub struct Plan {
     /// carried variables. Everything their bodies define is in scope there:
     /// nothing is recorded or computed again for them.
     pub fused: HashMap<BlockKey, usize>,
+    /// Tapes sized once: for the outermost loop (by body) around recorded
+    /// values, each tape to reserve on its entry and the trip counts whose
+    /// product it reserves (the loops from the outermost in, as far as their
+    /// bounds are known on entry and nothing leaves them early).
+    pub reserve: HashMap<BlockKey, Vec<(VarId, Vec<Count>)>>,
+}
+
+/// The trip count of a loop, from bounds read before it starts.
+#[derive(Clone)]
+pub enum Count {
+    /// `lo..hi` or `lo..=hi`.
+    Range {
+        lo: Operand,
+        hi: Operand,
+        inclusive: bool,
+    },
+    /// The length of what a counted loop runs over.
+    Len(Operand),
 }
 
 /// Whether control can leave `block_` other than by its end: a `break` (or a
@@ -212,6 +230,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         witnessed: Vec::new(),
         recounted: HashSet::new(),
         fused: HashMap::new(),
+        reserve: HashMap::new(),
         defining: f
             .stmts
             .iter()
@@ -300,7 +319,78 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     let mut recorded: Vec<VarId> = recorded.into_iter().collect();
     recorded.sort_unstable();
     plan.recorded = recorded;
+    reserve(f, &f.body, &mut Vec::new(), &mut plan);
     plan
+}
+
+/// Fills [`Plan::reserve`] for the recorded values of `block_`, inside the
+/// loops `around` (outermost first).
+fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, plan: &mut Plan) {
+    let register = |var: VarId, around: &[&Loop], plan: &mut Plan| {
+        let Some(outer) = around.first() else { return };
+        if !plan.recorded.contains(&var) {
+            return;
+        }
+        // Bounds read on entry of the outermost loop: constants, and values
+        // of the top block or of the outermost loop's own block.
+        let entry = [
+            key(&f.body),
+            plan.home.get(&outer.trip).copied().unwrap_or(0),
+        ];
+        let known = |operand: &Operand| match operand.kind {
+            OperandKind::Const(_) => true,
+            // (Parameters have no home: they are in scope everywhere.)
+            OperandKind::Var(var) => plan.home.get(&var).is_none_or(|home| entry.contains(home)),
+        };
+        let mut counts = Vec::new();
+        for lp in around {
+            let count = match &lp.kind {
+                LoopKind::Range {
+                    lo, hi, inclusive, ..
+                } if known(lo) && known(hi) => Count::Range {
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    inclusive: *inclusive,
+                },
+                LoopKind::Counted { len, .. } if known(len) => Count::Len(len.clone()),
+                _ => break,
+            };
+            if breaks(&lp.body) {
+                break;
+            }
+            counts.push(count);
+        }
+        if !counts.is_empty() {
+            plan.reserve
+                .entry(key(&outer.body))
+                .or_default()
+                .push((var, counts));
+        }
+    };
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => register(f.stmts[*id].def, around, plan),
+            Node::If(branch) => {
+                for &phi in &branch.phis {
+                    register(phi, around, plan);
+                }
+                reserve(f, &branch.then, around, plan);
+                reserve(f, &branch.els, around, plan);
+            }
+            Node::Loop(lp) => {
+                register(lp.trip, around, plan);
+                for carried in &lp.carried {
+                    register(carried.exit, around, plan);
+                }
+                around.push(lp);
+                for carried in &lp.carried {
+                    register(carried.header, around, plan);
+                }
+                reserve(f, &lp.body, around, plan);
+                around.pop();
+            }
+        }
+    }
 }
 
 /// Whether `var` can be had in the reverse sweep without recording

@@ -1098,6 +1098,7 @@ impl<'a> Body<'a> {
     }
 
     fn forward_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        self.reserve_tapes(lp, tokens);
         let position = usize::MAX - 1;
         for carried in &lp.carried {
             let header = self.ident(carried.header);
@@ -1183,6 +1184,38 @@ impl<'a> Body<'a> {
         self.record(lp.trip, tokens);
         if let Some(flush) = self.flushes.remove(&loop_key(lp)) {
             flush.to_tokens(tokens);
+        }
+    }
+
+    /// Reserves, on entry of the outermost loop around them, the tapes the
+    /// loops fill: the product of the trip counts known there.
+    fn reserve_tapes(&self, lp: &'a Loop, tokens: &mut TokenStream) {
+        let Some(tapes) = self.plan.reserve.get(&crate::analyse::key(&lp.body)) else {
+            return;
+        };
+        for (var, counts) in tapes {
+            let Some((tape, true)) = self.tapes.get(var) else {
+                continue;
+            };
+            let counts: Vec<TokenStream> = counts
+                .iter()
+                .map(|count| match count {
+                    crate::analyse::Count::Range { lo, hi, inclusive } => {
+                        let (lo, hi) = (self.operand(lo), self.operand(hi));
+                        let range = if *inclusive {
+                            quote!(#lo..=#hi)
+                        } else {
+                            quote!(#lo..#hi)
+                        };
+                        quote!(::core::iter::Iterator::size_hint(&(#range)).0)
+                    }
+                    crate::analyse::Count::Len(len) => {
+                        let len = self.operand(len);
+                        quote!((#len as usize))
+                    }
+                })
+                .collect();
+            quote!(#tape.reserve(1_usize #(.saturating_mul(#counts))*);).to_tokens(tokens);
         }
     }
 
