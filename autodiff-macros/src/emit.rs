@@ -1757,13 +1757,8 @@ impl<'a> Body<'a> {
                     self.declare(tokens, *base);
                     let d_base = self.adjoint(*base);
                     let element = self.operand(element);
-                    // The fence emits nothing; it keeps LLVM from merging
-                    // this element's update with its neighbour's into one
-                    // vector load and store, which the next iteration's
-                    // update of the neighbour would then stall on.
                     quote! {
                         ::autodiff::__private::rules::accumulate(&mut #d_base[#element], #d);
-                        ::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst);
                     }
                     .to_tokens(tokens);
                 }
