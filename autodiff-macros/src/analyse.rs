@@ -180,6 +180,12 @@ pub struct Plan {
     /// product it reserves (the loops from the outermost in, as far as their
     /// bounds are known on entry and nothing leaves them early).
     pub reserve: HashMap<BlockKey, Vec<(VarId, Vec<Count>)>>,
+    /// Loops (by body) whose reverse may be skipped when the adjoints of
+    /// their carried floats are all zero at the exit: their reverse is then
+    /// exactly zero (it is linear in those adjoints, reads no adjoint of an
+    /// array the body writes) and pops nothing. A `min` over an inner loop
+    /// reverses only the inner loop that won.
+    pub skippable: HashSet<BlockKey>,
 }
 
 /// The trip count of a loop, from bounds read before it starts.
@@ -231,6 +237,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         recounted: HashSet::new(),
         fused: HashMap::new(),
         reserve: HashMap::new(),
+        skippable: HashSet::new(),
         defining: f
             .stmts
             .iter()
@@ -320,7 +327,62 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     recorded.sort_unstable();
     plan.recorded = recorded;
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
+    skippable(f, adjoint, active, &f.body, &mut plan);
     plan
+}
+
+/// Fills [`Plan::skippable`] for the loops in `block_`.
+fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, plan: &mut Plan) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                skippable(f, adjoint, active, &branch.then, plan);
+                skippable(f, adjoint, active, &branch.els, plan);
+            }
+            Node::Loop(lp) => {
+                let mut inside = HashSet::new();
+                blocks(&lp.body, &mut inside);
+                let floats = lp
+                    .carried
+                    .iter()
+                    .filter(|carried| active[carried.header])
+                    .all(|carried| f.vars[carried.header].scalar);
+                let records = plan
+                    .recorded
+                    .iter()
+                    .any(|var| plan.home.get(var).is_some_and(|home| inside.contains(home)));
+                let mut defined = HashSet::new();
+                defs(f, &lp.body, &mut defined);
+                let takes = defined.iter().any(|&var| {
+                    plan.defining.get(&var).is_some_and(|&id| {
+                        adjoint.stmts[id]
+                            .iter()
+                            .any(|adj| matches!(adj, AdjStmt::IndexTake { .. }))
+                    })
+                });
+                if floats && !records && !takes {
+                    plan.skippable.insert(key(&lp.body));
+                }
+                skippable(f, adjoint, active, &lp.body, plan);
+            }
+        }
+    }
+}
+
+/// The keys of `block_` and of every block nested in it.
+fn blocks(block_: &Block, out: &mut HashSet<BlockKey>) {
+    out.insert(key(block_));
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                blocks(&branch.then, out);
+                blocks(&branch.els, out);
+            }
+            Node::Loop(lp) => blocks(&lp.body, out),
+        }
+    }
 }
 
 /// Fills [`Plan::reserve`] for the recorded values of `block_`, inside the

@@ -1684,7 +1684,16 @@ impl<'a> Body<'a> {
             }
             LoopKind::Plain => quote!(for _ in 0..#trip { #body }),
         };
-        quote_spanned!(lp.span=> #reversed).to_tokens(tokens);
+        let skip_tests: Vec<TokenStream> = adjoints
+            .iter()
+            .flatten()
+            .map(|(d_header, _)| quote!(::autodiff::__private::rules::is_zero(&#d_header)))
+            .collect();
+        if self.plan.skippable.contains(&crate::analyse::key(&lp.body)) && !skip_tests.is_empty() {
+            quote_spanned!(lp.span=> if !(#(#skip_tests)&&*) { #reversed }).to_tokens(tokens);
+        } else {
+            quote_spanned!(lp.span=> #reversed).to_tokens(tokens);
+        }
         for (carried, adjoint) in lp.carried.iter().zip(adjoints) {
             if let Some((d_header, _)) = adjoint
                 && let OperandKind::Var(init) = carried.init.kind

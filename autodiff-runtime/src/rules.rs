@@ -211,6 +211,20 @@ pub fn same_type<T>(_previous: &T, value: T) -> T {
     value
 }
 
+/// Whether an adjoint is zero: a loop whose carried floats all have a zero
+/// adjoint at its exit, and whose reverse is linear in them, is not reversed
+/// at all (the `min` of an inner loop's results reverses only the winner).
+///
+/// ```
+/// assert!(autodiff_runtime::rules::is_zero(&0.0_f64));
+/// assert!(autodiff_runtime::rules::is_zero(&-0.0_f32));
+/// assert!(!autodiff_runtime::rules::is_zero(&1e-300_f64));
+/// ```
+#[inline]
+pub fn is_zero<T: Default + PartialEq>(d: &T) -> bool {
+    *d == T::default()
+}
+
 /// Which side `x.min(p)` takes, as its pullbacks decide it
 /// ([`min_pullback_lhs`]): `true` for the receiver `x` (also on a tie, and
 /// when `p` is NaN). The forward sweep records this `bool` instead of the two
