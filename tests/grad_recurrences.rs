@@ -5,6 +5,10 @@
 //! `Vec`. Each gradient is checked against an analytic one or central finite
 //! differences (`autodiff::check`), never against the crate's own output.
 
+// The functions index local arrays in `for` loops on purpose: that is the
+// construct under test.
+#![allow(clippy::needless_range_loop, clippy::manual_memcpy)]
+
 use autodiff::{check, grad};
 
 /// `got` is `want` to within `tol · max(1, |want|)`, element by element.
