@@ -179,13 +179,23 @@ pub struct Plan {
     /// values, each tape to reserve on its entry and the trip counts whose
     /// product it reserves (the loops from the outermost in, as far as their
     /// bounds are known on entry and nothing leaves them early).
-    pub reserve: HashMap<BlockKey, Vec<(VarId, Vec<Count>)>>,
+    pub reserve: HashMap<BlockKey, Vec<Reserve>>,
     /// Loops (by body) whose reverse may be skipped when the adjoints of
     /// their carried floats are all zero at the exit: their reverse is then
     /// exactly zero (it is linear in those adjoints, reads no adjoint of an
     /// array the body writes) and pops nothing. A `min` over an inner loop
     /// reverses only the inner loop that won.
     pub skippable: HashSet<BlockKey>,
+}
+
+/// A tape reserved on entry of the outermost loop that fills it.
+pub struct Reserve {
+    /// The recorded value.
+    pub tape: VarId,
+    /// The trip counts whose product is reserved, outermost first.
+    pub counts: Vec<Count>,
+    /// Pure statements the counts read, computed again on entry.
+    pub prelude: Vec<StmtId>,
 }
 
 /// The trip count of a loop, from bounds read before it starts.
@@ -399,10 +409,28 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
             key(&f.body),
             plan.home.get(&outer.trip).copied().unwrap_or(0),
         ];
-        let known = |operand: &Operand| match operand.kind {
+        // Also a pure expression of such values computed inside an outer
+        // loop's body (`c.len()`): evaluated again on entry, in `prelude`.
+        let mut prelude: Vec<StmtId> = Vec::new();
+        let mut known = |operand: &Operand| match operand.kind {
             OperandKind::Const(_) => true,
             // (Parameters have no home: they are in scope everywhere.)
-            OperandKind::Var(var) => plan.home.get(&var).is_none_or(|home| entry.contains(home)),
+            OperandKind::Var(var) => {
+                let in_entry =
+                    |var: &VarId| plan.home.get(var).is_none_or(|home| entry.contains(home));
+                if in_entry(&var) {
+                    return true;
+                }
+                let Some(&id) = plan.defining.get(&var) else {
+                    return false;
+                };
+                let hoistable = matches!(&f.stmts[id].op, Op::Opaque(tokens) if pure(f, tokens))
+                    && reads(f, &f.stmts[id].op).iter().all(in_entry);
+                if hoistable && !prelude.contains(&id) {
+                    prelude.push(id);
+                }
+                hoistable
+            }
         };
         let mut counts = Vec::new();
         for lp in around {
@@ -426,7 +454,11 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
             plan.reserve
                 .entry(key(&outer.body))
                 .or_default()
-                .push((var, counts));
+                .push(Reserve {
+                    tape: var,
+                    counts,
+                    prelude,
+                });
         }
     };
     for node in &block_.nodes {

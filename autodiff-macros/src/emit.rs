@@ -431,6 +431,9 @@ struct Body<'a> {
     defined: HashSet<VarId>,
     /// The tape (a `Vec`, or an `Option` outside loops) of each recorded value.
     tapes: HashMap<VarId, (Ident, bool)>,
+    /// Recorded values the reverse loop around them binds itself, from a
+    /// drained segment of their tape, instead of popping them one by one.
+    drained: HashSet<VarId>,
     /// The type witness (a `PhantomData`) of each float whose adjoint starts
     /// at zero out of its scope.
     witnesses: HashMap<VarId, Ident>,
@@ -666,6 +669,7 @@ impl<'a> Body<'a> {
             defined: HashSet::new(),
             tapes: HashMap::new(),
             witnesses: HashMap::new(),
+            drained: HashSet::new(),
             position: HashMap::new(),
             last_forward_use: HashMap::new(),
             carried_adjoints: Vec::new(),
@@ -1193,10 +1197,24 @@ impl<'a> Body<'a> {
         let Some(tapes) = self.plan.reserve.get(&crate::analyse::key(&lp.body)) else {
             return;
         };
-        for (var, counts) in tapes {
+        for crate::analyse::Reserve {
+            tape: var,
+            counts,
+            prelude,
+        } in tapes
+        {
             let Some((tape, true)) = self.tapes.get(var) else {
                 continue;
             };
+            let prelude: Vec<TokenStream> = prelude
+                .iter()
+                .map(|&id| {
+                    let stmt = &self.f.stmts[id];
+                    let name = self.ident(stmt.def);
+                    let value = self.op(&stmt.op, usize::MAX - 1);
+                    quote!(let #name = #value;)
+                })
+                .collect();
             let counts: Vec<TokenStream> = counts
                 .iter()
                 .map(|count| match count {
@@ -1215,7 +1233,8 @@ impl<'a> Body<'a> {
                     }
                 })
                 .collect();
-            quote!(#tape.reserve(1_usize #(.saturating_mul(#counts))*);).to_tokens(tokens);
+            quote!(#tape.reserve({ #(#prelude)* 1_usize #(.saturating_mul(#counts))* });)
+                .to_tokens(tokens);
         }
     }
 
@@ -1474,7 +1493,7 @@ impl<'a> Body<'a> {
             if self.fusing {
                 break;
             }
-            if self.plan.home[&var] != here {
+            if self.plan.home[&var] != here || self.drained.contains(&var) {
                 continue;
             }
             let (tape, in_loop) = self.tapes[&var].clone();
@@ -1642,12 +1661,81 @@ impl<'a> Body<'a> {
                 }
             }
         }
+        let recounted = self.plan.recounted.contains(&crate::analyse::key(&lp.body));
+        // A loop that runs over its bounds again pushed one entry per
+        // iteration on the tape of each value its body records at its top
+        // level: the reverse takes them back as one drained segment, zipped
+        // with the index, which rustc compiles without a check per entry.
+        let here = crate::analyse::key(&lp.body);
+        let drained: Vec<VarId> = if recounted {
+            self.plan
+                .recorded
+                .iter()
+                .copied()
+                .filter(|var| {
+                    self.plan.home.get(var) == Some(&here)
+                        && self.tapes.get(var).is_some_and(|(_, in_loop)| *in_loop)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.drained.extend(&drained);
         self.carried_adjoints.push(currents);
         self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
         self.carried_adjoints.pop();
+        for var in &drained {
+            self.drained.remove(var);
+        }
         self.defined = scope;
         let trip = self.ident(lp.trip);
-        let recounted = self.plan.recounted.contains(&crate::analyse::key(&lp.body));
+        if !drained.is_empty() {
+            let (index, range) = match &lp.kind {
+                LoopKind::Range {
+                    index,
+                    lo,
+                    hi,
+                    inclusive,
+                } => {
+                    let (lo, hi) = (self.operand(lo), self.operand(hi));
+                    let range = if *inclusive {
+                        quote!((#lo..=#hi))
+                    } else {
+                        quote!((#lo..#hi))
+                    };
+                    (self.ident(*index), range)
+                }
+                LoopKind::Counted { counter, len } => {
+                    let len = self.operand(len);
+                    (self.ident(*counter), quote!((0..#len)))
+                }
+                LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+            };
+            let count = fresh(self.names, "count");
+            let mut iter = quote!(::core::iter::Iterator::rev(#range));
+            let mut pattern = index;
+            let mut rebind = TokenStream::new();
+            for var in &drained {
+                let (tape, _) = &self.tapes[var];
+                let ident = self.ident(*var);
+                iter = quote! {
+                    ::core::iter::Iterator::zip(
+                        #iter,
+                        ::core::iter::Iterator::rev(#tape.drain((#tape.len() - #count)..)),
+                    )
+                };
+                pattern = quote!((#pattern, #ident));
+                if self.borrows_mutated(*var) {
+                    quote!(let #ident = &#ident;).to_tokens(&mut rebind);
+                }
+            }
+            let reversed = quote! {
+                let #count = ::core::iter::Iterator::size_hint(&#range).0;
+                for #pattern in #iter { #rebind #body }
+            };
+            self.close_loop(lp, adjoints, reversed, tokens);
+            return;
+        }
         let reversed = match &lp.kind {
             LoopKind::Range {
                 index,
@@ -1684,6 +1772,19 @@ impl<'a> Body<'a> {
             }
             LoopKind::Plain => quote!(for _ in 0..#trip { #body }),
         };
+        self.close_loop(lp, adjoints, reversed, tokens);
+    }
+
+    /// Writes a loop's reverse (skipped where the plan allows it when every
+    /// carried adjoint is zero), then hands the carried adjoints to the
+    /// initial values.
+    fn close_loop(
+        &mut self,
+        lp: &'a Loop,
+        adjoints: Vec<Option<(Ident, VarId)>>,
+        reversed: TokenStream,
+        tokens: &mut TokenStream,
+    ) {
         let skip_tests: Vec<TokenStream> = adjoints
             .iter()
             .flatten()
