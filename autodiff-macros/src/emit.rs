@@ -431,6 +431,10 @@ struct Body<'a> {
     defined: HashSet<VarId>,
     /// The tape (a `Vec`, or an `Option` outside loops) of each recorded value.
     tapes: HashMap<VarId, (Ident, bool)>,
+    /// Float adjoints just taken (so zero) at the top of a reversed loop
+    /// body: their first contribution there is an assignment, not `0 + x`,
+    /// which would chain every iteration on the previous one's addition.
+    zeroed: HashSet<VarId>,
     /// Recorded values the reverse loop around them binds itself, from a
     /// drained segment of their tape, instead of popping them one by one.
     drained: HashSet<VarId>,
@@ -670,6 +674,7 @@ impl<'a> Body<'a> {
             tapes: HashMap::new(),
             witnesses: HashMap::new(),
             drained: HashSet::new(),
+            zeroed: HashSet::new(),
             position: HashMap::new(),
             last_forward_use: HashMap::new(),
             carried_adjoints: Vec::new(),
@@ -1471,6 +1476,8 @@ impl<'a> Body<'a> {
             let mutability =
                 (self.sites.get(&target).copied().unwrap_or(0) > 1).then(|| quote!(mut));
             quote!(let #mutability #d = #value;).to_tokens(tokens);
+        } else if self.zeroed.remove(&target) {
+            quote!(#d = #value;).to_tokens(tokens);
         } else {
             quote!(::autodiff::__private::rules::accumulate(&mut #d, #value);).to_tokens(tokens);
         }
@@ -1557,6 +1564,11 @@ impl<'a> Body<'a> {
         for node in block.nodes.iter().rev() {
             if !crate::analyse::has_work(self.f, self.adjoint, self.active, node) {
                 continue;
+            }
+            // A branch or loop may add to an adjoint on some paths only: after
+            // it, the adjoint is no longer known to be zero.
+            if !matches!(node, Node::Stmt(_)) {
+                self.zeroed.clear();
             }
             match node {
                 Node::Stmt(id) => self.reverse_stmt(*id, tokens),
@@ -1650,10 +1662,12 @@ impl<'a> Body<'a> {
         self.declare_outer(&[&lp.body], tokens);
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
-        for (adjoint, current) in adjoints.iter().zip(&currents) {
+        let outer_zeroed = std::mem::take(&mut self.zeroed);
+        for ((adjoint, current), carried) in adjoints.iter().zip(&currents).zip(&lp.carried) {
             if let (Some((d_header, exit)), Some(current)) = (adjoint, current) {
                 if self.f.vars[*exit].scalar {
                     quote!(let #current = ::core::mem::take(&mut #d_header);).to_tokens(&mut body);
+                    self.zeroed.insert(carried.header);
                 } else {
                     let zero = self.zero_of(*exit);
                     quote!(let #current = ::core::mem::replace(&mut #d_header, #zero);)
@@ -1684,6 +1698,7 @@ impl<'a> Body<'a> {
         self.carried_adjoints.push(currents);
         self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
         self.carried_adjoints.pop();
+        self.zeroed = outer_zeroed;
         for var in &drained {
             self.drained.remove(var);
         }

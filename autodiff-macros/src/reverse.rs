@@ -23,8 +23,19 @@ const OUTPUT_UNREAD: &[&str] = &[
 //         t0: d_a = mul_pullback_lhs(a, x, d_t0);  d_x = mul_pullback_rhs(a, x, d_t0)
 // `emit` walks the body backwards and writes them, with the seed `d_y = seed`.
 pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
+    // At the top level every forward value is still in scope when the
+    // reverse sweep reads it: the pullbacks there keep their plain form.
+    let top: Vec<StmtId> = f
+        .body
+        .nodes
+        .iter()
+        .filter_map(|node| match node {
+            crate::ir::Node::Stmt(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
     let stmts = (0..f.stmts.len())
-        .map(|id| stmt_pullbacks(f, id, active))
+        .map(|id| stmt_pullbacks(f, id, active, !top.contains(&id)))
         .collect();
     let grads = f
         .params
@@ -43,7 +54,10 @@ pub fn adjoint(f: &Function, active: &[bool]) -> Adjoint {
 }
 
 /// The reverse of one statement: its pullbacks, right to left.
-fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> {
+/// `nested`: the statement sits in a branch or loop body, where what its
+/// pullbacks read must be recorded or computed again, so they are handed as
+/// little as they need (see [`OUTPUT_UNREAD`]).
+fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) -> Vec<AdjStmt> {
     let mut stmts = Vec::new();
     let is_active = |operand: &Operand| match operand.kind {
         OperandKind::Var(var) if active[var] => Some(var),
@@ -80,6 +94,8 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
         OperandKind::Var(var) => f.vars[*var].scalar,
         OperandKind::Const(_) => false,
     };
+    // A float variable whose slot a pullback may fill with another operand.
+    let slim = |operand: &Operand| nested && scalar(operand);
     let mut rule = |target: VarId, name: String, args: Vec<RuleArg>| {
         stmts.push(AdjStmt::Rule {
             target,
@@ -132,9 +148,19 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
                 BinOp::Mul => "mul",
                 BinOp::Div => "div",
             };
+            // Of two float variables, a product's pullback to one reads only
+            // the other, and a quotient's reads only the divisor (and the
+            // quotient): that operand fills both slots (they have one type),
+            // so the other is never needed.
+            let floats = slim(a) && slim(b) && matches!(op, BinOp::Mul | BinOp::Div);
+            let (rhs_args, lhs_args) = match op {
+                BinOp::Mul if floats => ([a, a], [b, b]),
+                BinOp::Div if floats => ([b, b], [b, b]),
+                _ => ([a, b], [a, b]),
+            };
             // Right first: the reverse sweep mirrors the forward order.
             if let Some(target) = is_active(b) {
-                let mut args = vec![primal(a), primal(b)];
+                let mut args = vec![primal(rhs_args[0]), primal(rhs_args[1])];
                 if *op == BinOp::Div {
                     args.push(out);
                 }
@@ -145,7 +171,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
                 rule(
                     target,
                     format!("{name}_pullback_lhs"),
-                    vec![primal(a), primal(b), d()],
+                    vec![primal(lhs_args[0]), primal(lhs_args[1]), d()],
                 );
             }
         }
@@ -178,8 +204,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
             ..
         } => {
             let operands: Vec<&Operand> = std::iter::once(recv).chain(args).collect();
-            for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active, &scalar)
-            {
+            for (target, name, args) in rule_pullbacks(method, &operands, def, &is_active, &slim) {
                 rule(target, name, args);
             }
         }
@@ -189,8 +214,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool]) -> Vec<AdjStmt> 
             ..
         } => {
             let operands: Vec<&Operand> = args.iter().collect();
-            for (target, name, args) in
-                rule_pullbacks(primitive, &operands, def, &is_active, &scalar)
+            for (target, name, args) in rule_pullbacks(primitive, &operands, def, &is_active, &slim)
             {
                 rule(target, name, args);
             }

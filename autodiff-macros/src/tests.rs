@@ -554,7 +554,10 @@ fn a_loop_that_overwrites_its_carried_value_records_one_value_per_iteration() {
     assert!(vjp.contains("tape_y_1.push(y_1);"), "{vjp}");
     // The reverse runs over the loop's bounds again, backwards, and takes
     // the recorded values back as one drained segment of the tape.
-    assert!(vjp.contains("tape_y_1.drain((tape_y_1.len() - count)..)"), "{vjp}");
+    assert!(
+        vjp.contains("tape_y_1.drain((tape_y_1.len() - count)..)"),
+        "{vjp}"
+    );
     assert!(vjp.contains("for (i, y_1) in"), "{vjp}");
     assert!(!vjp.contains(".pop()"), "{vjp}");
 }
