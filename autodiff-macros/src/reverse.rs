@@ -148,19 +148,21 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
                 BinOp::Mul => "mul",
                 BinOp::Div => "div",
             };
-            // Of two float variables, a product's pullback to one reads only
-            // the other, and a quotient's reads only the divisor (and the
-            // quotient): that operand fills both slots (they have one type),
-            // so the other is never needed.
-            let floats = slim(a) && slim(b) && matches!(op, BinOp::Mul | BinOp::Div);
+            // Of floats, a product's pullback to one operand reads only the
+            // other, and a quotient's only the divisor (and the quotient):
+            // the slot of the operand it does not read gets the adjoint,
+            // which has the same type and is in scope anyway, so the operand
+            // is never needed.
+            let floats = nested && f.vars[def].scalar && matches!(op, BinOp::Mul | BinOp::Div);
+            let unread = || RuleArg::Adjoint(def);
             let (rhs_args, lhs_args) = match op {
-                BinOp::Mul if floats => ([a, a], [b, b]),
-                BinOp::Div if floats => ([b, b], [b, b]),
-                _ => ([a, b], [a, b]),
+                BinOp::Mul if floats => ([primal(a), unread()], [unread(), primal(b)]),
+                BinOp::Div if floats => ([unread(), primal(b)], [unread(), primal(b)]),
+                _ => ([primal(a), primal(b)], [primal(a), primal(b)]),
             };
             // Right first: the reverse sweep mirrors the forward order.
             if let Some(target) = is_active(b) {
-                let mut args = vec![primal(rhs_args[0]), primal(rhs_args[1])];
+                let mut args = Vec::from(rhs_args);
                 if *op == BinOp::Div {
                     args.push(out);
                 }
@@ -168,11 +170,9 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
                 rule(target, format!("{name}_pullback_rhs"), args);
             }
             if let Some(target) = is_active(a) {
-                rule(
-                    target,
-                    format!("{name}_pullback_lhs"),
-                    vec![primal(lhs_args[0]), primal(lhs_args[1]), d()],
-                );
+                let mut args = Vec::from(lhs_args);
+                args.push(d());
+                rule(target, format!("{name}_pullback_lhs"), args);
             }
         }
         // x.min(p), x.max(p) of floats: routed by the recorded side.
