@@ -180,6 +180,10 @@ pub struct Plan {
     /// product it reserves (the loops from the outermost in, as far as their
     /// bounds are known on entry and nothing leaves them early).
     pub reserve: HashMap<BlockKey, Vec<Reserve>>,
+    /// Reads of local arrays written in place that come after every write to
+    /// the array (its writes are all in earlier top-level nodes): the array
+    /// holds the value read until the end, so the read can be done again.
+    pub settled: HashSet<StmtId>,
     /// Loops (by body) whose reverse may be skipped when the adjoints of
     /// their carried floats are all zero at the exit: their reverse is then
     /// exactly zero (it is linear in those adjoints, reads no adjoint of an
@@ -248,6 +252,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         fused: HashMap::new(),
         reserve: HashMap::new(),
         skippable: HashSet::new(),
+        settled: settled(f),
         defining: f
             .stmts
             .iter()
@@ -313,7 +318,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
             continue;
         }
         let recompute = plan.defining.get(&var).copied().filter(|&id| {
-            cheap_stmt(f, id)
+            cheap_stmt(f, &plan, id)
                 && reads(f, &f.stmts[id].op).into_iter().all(|read| {
                     seeds.contains(&read) || cheap_to_have(f, &plan, &available, read, &mut cheap)
                 })
@@ -339,6 +344,60 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
     skippable(f, adjoint, active, &f.body, &mut plan);
     plan
+}
+
+/// [`Plan::settled`]: the reads `a[i]` of local arrays none of whose writes
+/// lies in the same top-level node as the read or after it.
+fn settled(f: &Function) -> HashSet<StmtId> {
+    fn stmts(block_: &Block, out: &mut Vec<StmtId>) {
+        for node in &block_.nodes {
+            match node {
+                Node::Stmt(id) => out.push(*id),
+                Node::If(branch) => {
+                    stmts(&branch.then, out);
+                    stmts(&branch.els, out);
+                }
+                Node::Loop(lp) => stmts(&lp.body, out),
+            }
+        }
+    }
+    let mut top_of: HashMap<StmtId, usize> = HashMap::new();
+    for (position, node) in f.body.nodes.iter().enumerate() {
+        let mut inside = Vec::new();
+        match node {
+            Node::Stmt(id) => inside.push(*id),
+            Node::If(branch) => {
+                stmts(&branch.then, &mut inside);
+                stmts(&branch.els, &mut inside);
+            }
+            Node::Loop(lp) => stmts(&lp.body, &mut inside),
+        }
+        for id in inside {
+            top_of.insert(id, position);
+        }
+    }
+    let mut last_write: HashMap<VarId, usize> = HashMap::new();
+    for (&id, &position) in &top_of {
+        if let Op::SetIndex { base, .. } = &f.stmts[id].op {
+            let last = last_write.entry(*base).or_insert(position);
+            *last = (*last).max(position);
+        }
+    }
+    top_of
+        .iter()
+        .filter(|&(&id, &position)| match &f.stmts[id].op {
+            Op::Index {
+                base:
+                    Operand {
+                        kind: OperandKind::Var(base),
+                        ..
+                    },
+                ..
+            } => f.vars[*base].mutated && last_write.get(base).is_none_or(|&w| w < position),
+            _ => false,
+        })
+        .map(|(&id, _)| id)
+        .collect()
 }
 
 /// Fills [`Plan::skippable`] for the loops in `block_`.
@@ -505,7 +564,7 @@ fn cheap_to_have(
     // A variable is defined once, before it is read: no cycle, but stay safe.
     memo.insert(var, false);
     let cheap = plan.defining.get(&var).is_some_and(|&id| {
-        cheap_stmt(f, id)
+        cheap_stmt(f, plan, id)
             && reads(f, &f.stmts[id].op)
                 .into_iter()
                 .all(|read| cheap_to_have(f, plan, available, read, memo))
@@ -516,8 +575,8 @@ fn cheap_to_have(
 
 /// Whether computing statement `id` again is cheaper than a tape load:
 /// recomputable, and not a transcendental function or a call.
-fn cheap_stmt(f: &Function, id: StmtId) -> bool {
-    recomputable(f, id)
+fn cheap_stmt(f: &Function, plan: &Plan, id: StmtId) -> bool {
+    recomputable(f, plan, id)
         && match &f.stmts[id].op {
             Op::Method { rule, .. } => matches!(
                 rule.name,
@@ -547,7 +606,7 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
         let Some(&id) = plan.defining.get(&var) else {
             return false;
         };
-        if !recomputable(f, id) {
+        if !recomputable(f, plan, id) {
             return false;
         }
         order.extend(
@@ -648,7 +707,7 @@ fn opaque_reads(f: &Function, tokens: proc_macro2::TokenStream, out: &mut Vec<Va
 }
 
 /// Whether computing `stmt` again gives the same value, cheaply.
-fn recomputable(f: &Function, id: StmtId) -> bool {
+fn recomputable(f: &Function, plan: &Plan, id: StmtId) -> bool {
     let stmt = &f.stmts[id];
     let def = &f.vars[stmt.def];
     let small = def.scalar || def.by_ref;
@@ -663,7 +722,7 @@ fn recomputable(f: &Function, id: StmtId) -> bool {
         Op::Index { base, .. } => {
             small
                 && match base.kind {
-                    OperandKind::Var(var) => !f.vars[var].mutated,
+                    OperandKind::Var(var) => !f.vars[var].mutated || plan.settled.contains(&id),
                     OperandKind::Const(_) => true,
                 }
         }

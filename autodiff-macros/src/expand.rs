@@ -41,9 +41,10 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
 fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let args = args::parse(args)?;
     let mut cx = Errors::new();
-    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
     let args = &args;
     cx.propagate()?;
+    crate::simplify::forward_elements(&mut lowered.function);
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
     emit::functions(item, lowered, &adjoint, &active, args.split, args.hvp)

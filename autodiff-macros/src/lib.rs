@@ -17,6 +17,7 @@ mod params;
 mod report;
 mod reverse;
 mod rules;
+mod simplify;
 #[cfg(test)]
 mod tests;
 

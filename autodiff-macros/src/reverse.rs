@@ -16,6 +16,10 @@ const OUTPUT_UNREAD: &[&str] = &[
     "ln", "log2", "log10", "sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "abs",
 ];
 
+/// Float rules whose pullback reads the output, never the operand (their
+/// f32, f64 and `Dual` implementations alike).
+const OPERAND_UNREAD: &[&str] = &["exp", "exp2", "sqrt", "cbrt", "tan", "recip"];
+
 // Input:  t0 = a * x;  t1 = t0 + b;  y = sigmoid(t1);  return y
 // Output: for each statement, its pullbacks:
 //         y:  d_t1 = sigmoid_pullback(t1, y, d_y)
@@ -269,12 +273,16 @@ fn rule_pullbacks(
                 // A float rule that reads only its operand is handed the
                 // operand in the output's place (same type): the reverse
                 // sweep then needs the operand alone.
-                let out = if OUTPUT_UNREAD.contains(&name) && scalar(x) {
-                    primal(x)
+                // Likewise, one that reads only its output gets the output in
+                // the operand's place.
+                let (x_arg, out) = if OUTPUT_UNREAD.contains(&name) && scalar(x) {
+                    (primal(x), primal(x))
+                } else if OPERAND_UNREAD.contains(&name) && scalar(x) {
+                    (RuleArg::Output(def), out)
                 } else {
-                    out
+                    (primal(x), out)
                 };
-                pullbacks.push((target, format!("{name}_pullback"), vec![primal(x), out, d]));
+                pullbacks.push((target, format!("{name}_pullback"), vec![x_arg, out, d]));
             }
         }
         // x.sum(), x.t(), mean(x)
