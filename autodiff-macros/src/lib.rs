@@ -19,6 +19,8 @@ mod reverse;
 mod rules;
 mod simplify;
 #[cfg(test)]
+mod snapshots;
+#[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 /// The expansion of `#[grad(args)] item`, pretty-printed, paths shortened.
-fn expand(args: TokenStream, item: TokenStream) -> String {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> String {
     let output = expand::grad(args, item);
     let file: syn::File = syn::parse2(output.clone())
         .unwrap_or_else(|error| panic!("expansion does not parse: {error}\n{output}"));
@@ -17,10 +17,11 @@ fn expand(args: TokenStream, item: TokenStream) -> String {
 }
 
 /// The body of the generated function `name`.
-fn function<'a>(expansion: &'a str, name: &str) -> &'a str {
+pub(crate) fn function<'a>(expansion: &'a str, name: &str) -> &'a str {
     // The last match: the doc comment of `_vjp` holds a listing of it too.
     let start = expansion
         .rfind(&format!("fn {name}("))
+        .or_else(|| expansion.rfind(&format!("fn {name}<")))
         .unwrap_or_else(|| panic!("no `fn {name}` in\n{expansion}"));
     let rest = &expansion[start..];
     let end = rest.find("\n}\n").map_or(rest.len(), |end| end + 3);
