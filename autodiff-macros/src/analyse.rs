@@ -180,6 +180,10 @@ pub struct Plan {
     /// product it reserves (the loops from the outermost in, as far as their
     /// bounds are known on entry and nothing leaves them early).
     pub reserve: HashMap<BlockKey, Vec<Reserve>>,
+    /// Counters a loop steps by a constant (`l += 1`) that its reverse steps
+    /// back from their value after the loop, instead of recording them: the
+    /// header, and how (its exit, the step, `true` for `+`).
+    pub inductions: HashMap<VarId, Induction>,
     /// Reads of local arrays written in place that come after every write to
     /// the array (its writes are all in earlier top-level nodes): the array
     /// holds the value read until the end, so the read can be done again.
@@ -190,6 +194,70 @@ pub struct Plan {
     /// array the body writes) and pops nothing. A `min` over an inner loop
     /// reverses only the inner loop that won.
     pub skippable: HashSet<BlockKey>,
+}
+
+/// A carried counter `h = h + step` (or `- step`) of a loop that runs over
+/// its bounds again: at the top of each reverse iteration it is the value
+/// after the iteration, stepped back.
+pub struct Induction {
+    pub exit: VarId,
+    pub step: proc_macro2::TokenStream,
+    pub add: bool,
+}
+
+/// The carried variables of `lp` that are such counters.
+fn inductions(f: &Function, active: &[bool], lp: &Loop) -> Vec<(VarId, Induction)> {
+    let End::Continue(values) = &lp.body.end else {
+        return Vec::new();
+    };
+    if !recountable(lp) {
+        return Vec::new();
+    }
+    let defined_here = |var: VarId| {
+        lp.body.nodes.iter().find_map(|node| match node {
+            Node::Stmt(id) if f.stmts[*id].def == var => Some(*id),
+            _ => None,
+        })
+    };
+    let mut out = Vec::new();
+    for (carried, value) in lp.carried.iter().zip(values) {
+        if active[carried.header] {
+            continue;
+        }
+        let OperandKind::Var(next) = value.kind else {
+            continue;
+        };
+        let Some(id) = defined_here(next) else {
+            continue;
+        };
+        let Op::Opaque(tokens) = &f.stmts[id].op else {
+            continue;
+        };
+        let Ok(syn::Expr::Binary(sum)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+            continue;
+        };
+        let add = match sum.op {
+            syn::BinOp::Add(_) => true,
+            syn::BinOp::Sub(_) => false,
+            _ => continue,
+        };
+        let (syn::Expr::Path(path), syn::Expr::Lit(lit)) = (&*sum.left, &*sum.right) else {
+            continue;
+        };
+        if !matches!(lit.lit, syn::Lit::Int(_)) || !path.path.is_ident(&f.vars[carried.header].name)
+        {
+            continue;
+        }
+        out.push((
+            carried.header,
+            Induction {
+                exit: carried.exit,
+                step: quote::ToTokens::to_token_stream(&lit.lit),
+                add,
+            },
+        ));
+    }
+    out
 }
 
 /// A tape reserved on entry of the outermost loop that fills it.
@@ -252,6 +320,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         fused: HashMap::new(),
         reserve: HashMap::new(),
         skippable: HashSet::new(),
+        inductions: HashMap::new(),
         settled: settled(f),
         defining: f
             .stmts
@@ -271,6 +340,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         zeros: &mut zeros,
         free: &mut free,
         recounted: &mut plan.recounted,
+        inductions: &mut plan.inductions,
     };
     seeds.block(&f.body);
     if let OperandKind::Var(ret) = f.ret.kind {
@@ -988,6 +1058,7 @@ struct Seeds<'a, 'p> {
     /// Loop indices, bound again by the reverse loop itself.
     free: &'p mut HashSet<VarId>,
     recounted: &'p mut HashSet<BlockKey>,
+    inductions: &'p mut HashMap<VarId, Induction>,
 }
 
 impl Seeds<'_, '_> {
@@ -1031,6 +1102,11 @@ impl Seeds<'_, '_> {
                         }
                     }
                     self.free.extend(iteration_vars(lp));
+                    for (header, induction) in inductions(f, active, lp) {
+                        self.free.insert(header);
+                        self.needed.insert(induction.exit);
+                        self.inductions.insert(header, induction);
+                    }
                     for carried in &lp.carried {
                         if active[carried.header] {
                             self.zeros.insert(carried.exit);

@@ -1675,6 +1675,23 @@ impl<'a> Body<'a> {
                 }
             }
         }
+        // Counters the loop steps by a constant, stepped back from their
+        // value after the loop.
+        for carried in &lp.carried {
+            let Some(induction) = self.plan.inductions.get(&carried.header) else {
+                continue;
+            };
+            let back = fresh(self.names, "back");
+            let exit = self.ident(induction.exit);
+            let header = self.ident(carried.header);
+            let step = &induction.step;
+            quote!(let mut #back = #exit;).to_tokens(tokens);
+            if induction.add {
+                quote!(#back -= #step; let #header = #back;).to_tokens(&mut body);
+            } else {
+                quote!(#back += #step; let #header = #back;).to_tokens(&mut body);
+            }
+        }
         let recounted = self.plan.recounted.contains(&crate::analyse::key(&lp.body));
         // A loop that runs over its bounds again pushed one entry per
         // iteration on the tape of each value its body records at its top
