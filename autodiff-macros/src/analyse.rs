@@ -135,11 +135,11 @@ pub fn operands(op: &Op) -> Vec<&Operand> {
     }
 }
 
-/// A block's identity: its address (blocks never move once lowered).
-pub type BlockKey = usize;
+/// A block's identity: its id, numbered by `lower`.
+pub type BlockKey = crate::ir::BlockId;
 
 pub fn key(block: &Block) -> BlockKey {
-    std::ptr::from_ref(block) as usize
+    block.id
 }
 
 /// What the reverse sweep reads of the forward sweep, and how it gets it

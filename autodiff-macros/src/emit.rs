@@ -645,8 +645,25 @@ fn hvp_function(
     })
 }
 
-fn loop_key(lp: &Loop) -> usize {
-    std::ptr::from_ref(lp) as usize
+/// The number of nodes in `block` and the blocks nested in it: the
+/// positions `Body::positions` gives them.
+fn count_nodes(block: &Block) -> usize {
+    block
+        .nodes
+        .iter()
+        .map(|node| {
+            1 + match node {
+                Node::Stmt(_) => 0,
+                Node::If(branch) => count_nodes(&branch.then) + count_nodes(&branch.els),
+                Node::Loop(lp) => count_nodes(&lp.body),
+            }
+        })
+        .sum()
+}
+
+/// A loop, by the id of its body.
+fn loop_key(lp: &Loop) -> crate::ir::BlockId {
+    lp.body.id
 }
 
 /// A fresh hygienic identifier.
@@ -819,8 +836,9 @@ impl<'a> Body<'a> {
                 }
                 Node::Loop(lp) => {
                     // Everything read in a loop is read again by the next
-                    // iteration: it counts as read at the loop's end.
-                    let end = loop_end.unwrap_or(*counter + 1_000_000_000);
+                    // iteration: it counts as read at the loop's end (the
+                    // outermost loop's last position).
+                    let end = loop_end.unwrap_or(*counter + count_nodes(&lp.body));
                     for carried in &lp.carried {
                         read(self, &carried.init, *counter);
                     }
@@ -889,8 +907,9 @@ impl<'a> Body<'a> {
                 self.last_primal_reader.insert(var, index);
             }
         }
+        // The result is read after the whole reverse sweep: never consumed.
         if let OperandKind::Var(ret) = self.f.ret.kind {
-            self.last_primal_reader.insert(ret, usize::MAX);
+            self.last_primal_reader.remove(&ret);
         }
     }
 
@@ -1031,7 +1050,7 @@ impl<'a> Body<'a> {
                     {
                         let base = self.ident(*base);
                         let index = self.operand(index);
-                        let value = self.moved(value, position, true);
+                        let value = self.moved(value, Some(position), true);
                         let tokens_ = if *add {
                             quote_spanned!(stmt.span=> #base[#index] += #value;)
                         } else {
@@ -1041,7 +1060,7 @@ impl<'a> Body<'a> {
                         continue;
                     }
                     let name = self.ident(stmt.def);
-                    let value = self.op(&stmt.op, position);
+                    let value = self.op(&stmt.op, Some(position));
                     let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
                     let mutability = self.f.vars[stmt.def].mutated.then(|| quote!(mut));
                     quote_spanned!(stmt.span=> let #mutability #name #ty = #value;)
@@ -1063,7 +1082,7 @@ impl<'a> Body<'a> {
             End::Values(values) => {
                 let values: Vec<TokenStream> = values
                     .iter()
-                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .map(|value| self.moved(value, None, true))
                     .collect();
                 quote!((#(#values,)*)).to_tokens(&mut tokens);
             }
@@ -1071,7 +1090,7 @@ impl<'a> Body<'a> {
                 let lp = self.loop_headers.last().cloned().unwrap_or_default();
                 let values: Vec<TokenStream> = values
                     .iter()
-                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .map(|value| self.moved(value, None, true))
                     .collect();
                 if !lp.is_empty() {
                     quote!((#(#lp,)*) = (#(#values,)*);).to_tokens(&mut tokens);
@@ -1081,7 +1100,7 @@ impl<'a> Body<'a> {
             End::Break(values) => {
                 let values: Vec<TokenStream> = values
                     .iter()
-                    .map(|value| self.moved(value, usize::MAX - 1, true))
+                    .map(|value| self.moved(value, None, true))
                     .collect();
                 quote!(break (#(#values,)*);).to_tokens(&mut tokens);
             }
@@ -1108,7 +1127,7 @@ impl<'a> Body<'a> {
 
     fn forward_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
         self.reserve_tapes(lp, tokens);
-        let position = usize::MAX - 1;
+        let position = None;
         for carried in &lp.carried {
             let header = self.ident(carried.header);
             let init = self.moved(&carried.init, position, true);
@@ -1216,7 +1235,7 @@ impl<'a> Body<'a> {
                 .map(|&id| {
                     let stmt = &self.f.stmts[id];
                     let name = self.ident(stmt.def);
-                    let value = self.op(&stmt.op, usize::MAX - 1);
+                    let value = self.op(&stmt.op, None);
                     quote!(let #name = #value;)
                 })
                 .collect();
@@ -1351,7 +1370,7 @@ impl<'a> Body<'a> {
         let values: Vec<TokenStream> = match &lp.body.end {
             End::Continue(values) => values
                 .iter()
-                .map(|value| self.moved(value, usize::MAX - 1, true))
+                .map(|value| self.moved(value, None, true))
                 .collect(),
             _ => Vec::new(),
         };
@@ -1522,7 +1541,7 @@ impl<'a> Body<'a> {
             {
                 let stmt = &self.f.stmts[*id];
                 let name = self.ident(stmt.def);
-                let value = self.op(&stmt.op, usize::MAX - 1);
+                let value = self.op(&stmt.op, None);
                 let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
                 quote_spanned!(stmt.span=> let #name #ty = #value;).to_tokens(tokens);
             }
@@ -2061,13 +2080,14 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// An operand the forward sweep passes by value at statement `index`.
+    /// An operand the forward sweep passes by value at the statement at
+    /// position `at` (`None`: where a block ends, after its statements).
     ///
     /// A value that is not known to be a float (an array) and is still
     /// needed afterwards — by a later statement or by the reverse sweep — is
     /// borrowed (`&h - &y` instead of `h - y`) or, for a call, cloned, rather
     /// than moved. Floats are `Copy` and stay as written.
-    fn moved(&self, operand: &Operand, index: usize, clone: bool) -> TokenStream {
+    fn moved(&self, operand: &Operand, at: Option<usize>, clone: bool) -> TokenStream {
         let tokens = self.operand(operand);
         let OperandKind::Var(var) = operand.kind else {
             return tokens;
@@ -2075,10 +2095,11 @@ impl<'a> Body<'a> {
         let info = &self.f.vars[var];
         let needed = self.plan.needed.contains(&var)
             || matches!(self.f.ret.kind, OperandKind::Var(ret) if ret == var)
-            || self
-                .last_forward_use
-                .get(&var)
-                .is_some_and(|&last| last > index);
+            || at.is_some_and(|at| {
+                self.last_forward_use
+                    .get(&var)
+                    .is_some_and(|&last| last > at)
+            });
         if operand.mode != Mode::Value || info.scalar || info.by_ref || !needed {
             tokens
         } else if clone || self.generic {
@@ -2091,7 +2112,7 @@ impl<'a> Body<'a> {
         }
     }
 
-    fn op(&self, op: &Op, index: usize) -> TokenStream {
+    fn op(&self, op: &Op, index: Option<usize>) -> TokenStream {
         match op {
             Op::Copy(x) => self.moved(x, index, true),
             Op::Clone(x) => {

@@ -28,9 +28,14 @@ pub struct Function {
     pub ret: Operand,
 }
 
+/// Index of a [`Block`] in the function body, in pre-order (the body is 0).
+pub type BlockId = usize;
+
 /// A straight run of nodes and how control leaves it.
 #[derive(Default)]
 pub struct Block {
+    /// Unique in the function: the key of the analyses' facts about it.
+    pub id: BlockId,
     pub nodes: Vec<Node>,
     pub end: End,
 }

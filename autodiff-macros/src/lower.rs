@@ -15,8 +15,8 @@
 use crate::args::GradArgs;
 use crate::diagnostics;
 use crate::ir::{
-    BinOp, Block, Call, Callee, Carried, End, Function, If, Loop, LoopKind, MethodShape, Mode,
-    Node, Op, Operand, OperandKind, Param, Stmt, TypeClass, Var, VarId,
+    BinOp, Block, BlockId, Call, Callee, Carried, End, Function, If, Loop, LoopKind, MethodShape,
+    Mode, Node, Op, Operand, OperandKind, Param, Stmt, TypeClass, Var, VarId,
 };
 use crate::report::Errors;
 use crate::rules;
@@ -92,16 +92,19 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
         lower.vars[var].name = lower.names.fresh("y");
     }
 
+    let mut body = Block {
+        id: 0,
+        nodes: lower.cur,
+        end: End::Merge,
+    };
+    number_blocks(&mut body, &mut 0);
     Lowered {
         function: Function {
             vars: lower.vars,
             params,
             items: lower.items,
             stmts: lower.stmts,
-            body: Block {
-                nodes: lower.cur,
-                end: End::Merge,
-            },
+            body,
             ret,
         },
         names: lower.names,
@@ -116,6 +119,23 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
 // A `return` inside a loop becomes a `break` with the value in a carried
 // variable; an enclosing loop breaks in turn, and the function returns after
 // the outermost one. (Only for a float result: the slot starts at `0.0`.)
+/// Gives every block of the body its own id (see [`Block::id`]), in
+/// pre-order: the body is block 0.
+fn number_blocks(block: &mut Block, next: &mut BlockId) {
+    block.id = *next;
+    *next += 1;
+    for node in &mut block.nodes {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                number_blocks(&mut branch.then, next);
+                number_blocks(&mut branch.els, next);
+            }
+            Node::Loop(lp) => number_blocks(&mut lp.body, next),
+        }
+    }
+}
+
 fn returns_in_loops(block: &syn::Block, sig: &Signature) -> syn::Block {
     struct Rewrite {
         loops: usize,
@@ -1011,10 +1031,12 @@ impl Lower<'_> {
                 self.cur.push(Node::If(Box::new(If {
                     cond,
                     then: Block {
+                        id: 0,
                         nodes: then_nodes,
                         end: then_end,
                     },
                     els: Block {
+                        id: 0,
                         nodes: else_nodes,
                         end: else_end,
                     },
@@ -1037,10 +1059,12 @@ impl Lower<'_> {
                 self.cur.push(Node::If(Box::new(If {
                     cond,
                     then: Block {
+                        id: 0,
                         nodes: then_nodes,
                         end: End::Values(vec![a]),
                     },
                     els: Block {
+                        id: 0,
                         nodes: else_nodes,
                         end: End::Values(vec![b]),
                     },
@@ -1165,10 +1189,12 @@ impl Lower<'_> {
         self.cur.push(Node::If(Box::new(If {
             cond,
             then: Block {
+                id: 0,
                 nodes: then_nodes,
                 end: End::Values(then_end),
             },
             els: Block {
+                id: 0,
                 nodes: else_nodes,
                 end: End::Values(else_end),
             },
@@ -1339,7 +1365,7 @@ impl Lower<'_> {
             self.cur.push(Node::Loop(Box::new(Loop {
                 kind,
                 carried,
-                body: Block { nodes, end },
+                body: Block { id: 0, nodes, end },
                 trip,
                 span,
             })));
@@ -1369,10 +1395,12 @@ impl Lower<'_> {
         self.cur.push(Node::If(Box::new(If {
             cond,
             then: Block {
+                id: 0,
                 nodes: then_nodes,
                 end: then_end,
             },
             els: Block {
+                id: 0,
                 nodes: Vec::new(),
                 end: else_end,
             },
