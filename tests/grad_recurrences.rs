@@ -289,3 +289,36 @@ fn test_nearest_centroid_cost() {
     assert_all_near(&g, &want, 1e-14, "kmeans");
     check(|c: &Vec<f64>| kmeans_cost(c, &p, d), c.clone(), &g).assert_close(1e-6);
 }
+
+/// A packed lower triangle walked with a counter `k += 1` (as ADBench's GMM
+/// does), on top of a local array written in one loop and updated in
+/// another: the counter is stepped back in the reverse, not recorded.
+#[grad(wrt(l))]
+pub fn packed_triangle(l: &[f64], x: &[f64], d: usize) -> f64 {
+    let mut y = vec![0.0; d];
+    for i in 0..d {
+        y[i] = l[i].exp() * x[i];
+    }
+    let mut k = d;
+    for i in 0..d {
+        for j in i + 1..d {
+            y[j] += l[k] * x[i];
+            k += 1;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..d {
+        s += y[i] * y[i];
+    }
+    s
+}
+
+#[test]
+fn test_packed_triangle_with_a_counter() {
+    let d = 4;
+    let l: Vec<f64> = (0..d * (d + 1) / 2).map(|i| 0.1 * i as f64 - 0.3).collect();
+    let x = vec![0.7, -1.2, 0.4, 1.5];
+    let (value, g) = packed_triangle_grad(&l, &x, d);
+    assert_eq!(value, packed_triangle(&l, &x, d));
+    check(|l: &Vec<f64>| packed_triangle(l, &x, d), l.clone(), &g).assert_close(1e-6);
+}

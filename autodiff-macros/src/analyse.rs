@@ -230,30 +230,18 @@ fn inductions(f: &Function, active: &[bool], lp: &Loop) -> Vec<(VarId, Induction
         let Some(id) = defined_here(next) else {
             continue;
         };
-        let Op::Opaque(tokens) = &f.stmts[id].op else {
+        let Some(offset) = &f.stmts[id].offset else {
             continue;
         };
-        let Ok(syn::Expr::Binary(sum)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
-            continue;
-        };
-        let add = match sum.op {
-            syn::BinOp::Add(_) => true,
-            syn::BinOp::Sub(_) => false,
-            _ => continue,
-        };
-        let (syn::Expr::Path(path), syn::Expr::Lit(lit)) = (&*sum.left, &*sum.right) else {
-            continue;
-        };
-        if !matches!(lit.lit, syn::Lit::Int(_)) || !path.path.is_ident(&f.vars[carried.header].name)
-        {
+        if offset.base != carried.header {
             continue;
         }
         out.push((
             carried.header,
             Induction {
                 exit: carried.exit,
-                step: quote::ToTokens::to_token_stream(&lit.lit),
-                add,
+                step: quote::ToTokens::to_token_stream(&offset.step),
+                add: offset.add,
             },
         ));
     }
@@ -389,14 +377,14 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         }
         let recompute = plan.defining.get(&var).copied().filter(|&id| {
             cheap_stmt(f, &plan, id)
-                && reads(f, &f.stmts[id].op).into_iter().all(|read| {
+                && f.stmts[id].reads.iter().copied().all(|read| {
                     seeds.contains(&read) || cheap_to_have(f, &plan, &available, read, &mut cheap)
                 })
         });
         match recompute {
             Some(id) => {
                 if plan.recompute.insert(id) {
-                    for read in reads(f, &f.stmts[id].op) {
+                    for read in f.stmts[id].reads.iter().copied() {
                         if plan.needed.insert(read) {
                             order.push(read);
                         }
@@ -553,8 +541,9 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
                 let Some(&id) = plan.defining.get(&var) else {
                     return false;
                 };
-                let hoistable = matches!(&f.stmts[id].op, Op::Opaque(tokens) if pure(f, tokens))
-                    && reads(f, &f.stmts[id].op).iter().all(in_entry);
+                let hoistable = matches!(&f.stmts[id].op, Op::Opaque(_))
+                    && f.stmts[id].pure
+                    && f.stmts[id].reads.iter().all(in_entry);
                 if hoistable && !prelude.contains(&id) {
                     prelude.push(id);
                 }
@@ -635,8 +624,10 @@ fn cheap_to_have(
     memo.insert(var, false);
     let cheap = plan.defining.get(&var).is_some_and(|&id| {
         cheap_stmt(f, plan, id)
-            && reads(f, &f.stmts[id].op)
-                .into_iter()
+            && f.stmts[id]
+                .reads
+                .iter()
+                .copied()
                 .all(|read| cheap_to_have(f, plan, available, read, memo))
     });
     memo.insert(var, cheap);
@@ -680,8 +671,10 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
             return false;
         }
         order.extend(
-            reads(f, &f.stmts[id].op)
-                .into_iter()
+            f.stmts[id]
+                .reads
+                .iter()
+                .copied()
                 .filter(|read| plan.home.get(read) == Some(&here)),
         );
     }
@@ -737,45 +730,6 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
     update.map(|_| k)
 }
 
-/// The variables `op` reads: its operands, or for an opaque expression the
-/// local names in its tokens (every generated name is unique).
-pub fn reads(f: &Function, op: &Op) -> Vec<VarId> {
-    match op {
-        Op::Opaque(tokens) => {
-            let mut out = Vec::new();
-            opaque_reads(f, tokens.clone(), &mut out);
-            out
-        }
-        other => operands(other)
-            .into_iter()
-            .filter_map(|operand| match operand.kind {
-                OperandKind::Var(var) => Some(var),
-                OperandKind::Const(_) => None,
-            })
-            .collect(),
-    }
-}
-
-fn opaque_reads(f: &Function, tokens: proc_macro2::TokenStream, out: &mut Vec<VarId>) {
-    for tree in tokens {
-        match tree {
-            proc_macro2::TokenTree::Ident(ident) => {
-                let name = ident.to_string();
-                if let Some(var) = f
-                    .vars
-                    .iter()
-                    .position(|var| var.name == name && var.name != "_")
-                    && !out.contains(&var)
-                {
-                    out.push(var);
-                }
-            }
-            proc_macro2::TokenTree::Group(group) => opaque_reads(f, group.stream(), out),
-            _ => {}
-        }
-    }
-}
-
 /// Whether computing `stmt` again gives the same value, cheaply.
 fn recomputable(f: &Function, plan: &Plan, id: StmtId) -> bool {
     let stmt = &f.stmts[id];
@@ -796,94 +750,13 @@ fn recomputable(f: &Function, plan: &Plan, id: StmtId) -> bool {
                     OperandKind::Const(_) => true,
                 }
         }
-        Op::Opaque(tokens) => pure(f, tokens),
+        Op::Opaque(_) => stmt.pure,
         Op::Field { base, .. } => match base.kind {
             OperandKind::Var(var) => !f.vars[var].mutated,
             OperandKind::Const(_) => true,
         },
         Op::Call(_) | Op::SetIndex { .. } => false,
     }
-}
-
-/// Whether an opaque expression is plain arithmetic, comparison, casts,
-/// counts and reads of variables nothing writes: no calls with effects.
-fn pure(f: &Function, tokens: &proc_macro2::TokenStream) -> bool {
-    use syn::visit::Visit;
-    struct Check<'a> {
-        f: &'a Function,
-        pure: bool,
-    }
-    impl<'ast> Visit<'ast> for Check<'_> {
-        fn visit_expr(&mut self, expr: &'ast syn::Expr) {
-            use syn::Expr;
-            match expr {
-                Expr::Lit(_)
-                | Expr::Binary(_)
-                | Expr::Unary(_)
-                | Expr::Paren(_)
-                | Expr::Group(_)
-                | Expr::Cast(_)
-                | Expr::Index(_)
-                | Expr::Reference(_)
-                | Expr::Tuple(_) => syn::visit::visit_expr(self, expr),
-                Expr::Path(path) => {
-                    if let Some(ident) = path.path.get_ident() {
-                        let name = ident.to_string();
-                        if self
-                            .f
-                            .vars
-                            .iter()
-                            .any(|var| var.mutated && var.name == name)
-                        {
-                            self.pure = false;
-                        }
-                    }
-                }
-                Expr::MethodCall(call) => {
-                    let name = call.method.to_string();
-                    if crate::rules::method(&name).is_some()
-                        || matches!(name.as_str(), "len" | "is_empty" | "min" | "max" | "abs")
-                    {
-                        syn::visit::visit_expr(self, expr);
-                    } else {
-                        self.pure = false;
-                    }
-                }
-                Expr::Call(call) => {
-                    let allowed = matches!(&*call.func, Expr::Path(path)
-                    if path.path.segments.last().is_some_and(|last| {
-                        matches!(
-                            last.ident.to_string().as_str(),
-                            "min" | "max" | "same_type" | "min_side" | "max_side"
-                        )
-                    }));
-                    if allowed {
-                        syn::visit::visit_expr(self, expr);
-                    } else {
-                        self.pure = false;
-                    }
-                }
-                Expr::Macro(mac) => {
-                    let is_matches = mac
-                        .mac
-                        .path
-                        .segments
-                        .last()
-                        .is_some_and(|last| last.ident == "matches");
-                    if !is_matches {
-                        self.pure = false;
-                    }
-                }
-                _ => self.pure = false,
-            }
-        }
-    }
-    let Ok(expr) = syn::parse2::<syn::Expr>(tokens.clone()) else {
-        return false;
-    };
-    let mut check = Check { f, pure: true };
-    check.visit_expr(&expr);
-    check.pure
 }
 
 fn homes(f: &Function, block_: &Block, in_loop: bool, plan: &mut Plan) {

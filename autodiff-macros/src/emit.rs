@@ -817,7 +817,7 @@ impl<'a> Body<'a> {
                         read(self, operand, *counter);
                     }
                     if let Op::Opaque(_) = &self.f.stmts[*id].op {
-                        for var in crate::analyse::reads(self.f, &self.f.stmts[*id].op) {
+                        for var in self.f.stmts[*id].reads.clone() {
                             let at = loop_end.unwrap_or(*counter);
                             let last = self.last_forward_use.entry(var).or_insert(at);
                             *last = (*last).max(at);
@@ -1385,7 +1385,6 @@ impl<'a> Body<'a> {
         if param.class != TypeClass::Sequence {
             return None;
         }
-        let index_name = self.f.vars[index].name.clone();
         let mut offsets = HashMap::new();
         for node in &lp.body.nodes {
             let Node::Stmt(id) = node else { return None };
@@ -1407,25 +1406,11 @@ impl<'a> Body<'a> {
                 0
             } else {
                 let stmt = &self.f.stmts[*self.plan.defining.get(&at)?];
-                let Op::Opaque(tokens) = &stmt.op else {
-                    return None;
-                };
-                let expr: syn::Expr = syn::parse2(tokens.clone()).ok()?;
-                let syn::Expr::Binary(sum) = expr else {
-                    return None;
-                };
-                let (syn::BinOp::Add(_), syn::Expr::Path(path), syn::Expr::Lit(lit)) =
-                    (&sum.op, &*sum.left, &*sum.right)
-                else {
-                    return None;
-                };
-                let syn::Lit::Int(k) = &lit.lit else {
-                    return None;
-                };
-                if !path.path.is_ident(&index_name) || !k.suffix().is_empty() {
+                let offset = stmt.offset.as_ref()?;
+                if offset.base != index || !offset.add || !offset.step.suffix().is_empty() {
                     return None;
                 }
-                let k: usize = k.base10_parse().ok()?;
+                let k: usize = offset.step.base10_parse().ok()?;
                 (k <= 8).then_some(k)?
             };
             offsets.insert(*id, offset);

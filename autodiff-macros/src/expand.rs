@@ -45,6 +45,7 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let args = &args;
     cx.propagate()?;
     crate::simplify::forward_elements(&mut lowered.function);
+    lower::facts(&mut lowered.function);
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
     emit::functions(item, lowered, &adjoint, &active, args.split, args.hvp)

@@ -164,6 +164,23 @@ pub struct Stmt {
     /// `let x: T = …` keeps its annotation.
     pub ty: Option<Type>,
     pub span: Span,
+    /// The variables it reads: its operands, or for an opaque expression the
+    /// local names in it (filled in by `lower::facts`).
+    pub reads: Vec<VarId>,
+    /// An opaque expression that computing again gives the same value:
+    /// arithmetic, comparisons, casts, counts, reads of variables nothing
+    /// writes in place; no call with effects.
+    pub pure: bool,
+    /// An opaque `v + k` or `v - k` of an integer literal `k`: a loop counter
+    /// step, or an index at a constant offset from a loop's index.
+    pub offset: Option<Offset>,
+}
+
+/// `base + step` (`add`) or `base - step`.
+pub struct Offset {
+    pub base: VarId,
+    pub step: syn::LitInt,
+    pub add: bool,
 }
 
 #[derive(Clone)]

@@ -98,17 +98,99 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
         end: End::Merge,
     };
     number_blocks(&mut body, &mut 0);
+    let mut function = Function {
+        vars: lower.vars,
+        params,
+        items: lower.items,
+        stmts: lower.stmts,
+        body,
+        ret,
+    };
+    facts(&mut function);
     Lowered {
-        function: Function {
-            vars: lower.vars,
-            params,
-            items: lower.items,
-            stmts: lower.stmts,
-            body,
-            ret,
-        },
+        function,
         names: lower.names,
         receiver,
+    }
+}
+
+/// Fills in what each statement reads, and for opaque expressions whether
+/// they are pure and whether they are an offset `v ± k` ([`Stmt::reads`],
+/// [`Stmt::pure`], [`Stmt::offset`]): after lowering, when every variable
+/// written in place is known, so that no later phase parses syn again.
+/// Run again after a pass that changes statements.
+pub fn facts(f: &mut Function) {
+    for id in 0..f.stmts.len() {
+        let (reads, pure, offset) = match &f.stmts[id].op {
+            Op::Opaque(tokens) => {
+                let mut reads = Vec::new();
+                opaque_reads(f, tokens.clone(), &mut reads);
+                let expr = syn::parse2::<Expr>(tokens.clone()).ok();
+                let pure = expr.as_ref().is_some_and(|expr| pure(f, expr));
+                let offset = expr.as_ref().and_then(|expr| offset(f, expr));
+                (reads, pure, offset)
+            }
+            op => (
+                crate::analyse::operands(op)
+                    .into_iter()
+                    .filter_map(|operand| match operand.kind {
+                        OperandKind::Var(var) => Some(var),
+                        OperandKind::Const(_) => None,
+                    })
+                    .collect(),
+                false,
+                None,
+            ),
+        };
+        let stmt = &mut f.stmts[id];
+        stmt.reads = reads;
+        stmt.pure = pure;
+        stmt.offset = offset;
+    }
+}
+
+/// `v + k` or `v - k`, `v` a variable and `k` an integer literal.
+fn offset(f: &Function, expr: &Expr) -> Option<crate::ir::Offset> {
+    let Expr::Binary(sum) = expr else { return None };
+    let add = match sum.op {
+        syn::BinOp::Add(_) => true,
+        syn::BinOp::Sub(_) => false,
+        _ => return None,
+    };
+    let (Expr::Path(path), Expr::Lit(lit)) = (&*sum.left, &*sum.right) else {
+        return None;
+    };
+    let syn::Lit::Int(step) = &lit.lit else {
+        return None;
+    };
+    let name = path.path.get_ident()?.to_string();
+    let base = f.vars.iter().position(|var| var.name == name)?;
+    Some(crate::ir::Offset {
+        base,
+        step: step.clone(),
+        add,
+    })
+}
+
+/// The local names in an opaque expression's tokens (every generated name
+/// is unique).
+fn opaque_reads(f: &Function, tokens: TokenStream, out: &mut Vec<VarId>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                if let Some(var) = f
+                    .vars
+                    .iter()
+                    .position(|var| var.name == name && var.name != "_")
+                    && !out.contains(&var)
+                {
+                    out.push(var);
+                }
+            }
+            TokenTree::Group(group) => opaque_reads(f, group.stream(), out),
+            _ => {}
+        }
     }
 }
 
@@ -495,7 +577,15 @@ impl Lower<'_> {
     }
 
     fn push(&mut self, def: VarId, op: Op, ty: Option<Type>, span: Span) {
-        self.stmts.push(Stmt { def, op, ty, span });
+        self.stmts.push(Stmt {
+            def,
+            op,
+            ty,
+            span,
+            reads: Vec::new(),
+            pure: false,
+            offset: None,
+        });
         self.cur.push(Node::Stmt(self.stmts.len() - 1));
     }
 
@@ -2783,4 +2873,80 @@ pub fn generic_elem<'a>(ty: &Type, sig: &'a Signature) -> Option<&'a Ident> {
 /// Whether `ty` is `f32` or `f64` (an `as` cast's target).
 fn is_float_type(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.path.is_ident("f64") || path.path.is_ident("f32"))
+}
+
+/// Whether an opaque expression is plain arithmetic, comparison, casts,
+/// counts and reads of variables nothing writes: no calls with effects.
+fn pure(f: &Function, expr: &Expr) -> bool {
+    struct Check<'a> {
+        f: &'a Function,
+        pure: bool,
+    }
+    impl<'ast> Visit<'ast> for Check<'_> {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Lit(_)
+                | Expr::Binary(_)
+                | Expr::Unary(_)
+                | Expr::Paren(_)
+                | Expr::Group(_)
+                | Expr::Cast(_)
+                | Expr::Index(_)
+                | Expr::Reference(_)
+                | Expr::Tuple(_) => syn::visit::visit_expr(self, expr),
+                Expr::Path(path) => {
+                    if let Some(ident) = path.path.get_ident() {
+                        let name = ident.to_string();
+                        if self
+                            .f
+                            .vars
+                            .iter()
+                            .any(|var| var.mutated && var.name == name)
+                        {
+                            self.pure = false;
+                        }
+                    }
+                }
+                Expr::MethodCall(call) => {
+                    let name = call.method.to_string();
+                    if rules::method(&name).is_some()
+                        || matches!(name.as_str(), "len" | "is_empty" | "min" | "max" | "abs")
+                    {
+                        syn::visit::visit_expr(self, expr);
+                    } else {
+                        self.pure = false;
+                    }
+                }
+                Expr::Call(call) => {
+                    let allowed = matches!(&*call.func, Expr::Path(path)
+                    if path.path.segments.last().is_some_and(|last| {
+                        matches!(
+                            last.ident.to_string().as_str(),
+                            "min" | "max" | "same_type" | "min_side" | "max_side"
+                        )
+                    }));
+                    if allowed {
+                        syn::visit::visit_expr(self, expr);
+                    } else {
+                        self.pure = false;
+                    }
+                }
+                Expr::Macro(mac) => {
+                    let is_matches = mac
+                        .mac
+                        .path
+                        .segments
+                        .last()
+                        .is_some_and(|last| last.ident == "matches");
+                    if !is_matches {
+                        self.pure = false;
+                    }
+                }
+                _ => self.pure = false,
+            }
+        }
+    }
+    let mut check = Check { f, pure: true };
+    check.visit_expr(expr);
+    check.pure
 }

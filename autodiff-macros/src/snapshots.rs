@@ -279,6 +279,31 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["local_vec_stages_vjp"],
         ),
         (
+            "packed_triangle",
+            quote!(wrt(l)),
+            quote! {
+                fn packed_triangle(l: &[f64], x: &[f64], d: usize) -> f64 {
+                    let mut y = vec![0.0; d];
+                    for i in 0..d {
+                        y[i] = l[i].exp() * x[i];
+                    }
+                    let mut k = d;
+                    for i in 0..d {
+                        for j in i + 1..d {
+                            y[j] += l[k] * x[i];
+                            k += 1;
+                        }
+                    }
+                    let mut s = 0.0;
+                    for i in 0..d {
+                        s += y[i] * y[i];
+                    }
+                    s
+                }
+            },
+            vec!["packed_triangle_vjp"],
+        ),
+        (
             "array_param",
             quote!(),
             quote! {
