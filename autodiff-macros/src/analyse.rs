@@ -188,6 +188,20 @@ pub struct Plan {
     /// the array (its writes are all in earlier top-level nodes): the array
     /// holds the value read until the end, so the read can be done again.
     pub settled: HashSet<StmtId>,
+    /// Branches and loops (by the id of their first block: `then`, or the
+    /// loop's body) whose reverse has anything to do.
+    pub busy: HashSet<BlockKey>,
+    /// For each branch and loop (keyed likewise), the variables defined
+    /// outside it whose adjoints its reverse adds into: bound before it.
+    pub outer: HashMap<BlockKey, Vec<VarId>>,
+    /// For each fused loop (by body) and each sequence parameter its body
+    /// adds into, the offset `k` from the loop's index of each read
+    /// `base[i + k]` (all its reads have one): their adjoints are summed in
+    /// registers, written once.
+    pub offsets: HashMap<(BlockKey, VarId), HashMap<StmtId, usize>>,
+    /// Where each forward value is last read, and how many places add into
+    /// each adjoint.
+    pub live: crate::liveness::Liveness,
     /// Loops (by body) whose reverse may be skipped when the adjoints of
     /// their carried floats are all zero at the exit: their reverse is then
     /// exactly zero (it is linear in those adjoints, reads no adjoint of an
@@ -308,6 +322,10 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         fused: HashMap::new(),
         reserve: HashMap::new(),
         skippable: HashSet::new(),
+        live: crate::liveness::Liveness::default(),
+        busy: HashSet::new(),
+        outer: HashMap::new(),
+        offsets: HashMap::new(),
         inductions: HashMap::new(),
         settled: settled(f),
         defining: f
@@ -401,7 +419,107 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     plan.recorded = recorded;
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
     skippable(f, adjoint, active, &f.body, &mut plan);
+    plan.live = crate::liveness::liveness(f, adjoint, &plan.needed);
+    nested(f, adjoint, active, &f.body, &mut plan);
+    for node in &f.body.nodes {
+        let Node::Loop(lp) = node else { continue };
+        let (Some(&k), Some(&index)) = (plan.fused.get(&key(&lp.body)), iteration_vars(lp).first())
+        else {
+            continue;
+        };
+        let header = lp.carried[k].header;
+        for base in plan.outer(&lp.body).to_vec() {
+            if base != header
+                && let Some(found) = offsets(f, &plan, lp, base, index)
+            {
+                plan.offsets.insert((key(&lp.body), base), found);
+            }
+        }
+    }
     plan
+}
+
+/// For each `base[…]` read in the body, its offset `k` from the loop's
+/// index (`x[i]`, `x[i + 1]`), if every read of `base` has one.
+fn offsets(
+    f: &Function,
+    plan: &Plan,
+    lp: &Loop,
+    base: VarId,
+    index: VarId,
+) -> Option<HashMap<StmtId, usize>> {
+    let param = f.params.iter().find(|param| param.var == base)?;
+    if param.class != crate::ir::TypeClass::Sequence {
+        return None;
+    }
+    let mut offsets = HashMap::new();
+    for node in &lp.body.nodes {
+        let Node::Stmt(id) = node else { return None };
+        let Op::Index {
+            base: read,
+            index: at,
+            ..
+        } = &f.stmts[*id].op
+        else {
+            continue;
+        };
+        if !matches!(read.kind, OperandKind::Var(var) if var == base) {
+            continue;
+        }
+        let OperandKind::Var(at) = at.kind else {
+            return None;
+        };
+        let offset = if at == index {
+            0
+        } else {
+            let stmt = &f.stmts[*plan.defining.get(&at)?];
+            let offset = stmt.offset.as_ref()?;
+            if offset.base != index || !offset.add || !offset.step.suffix().is_empty() {
+                return None;
+            }
+            let k: usize = offset.step.base10_parse().ok()?;
+            (k <= 8).then_some(k)?
+        };
+        offsets.insert(*id, offset);
+    }
+    Some(offsets)
+}
+
+impl Plan {
+    /// Whether the reverse sweep has anything to do for `node`.
+    pub fn busy(&self, adjoint: &Adjoint, node: &Node) -> bool {
+        match node {
+            Node::Stmt(id) => !adjoint.stmts[*id].is_empty(),
+            Node::If(branch) => self.busy.contains(&key(&branch.then)),
+            Node::Loop(lp) => self.busy.contains(&key(&lp.body)),
+        }
+    }
+
+    /// The variables defined outside the branch or loop whose first block
+    /// is `first` whose adjoints its reverse adds into.
+    pub fn outer(&self, first: &Block) -> &[VarId] {
+        self.outer.get(&key(first)).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Fills [`Plan::busy`] and [`Plan::outer`] for the branches and loops in
+/// `block_`.
+fn nested(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, plan: &mut Plan) {
+    for node in &block_.nodes {
+        let (first, blocks): (&Block, Vec<&Block>) = match node {
+            Node::Stmt(_) => continue,
+            Node::If(branch) => (&branch.then, vec![&branch.then, &branch.els]),
+            Node::Loop(lp) => (&lp.body, vec![&lp.body]),
+        };
+        if has_work(f, adjoint, active, node) {
+            plan.busy.insert(key(first));
+        }
+        plan.outer
+            .insert(key(first), outer_targets(f, adjoint, active, &blocks, &[]));
+        for inner in blocks {
+            nested(f, adjoint, active, inner, plan);
+        }
+    }
 }
 
 /// [`Plan::settled`]: the reads `a[i]` of local arrays none of whose writes

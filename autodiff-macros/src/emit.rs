@@ -57,6 +57,7 @@ pub fn functions(
     lowered: Lowered,
     adjoint: &Adjoint,
     active: &[bool],
+    plan: &Plan,
     split_mode_wanted: bool,
     hvp_wanted: bool,
 ) -> syn::Result<TokenStream> {
@@ -106,14 +107,14 @@ pub fn functions(
     };
 
     let seed = Ident::new(&names.fresh("seed"), Span::mixed_site());
-    let plan = crate::analyse::plan(&f, adjoint, active);
+
     let generic = !scalar_params.is_empty();
     let split = split_mode_wanted.then(|| {
-        let mut body = Body::new(&f, adjoint, active, &plan, &mut names, true);
+        let mut body = Body::new(&f, adjoint, active, plan, &mut names, true);
         body.generic = generic;
         split_mode(body, &seed, &ret_ty)
     });
-    let mut body = Body::new(&f, adjoint, active, &plan, &mut names, false);
+    let mut body = Body::new(&f, adjoint, active, plan, &mut names, false);
     body.generic = generic;
     let core = body.core(&seed);
     let ret_value = body.ret_value();
@@ -441,25 +442,12 @@ struct Body<'a> {
     /// The type witness (a `PhantomData`) of each float whose adjoint starts
     /// at zero out of its scope.
     witnesses: HashMap<VarId, Ident>,
-    /// The position of each statement in the forward sweep.
-    position: HashMap<StmtId, usize>,
-    /// The last forward position that reads each value (a read inside a
-    /// loop counts at the loop's end).
-    last_forward_use: HashMap<VarId, usize>,
     /// For each loop being reversed, innermost last: the adjoint of each
     /// carried variable at the end of the iteration being reversed.
     carried_adjoints: Vec<Vec<Option<Ident>>>,
     /// The header variables of the loops around the forward code being
     /// written, innermost last.
     loop_headers: Vec<Vec<TokenStream>>,
-    /// The first top-level node (in forward order) whose reverse reads each
-    /// forward value: the last to read it in the reverse sweep, which may
-    /// consume an array nothing else needs (`norm_sq_pullback_into`).
-    last_primal_reader: HashMap<VarId, usize>,
-    /// The index among the top block's nodes of each statement there.
-    top_index: HashMap<StmtId, usize>,
-    /// How many places add into each adjoint.
-    sites: HashMap<VarId, usize>,
     /// Summing loops whose reverse runs inside the forward loop: the
     /// accumulator's index among the carried variables, and the buffers
     /// their contributions to outer variables went to.
@@ -477,10 +465,6 @@ struct Body<'a> {
     split: bool,
     /// A generic function (a differentiated parameter of a type parameter).
     generic: bool,
-}
-
-fn is_var(operand: &Operand, var: VarId) -> bool {
-    matches!(operand.kind, OperandKind::Var(v) if v == var)
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -645,22 +629,6 @@ fn hvp_function(
     })
 }
 
-/// The number of nodes in `block` and the blocks nested in it: the
-/// positions `Body::positions` gives them.
-fn count_nodes(block: &Block) -> usize {
-    block
-        .nodes
-        .iter()
-        .map(|node| {
-            1 + match node {
-                Node::Stmt(_) => 0,
-                Node::If(branch) => count_nodes(&branch.then) + count_nodes(&branch.els),
-                Node::Loop(lp) => count_nodes(&lp.body),
-            }
-        })
-        .sum()
-}
-
 /// A loop, by the id of its body.
 fn loop_key(lp: &Loop) -> crate::ir::BlockId {
     lp.body.id
@@ -692,13 +660,8 @@ impl<'a> Body<'a> {
             witnesses: HashMap::new(),
             drained: HashSet::new(),
             zeroed: HashSet::new(),
-            position: HashMap::new(),
-            last_forward_use: HashMap::new(),
             carried_adjoints: Vec::new(),
             loop_headers: Vec::new(),
-            last_primal_reader: HashMap::new(),
-            top_index: HashMap::new(),
-            sites: HashMap::new(),
             fused: HashMap::new(),
             flushes: HashMap::new(),
             running_sums: HashMap::new(),
@@ -796,120 +759,6 @@ impl<'a> Body<'a> {
             }
             Grad::Adjoint(var) | Grad::Zero(var) => self.zero_of(*var),
             Grad::Constant => quote!(::autodiff::__private::NotDifferentiated),
-        }
-    }
-
-    /// Numbers the forward statements and finds each value's last reader.
-    fn positions(&mut self, block: &'a Block, counter: &mut usize, loop_end: Option<usize>) {
-        let read = |this: &mut Self, operand: &Operand, at: usize| {
-            if let OperandKind::Var(var) = operand.kind {
-                let at = loop_end.unwrap_or(at);
-                let last = this.last_forward_use.entry(var).or_insert(at);
-                *last = (*last).max(at);
-            }
-        };
-        for node in &block.nodes {
-            *counter += 1;
-            match node {
-                Node::Stmt(id) => {
-                    self.position.insert(*id, *counter);
-                    for operand in crate::analyse::operands(&self.f.stmts[*id].op) {
-                        read(self, operand, *counter);
-                    }
-                    if let Op::Opaque(_) = &self.f.stmts[*id].op {
-                        for var in self.f.stmts[*id].reads.clone() {
-                            let at = loop_end.unwrap_or(*counter);
-                            let last = self.last_forward_use.entry(var).or_insert(at);
-                            *last = (*last).max(at);
-                        }
-                    }
-                    if let Op::SetIndex { base, .. } = &self.f.stmts[*id].op {
-                        let at = loop_end.unwrap_or(*counter);
-                        let last = self.last_forward_use.entry(*base).or_insert(at);
-                        *last = (*last).max(at);
-                    }
-                }
-                Node::If(branch) => {
-                    read(self, &branch.cond, *counter);
-                    self.positions(&branch.then, counter, loop_end);
-                    self.positions(&branch.els, counter, loop_end);
-                }
-                Node::Loop(lp) => {
-                    // Everything read in a loop is read again by the next
-                    // iteration: it counts as read at the loop's end (the
-                    // outermost loop's last position).
-                    let end = loop_end.unwrap_or(*counter + count_nodes(&lp.body));
-                    for carried in &lp.carried {
-                        read(self, &carried.init, *counter);
-                    }
-                    if let LoopKind::Range { lo, hi, .. } = &lp.kind {
-                        read(self, lo, *counter);
-                        read(self, hi, *counter);
-                    }
-                    if let LoopKind::Counted { len, .. } = &lp.kind {
-                        read(self, len, *counter);
-                    }
-                    self.positions(&lp.body, counter, Some(end));
-                }
-            }
-        }
-        if let End::Values(values) | End::Continue(values) | End::Break(values) = &block.end {
-            for value in values {
-                read(self, value, *counter + 1);
-            }
-        }
-    }
-
-    fn primal_readers(&mut self) {
-        for (index, node) in self.f.body.nodes.iter().enumerate().rev() {
-            let mut reads: Vec<VarId> = Vec::new();
-            match node {
-                Node::Stmt(id) => {
-                    self.top_index.insert(*id, index);
-                    for stmt in &self.adjoint.stmts[*id] {
-                        match stmt {
-                            AdjStmt::Rule { args, .. } => {
-                                for arg in args {
-                                    match arg {
-                                        RuleArg::Primal(Operand {
-                                            kind: OperandKind::Var(var),
-                                            ..
-                                        })
-                                        | RuleArg::Int(Operand {
-                                            kind: OperandKind::Var(var),
-                                            ..
-                                        })
-                                        | RuleArg::Output(var) => reads.push(*var),
-                                        _ => {}
-                                    }
-                                }
-                            }
-                            AdjStmt::CallPullback { stmt, .. } => {
-                                if let Op::Call(call) = &self.f.stmts[*stmt].op {
-                                    reads.extend(call.args.iter().filter_map(
-                                        |arg| match arg.kind {
-                                            OperandKind::Var(var) => Some(var),
-                                            OperandKind::Const(_) => None,
-                                        },
-                                    ));
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                // Anything a nested block reads may be read by its reverse.
-                Node::If(_) | Node::Loop(_) => {
-                    reads.extend(self.plan.needed.iter().copied());
-                }
-            }
-            for var in reads {
-                self.last_primal_reader.insert(var, index);
-            }
-        }
-        // The result is read after the whole reverse sweep: never consumed.
-        if let OperandKind::Var(ret) = self.f.ret.kind {
-            self.last_primal_reader.remove(&ret);
         }
     }
 
@@ -1013,12 +862,6 @@ impl<'a> Body<'a> {
 
     fn forward_part(&mut self) -> TokenStream {
         let mut tokens = self.tapes();
-        self.count_sites(&self.f.body);
-        if let OperandKind::Var(ret) = self.f.ret.kind {
-            *self.sites.entry(ret).or_default() += 1;
-        }
-        self.positions(&self.f.body, &mut 0, None);
-        self.primal_readers();
         self.forward(&self.f.body, &mut tokens);
         tokens
     }
@@ -1040,7 +883,7 @@ impl<'a> Body<'a> {
             match node {
                 Node::Stmt(id) => {
                     let stmt = &self.f.stmts[*id];
-                    let position = self.position[id];
+                    let position = self.plan.live.position[id];
                     if let Op::SetIndex {
                         base,
                         index,
@@ -1278,13 +1121,13 @@ impl<'a> Body<'a> {
         self.forward(&lp.body, &mut body);
         let header = lp.carried[k].header;
         // Accumulators for the outer variables the body adds into.
-        let outer = crate::analyse::outer_targets(
-            self.f,
-            self.adjoint,
-            self.active,
-            &[&lp.body],
-            &[header],
-        );
+        let outer: Vec<VarId> = self
+            .plan
+            .outer(&lp.body)
+            .iter()
+            .copied()
+            .filter(|&var| var != header)
+            .collect();
         let scope = self.defined.clone();
         let saved: HashMap<VarId, Ident> = self.adjoints.clone();
         let mut accs = Vec::new();
@@ -1311,7 +1154,7 @@ impl<'a> Body<'a> {
         let mut flush = TokenStream::new();
         if let (Some(index_var), Some(after_last)) = (index_var, after_last) {
             for (base, acc) in &accs {
-                let Some(offsets) = self.offsets(lp, *base, index_var) else {
+                let Some(offsets) = self.plan.offsets.get(&(lp.body.id, *base)) else {
                     continue;
                 };
                 let widest = offsets.values().copied().max().unwrap_or(0);
@@ -1323,7 +1166,7 @@ impl<'a> Body<'a> {
                     quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#acc);)
                         .to_tokens(tokens);
                 }
-                for (&stmt, &offset) in &offsets {
+                for (&stmt, &offset) in offsets {
                     self.running_sums.insert(stmt, sums[offset].clone());
                 }
                 let index = self.ident(index_var);
@@ -1378,98 +1221,6 @@ impl<'a> Body<'a> {
         body
     }
 
-    /// For each `base[…]` read in the body, its offset `k` from the loop's
-    /// index (`x[i]`, `x[i + 1]`), if every read of `base` has one.
-    fn offsets(&self, lp: &'a Loop, base: VarId, index: VarId) -> Option<HashMap<StmtId, usize>> {
-        let param = self.f.params.iter().find(|param| param.var == base)?;
-        if param.class != TypeClass::Sequence {
-            return None;
-        }
-        let mut offsets = HashMap::new();
-        for node in &lp.body.nodes {
-            let Node::Stmt(id) = node else { return None };
-            let Op::Index {
-                base: read,
-                index: at,
-                ..
-            } = &self.f.stmts[*id].op
-            else {
-                continue;
-            };
-            if !is_var(read, base) {
-                continue;
-            }
-            let OperandKind::Var(at) = at.kind else {
-                return None;
-            };
-            let offset = if at == index {
-                0
-            } else {
-                let stmt = &self.f.stmts[*self.plan.defining.get(&at)?];
-                let offset = stmt.offset.as_ref()?;
-                if offset.base != index || !offset.add || !offset.step.suffix().is_empty() {
-                    return None;
-                }
-                let k: usize = offset.step.base10_parse().ok()?;
-                (k <= 8).then_some(k)?
-            };
-            offsets.insert(*id, offset);
-        }
-        Some(offsets)
-    }
-
-    /// Counts the places that add into each adjoint: one that is defined by
-    /// its only contribution needs no `mut`.
-    fn count_sites(&mut self, block: &'a Block) {
-        if let End::Values(values) | End::Continue(values) | End::Break(values) = &block.end {
-            for value in values {
-                if let OperandKind::Var(var) = value.kind {
-                    *self.sites.entry(var).or_default() += 1;
-                }
-            }
-        }
-        for node in &block.nodes {
-            match node {
-                Node::Stmt(id) => {
-                    for stmt in &self.adjoint.stmts[*id] {
-                        match stmt {
-                            AdjStmt::Rule { target, .. } | AdjStmt::Pass { target, .. } => {
-                                *self.sites.entry(*target).or_default() += 1;
-                            }
-                            // The element is taken out of the base's adjoint.
-                            AdjStmt::IndexTake { target, base, .. } => {
-                                *self.sites.entry(*target).or_default() += 1;
-                                *self.sites.entry(*base).or_default() += 2;
-                            }
-                            AdjStmt::IndexAdd { base, .. } | AdjStmt::FieldAdd { base, .. } => {
-                                *self.sites.entry(*base).or_default() += 2;
-                            }
-                            AdjStmt::CallPullback { targets, .. } => {
-                                for target in targets.iter().flatten() {
-                                    *self.sites.entry(*target).or_default() += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-                Node::If(branch) => {
-                    // Contributions in both branches count twice: the
-                    // adjoint is declared before the `if`.
-                    self.count_sites(&branch.then);
-                    self.count_sites(&branch.els);
-                }
-                Node::Loop(lp) => {
-                    self.count_sites(&lp.body);
-                    for carried in &lp.carried {
-                        if let OperandKind::Var(var) = carried.init.kind {
-                            *self.sites.entry(var).or_default() += 1;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// `d_target (+)= value`.
     fn contribute(&mut self, tokens: &mut TokenStream, target: VarId, value: TokenStream) {
         if self.sinks.contains(&target) {
@@ -1478,7 +1229,7 @@ impl<'a> Body<'a> {
         let d = self.adjoint(target);
         if self.defined.insert(target) {
             let mutability =
-                (self.sites.get(&target).copied().unwrap_or(0) > 1).then(|| quote!(mut));
+                (self.plan.live.sites.get(&target).copied().unwrap_or(0) > 1).then(|| quote!(mut));
             quote!(let #mutability #d = #value;).to_tokens(tokens);
         } else if self.zeroed.remove(&target) {
             quote!(#d = #value;).to_tokens(tokens);
@@ -1566,7 +1317,7 @@ impl<'a> Body<'a> {
 
     fn reverse_nodes(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
         for node in block.nodes.iter().rev() {
-            if !crate::analyse::has_work(self.f, self.adjoint, self.active, node) {
+            if !self.plan.busy(self.adjoint, node) {
                 continue;
             }
             // A branch or loop may add to an adjoint on some paths only: after
@@ -1582,16 +1333,16 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Binds the adjoints of the variables defined outside `blocks` that
-    /// receive contributions inside them.
-    fn declare_outer(&mut self, blocks: &[&'a Block], tokens: &mut TokenStream) {
-        for var in crate::analyse::outer_targets(self.f, self.adjoint, self.active, blocks, &[]) {
+    /// Binds the adjoints of the variables defined outside the branch or
+    /// loop whose first block is `first` that receive contributions inside.
+    fn declare_outer(&mut self, first: &'a Block, tokens: &mut TokenStream) {
+        for &var in self.plan.outer(first) {
             self.declare(tokens, var);
         }
     }
 
     fn reverse_if(&mut self, branch: &'a If, merge: Merge<'a>, tokens: &mut TokenStream) {
-        self.declare_outer(&[&branch.then, &branch.els], tokens);
+        self.declare_outer(&branch.then, tokens);
         let merge = if branch.phis.is_empty() {
             merge
         } else {
@@ -1663,7 +1414,7 @@ impl<'a> Body<'a> {
             currents.push(Some(fresh(self.names, &format!("d_{name}_next"))));
         }
         // (The headers among them are bound above: `declare` skips them.)
-        self.declare_outer(&[&lp.body], tokens);
+        self.declare_outer(&lp.body, tokens);
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
         let outer_zeroed = std::mem::take(&mut self.zeroed);
@@ -1980,10 +1731,9 @@ impl<'a> Body<'a> {
                                 == Some(&crate::analyse::key(&self.f.body))
                             && self.plan.home.get(&self.f.stmts[id].def)
                                 == Some(&crate::analyse::key(&self.f.body))
-                            && self
-                                .top_index
-                                .get(&id)
-                                .is_some_and(|at| self.last_primal_reader.get(var) == Some(at)) =>
+                            && self.plan.live.top_index.get(&id).is_some_and(|at| {
+                                self.plan.live.last_primal_reader.get(var) == Some(at)
+                            }) =>
                         {
                             Some(*var)
                         }
@@ -2081,7 +1831,9 @@ impl<'a> Body<'a> {
         let needed = self.plan.needed.contains(&var)
             || matches!(self.f.ret.kind, OperandKind::Var(ret) if ret == var)
             || at.is_some_and(|at| {
-                self.last_forward_use
+                self.plan
+                    .live
+                    .last_forward_use
                     .get(&var)
                     .is_some_and(|&last| last > at)
             });

@@ -48,5 +48,8 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     lower::facts(&mut lowered.function);
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
-    emit::functions(item, lowered, &adjoint, &active, args.split, args.hvp)
+    let plan = analyse::plan(&lowered.function, &adjoint, &active);
+    emit::functions(
+        item, lowered, &adjoint, &active, &plan, args.split, args.hvp,
+    )
 }

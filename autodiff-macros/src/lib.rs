@@ -12,6 +12,7 @@ mod expand;
 #[cfg(test)]
 mod fuzz;
 mod ir;
+mod liveness;
 mod lower;
 mod params;
 mod report;
