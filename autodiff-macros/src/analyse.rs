@@ -194,6 +194,12 @@ pub struct Plan {
     /// For each branch and loop (keyed likewise), the variables defined
     /// outside it whose adjoints its reverse adds into: bound before it.
     pub outer: HashMap<BlockKey, Vec<VarId>>,
+    /// Reads `a[j]` of a local array that one loop `for w in lo..hi { a[w] =
+    /// v; }` earlier in the same block writes, and nothing else writes, with
+    /// `j` the index of a loop over the same `lo..hi`: the element is `v`
+    /// with `w = j`, computed again from `v`'s cheap definition instead of
+    /// recorded (GMM's centred point `xcentered[i]` in the triangle).
+    pub remat: HashMap<StmtId, Remat>,
     /// For each fused loop (by body) and each sequence parameter its body
     /// adds into, the offset `k` from the loop's index of each read
     /// `base[i + k]` (all its reads have one): their adjoints are summed in
@@ -262,6 +268,210 @@ fn inductions(f: &Function, active: &[bool], lp: &Loop) -> Vec<(VarId, Induction
     out
 }
 
+/// How a read `a[j]` is computed again (see [`Plan::remat`]).
+pub struct Remat {
+    /// The writer loop's index, bound to the read's index `j`.
+    pub index: VarId,
+    /// `j`.
+    pub at: Operand,
+    /// The statements of the writer's body that compute the value, in order.
+    pub chain: Vec<StmtId>,
+    /// The value written.
+    pub value: Operand,
+}
+
+/// Finds [`Plan::remat`]'s reads in `f`.
+fn remats(f: &Function, plan: &Plan) -> HashMap<StmtId, Remat> {
+    // The one write of each local array, and the loop it is directly in.
+    let mut writes: HashMap<VarId, Vec<StmtId>> = HashMap::new();
+    for (id, stmt) in f.stmts.iter().enumerate() {
+        if let Op::SetIndex { base, .. } = &stmt.op {
+            writes.entry(*base).or_default().push(id);
+        }
+    }
+    let mut out = HashMap::new();
+    remats_in(f, plan, &f.body, &writes, &mut out);
+    out
+}
+
+fn remats_in(
+    f: &Function,
+    plan: &Plan,
+    block_: &Block,
+    writes: &HashMap<VarId, Vec<StmtId>>,
+    out: &mut HashMap<StmtId, Remat>,
+) {
+    let same = |a: &Operand, b: &Operand| match (&a.kind, &b.kind) {
+        (OperandKind::Var(x), OperandKind::Var(y)) => x == y && a.mode == b.mode,
+        (OperandKind::Const(x), OperandKind::Const(y)) => x.to_string() == y.to_string(),
+        _ => false,
+    };
+    for (position, node) in block_.nodes.iter().enumerate() {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                remats_in(f, plan, &branch.then, writes, out);
+                remats_in(f, plan, &branch.els, writes, out);
+            }
+            Node::Loop(lp) => {
+                remats_in(f, plan, &lp.body, writes, out);
+                let LoopKind::Range {
+                    index: w,
+                    lo,
+                    hi,
+                    inclusive,
+                } = &lp.kind
+                else {
+                    continue;
+                };
+                if !recountable(lp) {
+                    continue;
+                }
+                for node in &lp.body.nodes {
+                    let Node::Stmt(write) = node else { continue };
+                    let Op::SetIndex {
+                        base,
+                        index,
+                        value,
+                        add: false,
+                    } = &f.stmts[*write].op
+                    else {
+                        continue;
+                    };
+                    let only = writes.get(base).is_some_and(|ids| ids.len() == 1);
+                    if !only || !matches!(index.kind, OperandKind::Var(v) if v == *w) {
+                        continue;
+                    }
+                    let Some(chain) = value_chain(f, plan, lp, value) else {
+                        continue;
+                    };
+                    // The reads in the later nodes of this block, at an index
+                    // that runs over the same range.
+                    for later in &block_.nodes[position + 1..] {
+                        reads_of(f, later, *base, &mut |read, at, reader| {
+                            let LoopKind::Range {
+                                lo: lo2,
+                                hi: hi2,
+                                inclusive: inclusive2,
+                                ..
+                            } = &reader.kind
+                            else {
+                                return;
+                            };
+                            if same(lo, lo2) && same(hi, hi2) && inclusive == inclusive2 {
+                                out.insert(
+                                    read,
+                                    Remat {
+                                        index: *w,
+                                        at: at.clone(),
+                                        chain: chain.clone(),
+                                        value: value.clone(),
+                                    },
+                                );
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The statements of `lp`'s body that compute `value`, in order, if each is
+/// cheap and reads only the body's own values, the loop's index, or values
+/// from outside the loop.
+fn value_chain(f: &Function, plan: &Plan, lp: &Loop, value: &Operand) -> Option<Vec<StmtId>> {
+    let OperandKind::Var(value) = value.kind else {
+        return Some(Vec::new());
+    };
+    if !f.vars[value].scalar {
+        return None;
+    }
+    let here = key(&lp.body);
+    let index = iteration_vars(lp);
+    let mut chain = Vec::new();
+    let mut order = vec![value];
+    while let Some(var) = order.pop() {
+        if plan.home.get(&var) != Some(&here) || index.contains(&var) {
+            continue;
+        }
+        let id = *plan.defining.get(&var)?;
+        if chain.contains(&id) {
+            continue;
+        }
+        if !cheap_stmt(f, plan, id) {
+            return None;
+        }
+        chain.push(id);
+        order.extend(f.stmts[id].reads.iter().copied());
+    }
+    chain.sort_unstable();
+    Some(chain)
+}
+
+/// Calls `found(read, index, loop)` for each float read `base[j]` inside
+/// `node` whose index `j` is the index of an enclosing range loop within it.
+fn reads_of(
+    f: &Function,
+    node: &Node,
+    base: VarId,
+    found: &mut dyn FnMut(StmtId, &Operand, &Loop),
+) {
+    fn walk<'a>(
+        f: &Function,
+        block_: &'a Block,
+        base: VarId,
+        loops: &mut Vec<&'a Loop>,
+        found: &mut dyn FnMut(StmtId, &Operand, &Loop),
+    ) {
+        for node in &block_.nodes {
+            match node {
+                Node::Stmt(id) => {
+                    if let Op::Index {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(read),
+                                ..
+                            },
+                        index,
+                        borrow: false,
+                    } = &f.stmts[*id].op
+                        && *read == base
+                        && f.vars[f.stmts[*id].def].scalar
+                        && let OperandKind::Var(j) = index.kind
+                        && let Some(reader) = loops.iter().rev().find(
+                            |lp| matches!(lp.kind, LoopKind::Range { index, .. } if index == j),
+                        )
+                    {
+                        found(*id, index, reader);
+                    }
+                }
+                Node::If(branch) => {
+                    walk(f, &branch.then, base, loops, found);
+                    walk(f, &branch.els, base, loops, found);
+                }
+                Node::Loop(lp) => {
+                    loops.push(lp);
+                    walk(f, &lp.body, base, loops, found);
+                    loops.pop();
+                }
+            }
+        }
+    }
+    let mut loops = Vec::new();
+    match node {
+        Node::Stmt(_) => {}
+        Node::If(branch) => {
+            walk(f, &branch.then, base, &mut loops, found);
+            walk(f, &branch.els, base, &mut loops, found);
+        }
+        Node::Loop(lp) => {
+            loops.push(lp);
+            walk(f, &lp.body, base, &mut loops, found);
+        }
+    }
+}
+
 /// A tape reserved on entry of the outermost loop that fills it.
 pub struct Reserve {
     /// The recorded value.
@@ -326,6 +536,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         busy: HashSet::new(),
         outer: HashMap::new(),
         offsets: HashMap::new(),
+        remat: HashMap::new(),
         inductions: HashMap::new(),
         settled: settled(f),
         defining: f
@@ -384,13 +595,31 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
             .is_none_or(|home| *home == top || plan.fused.contains_key(home))
             || free.contains(&var)
     };
+    plan.remat = remats(f, &plan);
+    plan.remat
+        .retain(|read, _| plan.needed.contains(&f.stmts[*read].def));
+    for remat in plan.remat.values() {
+        for &id in &remat.chain {
+            let outside = f.stmts[id].reads.iter().copied().filter(|&var| {
+                var != remat.index
+                    && !remat
+                        .chain
+                        .contains(&plan.defining.get(&var).copied().unwrap_or(usize::MAX))
+            });
+            plan.needed.extend(outside.collect::<Vec<_>>());
+        }
+        if let OperandKind::Var(at) = remat.at.kind {
+            plan.needed.insert(at);
+        }
+    }
+    let remat_defs: HashSet<VarId> = plan.remat.keys().map(|&id| f.stmts[id].def).collect();
     let seeds = plan.needed.clone();
     let mut cheap: HashMap<VarId, bool> = HashMap::new();
     let mut order: Vec<VarId> = plan.needed.iter().copied().collect();
     order.sort_unstable();
     let mut recorded: HashSet<VarId> = HashSet::new();
     while let Some(var) = order.pop() {
-        if available(&plan, var) {
+        if available(&plan, var) || remat_defs.contains(&var) {
             continue;
         }
         let recompute = plan.defining.get(&var).copied().filter(|&id| {

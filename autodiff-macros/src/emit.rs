@@ -1272,6 +1272,27 @@ impl<'a> Body<'a> {
         }
         for node in &block.nodes {
             if let Node::Stmt(id) = node
+                && let Some(remat) = self.plan.remat.get(id)
+                && !self.fusing
+            {
+                // The element as its one writer computed it, at this index.
+                let name = self.ident(self.f.stmts[*id].def);
+                let index = self.ident(remat.index);
+                let at = self.operand(&remat.at);
+                let chain: Vec<TokenStream> = remat
+                    .chain
+                    .iter()
+                    .map(|&link| {
+                        let stmt = &self.f.stmts[link];
+                        let def = self.ident(stmt.def);
+                        let value = self.op(&stmt.op, None);
+                        quote!(let #def = #value;)
+                    })
+                    .collect();
+                let value = self.operand(&remat.value);
+                quote!(let #name = { let #index = #at; #(#chain)* #value };).to_tokens(tokens);
+            }
+            if let Node::Stmt(id) = node
                 && self.plan.recompute.contains(id)
                 && !self.fusing
             {

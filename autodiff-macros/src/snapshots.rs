@@ -304,6 +304,31 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["packed_triangle_vjp"],
         ),
         (
+            "scratch_remat",
+            quote!(wrt(m, l)),
+            quote! {
+                fn scratch_remat(m: &[f64], l: &[f64], x: &[f64], d: usize) -> f64 {
+                    let n = x.len() / d;
+                    let mut xc = vec![0.0; d];
+                    let mut s = 0.0;
+                    for k in 0..n {
+                        for id in 0..d {
+                            xc[id] = x[k * d + id] - m[id];
+                        }
+                        let mut c = 0;
+                        for i in 0..d {
+                            for j in i + 1..d {
+                                s += l[c] * xc[i] * xc[j].sin();
+                                c += 1;
+                            }
+                        }
+                    }
+                    s
+                }
+            },
+            vec!["scratch_remat_vjp"],
+        ),
+        (
             "array_param",
             quote!(),
             quote! {

@@ -682,3 +682,42 @@ fn split_mode_is_generated_on_request() {
     let both = expand(quote!(wrt(x), split), item);
     assert!(both.contains("fn f_forward"), "{both}");
 }
+
+#[test]
+fn a_single_writer_element_is_computed_again() {
+    let item: syn::ItemFn = syn::parse2(quote! {
+        fn f(m: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut s = 0.0;
+            for k in 0..n {
+                for id in 0..d {
+                    xc[id] = x[k * d + id] - m[id];
+                }
+                for i in 0..d {
+                    for j in i + 1..d {
+                        s += m[j] * xc[i];
+                    }
+                }
+            }
+            s
+        }
+    })
+    .expect("a function");
+    let args = args::parse(quote!()).expect("no arguments");
+    let mut cx = Errors::new();
+    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    cx.propagate().expect("lowers");
+    crate::simplify::forward_elements(&mut lowered.function);
+    lower::facts(&mut lowered.function);
+    let f = &lowered.function;
+    let active = analyse::activity(f);
+    let adjoint = reverse::adjoint(f, &active);
+    let plan = analyse::plan(f, &adjoint, &active);
+    let recorded: Vec<&str> = plan
+        .recorded
+        .iter()
+        .map(|&v| f.vars[v].name.as_str())
+        .collect();
+    assert_eq!(plan.remat.len(), 1, "recorded {recorded:?}");
+    assert!(recorded.is_empty(), "{recorded:?}");
+}
