@@ -354,6 +354,16 @@ fn test_scratch_array_read_by_a_later_loop() {
     let x: Vec<f64> = (0..3 * d).map(|i| (i as f64 * 0.7).cos()).collect();
     let (value, (gm, gl)) = centred_triangle_grad(&m, &l, &x, d);
     assert_eq!(value, centred_triangle(&m, &l, &x, d));
-    check(|m: &Vec<f64>| centred_triangle(m, &l, &x, d), m.clone(), &gm).assert_close(1e-6);
-    check(|l: &Vec<f64>| centred_triangle(&m, l, &x, d), l.clone(), &gl).assert_close(1e-6);
+    check(
+        |m: &Vec<f64>| centred_triangle(m, &l, &x, d),
+        m.clone(),
+        &gm,
+    )
+    .assert_close(1e-6);
+    check(
+        |l: &Vec<f64>| centred_triangle(&m, l, &x, d),
+        l.clone(),
+        &gl,
+    )
+    .assert_close(1e-6);
 }
