@@ -367,3 +367,29 @@ fn test_scratch_array_read_by_a_later_loop() {
     )
     .assert_close(1e-6);
 }
+
+/// A local `Vec` that grows (`push`, which `#[grad]` keeps as written) inside
+/// the loop whose inner loop runs over its length: the length is read
+/// before each inner loop and must not be computed again after the `Vec`
+/// has grown further.
+#[grad(wrt(x))]
+pub fn growing(x: &[f64], n: usize) -> f64 {
+    let mut w: Vec<f64> = Vec::new();
+    let mut s = 0.0;
+    for i in 0..n {
+        w.push(i as f64 + 1.0);
+        let m = w.len();
+        for j in 0..m {
+            s += x[i] * w[j] * x[j].sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn test_a_growing_vec_bounds_an_inner_loop() {
+    let x = vec![0.3, -0.6, 0.9, 1.2];
+    let (value, g) = growing_grad(&x, 4);
+    assert_eq!(value, growing(&x, 4));
+    check(|x: &Vec<f64>| growing(x, 4), x.clone(), &g).assert_close(1e-6);
+}

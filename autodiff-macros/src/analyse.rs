@@ -798,7 +798,11 @@ fn settled(f: &Function) -> HashSet<StmtId> {
                         ..
                     },
                 ..
-            } => f.vars[*base].mutated && last_write.get(base).is_none_or(|&w| w < position),
+            } => {
+                f.vars[*base].mutated
+                    && !f.vars[*base].touched
+                    && last_write.get(base).is_none_or(|&w| w < position)
+            }
             _ => false,
         })
         .map(|(&id, _)| id)

@@ -129,6 +129,10 @@ pub struct Var {
     /// Written element by element (`v[i] = …`): the generated code binds it
     /// `mut`, and what is read from it is recorded, never recomputed.
     pub mutated: bool,
+    /// Named by an effectful statement the macro keeps as written
+    /// (`w.push(x)`, `f(&mut w)`): it may change there too, so it is bound
+    /// `mut` (see `mutated`) and nothing read from it is computed again.
+    pub touched: bool,
 }
 
 pub struct Param {

@@ -120,6 +120,29 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
 /// written in place is known, so that no later phase parses syn again.
 /// Run again after a pass that changes statements.
 pub fn facts(f: &mut Function) {
+    // What an effectful opaque statement names (`w.push(x)`, `f(&mut w)`)
+    // may change, beyond the element writes `lower` saw: an expression that
+    // reads it is not computed again either.
+    let mut touched: Vec<VarId> = Vec::new();
+    for stmt in &f.stmts {
+        if let Op::Opaque(tokens) = &stmt.op
+            && let Ok(expr) = syn::parse2::<Expr>(tokens.clone())
+            && !pure(f, &expr)
+        {
+            // (Parameters cannot change: the generated functions bind them
+            // without `mut`.)
+            touched.extend(
+                changed_names(&expr)
+                    .iter()
+                    .filter_map(|name| f.vars.iter().position(|var| &var.name == name))
+                    .filter(|&var| !f.vars[var].is_param),
+            );
+        }
+    }
+    for var in touched {
+        f.vars[var].touched = true;
+        f.vars[var].mutated = true;
+    }
     for id in 0..f.stmts.len() {
         let (reads, pure, offset) = match &f.stmts[id].op {
             Op::Opaque(tokens) => {
@@ -147,6 +170,34 @@ pub fn facts(f: &mut Function) {
         stmt.pure = pure;
         stmt.offset = offset;
     }
+}
+
+/// The locals an effectful expression may change: receivers of method calls
+/// (`w.push(x)`) and what it borrows mutably (`f(&mut w)`).
+fn changed_names(expr: &Expr) -> Vec<String> {
+    struct Find(Vec<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            if let Expr::Path(path) = &*call.receiver
+                && let Some(ident) = path.path.get_ident()
+            {
+                self.0.push(ident.to_string());
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+        fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
+            if reference.mutability.is_some()
+                && let Expr::Path(path) = &*reference.expr
+                && let Some(ident) = path.path.get_ident()
+            {
+                self.0.push(ident.to_string());
+            }
+            syn::visit::visit_expr_reference(self, reference);
+        }
+    }
+    let mut find = Find(Vec::new());
+    find.visit_expr(expr);
+    find.0
 }
 
 /// `v + k` or `v - k`, `v` a variable and `k` an integer literal.
@@ -545,6 +596,7 @@ impl Lower<'_> {
             is_param: false,
             elem_scalar: false,
             mutated: false,
+            touched: false,
         });
         self.vars.len() - 1
     }

@@ -50,7 +50,7 @@ fn block(f: &mut Function, block_: &mut Block) {
                     } => {
                         let base = *base;
                         known.retain(|(array, _), _| *array != base);
-                        if !add && f.vars[base].elem_scalar {
+                        if !add && f.vars[base].elem_scalar && !f.vars[base].touched {
                             known.insert((base, element(index)), value.clone());
                         }
                     }
@@ -62,7 +62,10 @@ fn block(f: &mut Function, block_: &mut Block) {
                             },
                         index,
                         borrow: false,
-                    } if f.vars[*base].mutated && f.vars[*base].elem_scalar => {
+                    } if f.vars[*base].mutated
+                        && !f.vars[*base].touched
+                        && f.vars[*base].elem_scalar =>
+                    {
                         let key = (*base, element(index));
                         match known.get(&key) {
                             Some(value) => {
