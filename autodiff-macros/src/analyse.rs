@@ -194,6 +194,13 @@ pub struct Plan {
     /// For each branch and loop (keyed likewise), the variables defined
     /// outside it whose adjoints its reverse adds into: bound before it.
     pub outer: HashMap<BlockKey, Vec<VarId>>,
+    /// Loops (by body) whose reverse runs in forward order: recounted,
+    /// straight-line, writing no array, with one differentiated carried
+    /// value that only sums (`s += …`), so that each iteration's reverse is
+    /// the same whatever the order. Their other carried values (`p *= t`,
+    /// counters) are replayed from their initial value as the reverse goes,
+    /// instead of recorded.
+    pub forward_order: HashMap<BlockKey, Vec<Replay>>,
     /// Reads `a[j]` of a local array that one loop `for w in lo..hi { a[w] =
     /// v; }` earlier in the same block writes, and nothing else writes, with
     /// `j` the index of a loop over the same `lo..hi`: the element is `v`
@@ -266,6 +273,96 @@ fn inductions(f: &Function, active: &[bool], lp: &Loop) -> Vec<(VarId, Induction
         ));
     }
     out
+}
+
+/// A carried value replayed in a forward-order reverse (see
+/// [`Plan::forward_order`]).
+pub struct Replay {
+    pub header: VarId,
+    /// Its value before the loop.
+    pub init: Operand,
+    /// Its value for the next iteration, computed again from the header.
+    pub next: VarId,
+}
+
+/// Fills [`Plan::forward_order`] for the loops in `block_` (not the fused
+/// ones, whose reverse runs inside the forward loop anyway).
+fn forward_order(
+    f: &Function,
+    adjoint: &Adjoint,
+    active: &[bool],
+    block_: &Block,
+    plan: &mut Plan,
+) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                forward_order(f, adjoint, active, &branch.then, plan);
+                forward_order(f, adjoint, active, &branch.els, plan);
+            }
+            Node::Loop(lp) => {
+                forward_order(f, adjoint, active, &lp.body, plan);
+                if plan.fused.contains_key(&key(&lp.body))
+                    || !recountable(lp)
+                    || fusable(f, adjoint, active, lp).is_none()
+                {
+                    continue;
+                }
+                let End::Continue(values) = &lp.body.end else {
+                    continue;
+                };
+                let writes = lp.body.nodes.iter().any(|node| {
+                    matches!(node, Node::Stmt(id) if matches!(f.stmts[*id].op, Op::SetIndex { .. }))
+                });
+                if writes {
+                    continue;
+                }
+                let body = key(&lp.body);
+                let index = iteration_vars(lp);
+                let mut replays = Vec::new();
+                let mut ok = true;
+                for (carried, value) in lp.carried.iter().zip(values) {
+                    if active[carried.header] {
+                        continue;
+                    }
+                    let OperandKind::Var(next) = value.kind else {
+                        ok = false;
+                        break;
+                    };
+                    // The next value: the header itself, or one cheap
+                    // statement of the body reading the header, the index
+                    // and values from outside the body.
+                    let replayable = next == carried.header
+                        || plan.defining.get(&next).is_some_and(|&id| {
+                            plan.home.get(&next) == Some(&body)
+                                && cheap_stmt(f, plan, id)
+                                && f.stmts[id].reads.iter().all(|read| {
+                                    *read == carried.header
+                                        || index.contains(read)
+                                        || plan.home.get(read) != Some(&body)
+                                })
+                        });
+                    let init_ok = match carried.init.kind {
+                        OperandKind::Var(init) => !f.vars[init].mutated,
+                        OperandKind::Const(_) => true,
+                    };
+                    if !replayable || !init_ok || !f.vars[carried.header].scalar {
+                        ok = false;
+                        break;
+                    }
+                    replays.push(Replay {
+                        header: carried.header,
+                        init: carried.init.clone(),
+                        next,
+                    });
+                }
+                if ok {
+                    plan.forward_order.insert(body, replays);
+                }
+            }
+        }
+    }
 }
 
 /// How a read `a[j]` is computed again (see [`Plan::remat`]).
@@ -537,6 +634,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         outer: HashMap::new(),
         offsets: HashMap::new(),
         remat: HashMap::new(),
+        forward_order: HashMap::new(),
         inductions: HashMap::new(),
         settled: settled(f),
         defining: f
@@ -583,6 +681,26 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         {
             plan.fused.insert(key(&lp.body), k);
         }
+    }
+    // Loops reversed in forward order: their values carried but not
+    // differentiated are replayed from their initial value, not recorded.
+    let mut forced: Vec<StmtId> = Vec::new();
+    forward_order(f, adjoint, active, &f.body, &mut plan);
+    for replays in plan.forward_order.values() {
+        for replay in replays {
+            free.insert(replay.header);
+            plan.inductions.remove(&replay.header);
+            if let OperandKind::Var(init) = replay.init.kind {
+                plan.needed.insert(init);
+            }
+            if let Some(&id) = plan.defining.get(&replay.next) {
+                forced.push(id);
+            }
+        }
+    }
+    for &id in &forced {
+        plan.recompute.insert(id);
+        plan.needed.extend(f.stmts[id].reads.iter().copied());
     }
     // Close over recomputation: a recomputed value needs its operands. A
     // value is computed again when that is cheap (no transcendental call)

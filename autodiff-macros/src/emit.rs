@@ -1468,6 +1468,19 @@ impl<'a> Body<'a> {
                 quote!(#back += #step; let #header = #back;).to_tokens(&mut body);
             }
         }
+        // A forward-order reverse replays the values carried but not
+        // differentiated from their initial value.
+        let replays = self.plan.forward_order.get(&lp.body.id);
+        let mut replay_after = TokenStream::new();
+        for replay in replays.into_iter().flatten() {
+            let state = fresh(self.names, "replay");
+            let init = self.operand(&replay.init);
+            let header = self.ident(replay.header);
+            let next = self.ident(replay.next);
+            quote!(let mut #state = #init;).to_tokens(tokens);
+            quote!(let #header = #state;).to_tokens(&mut body);
+            quote!(#state = #next;).to_tokens(&mut replay_after);
+        }
         let recounted = self.plan.recounted.contains(&crate::analyse::key(&lp.body));
         // A loop that runs over its bounds again pushed one entry per
         // iteration on the tape of each value its body records at its top
@@ -1491,6 +1504,7 @@ impl<'a> Body<'a> {
         self.carried_adjoints.push(currents);
         self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
         self.carried_adjoints.pop();
+        replay_after.to_tokens(&mut body);
         self.zeroed = outer_zeroed;
         for var in &drained {
             self.drained.remove(var);
@@ -1520,18 +1534,24 @@ impl<'a> Body<'a> {
                 LoopKind::Plain => unreachable!("a plain loop is never recounted"),
             };
             let count = fresh(self.names, "count");
-            let mut iter = quote!(::core::iter::Iterator::rev(#range));
+            let forward = replays.is_some();
+            let mut iter = if forward {
+                range.clone()
+            } else {
+                quote!(::core::iter::Iterator::rev(#range))
+            };
             let mut pattern = index;
             let mut rebind = TokenStream::new();
             for var in &drained {
                 let (tape, _) = &self.tapes[var];
                 let ident = self.ident(*var);
-                iter = quote! {
-                    ::core::iter::Iterator::zip(
-                        #iter,
-                        ::core::iter::Iterator::rev(#tape.drain((#tape.len() - #count)..)),
-                    )
+                let segment = quote!(#tape.drain((#tape.len() - #count)..));
+                let segment = if forward {
+                    segment
+                } else {
+                    quote!(::core::iter::Iterator::rev(#segment))
                 };
+                iter = quote!(::core::iter::Iterator::zip(#iter, #segment));
                 pattern = quote!((#pattern, #ident));
                 if self.borrows_mutated(*var) {
                     quote!(let #ident = &#ident;).to_tokens(&mut rebind);
@@ -1553,16 +1573,25 @@ impl<'a> Body<'a> {
             } if recounted => {
                 let index = self.ident(*index);
                 let (lo, hi) = (self.operand(lo), self.operand(hi));
-                if *inclusive {
-                    quote!(for #index in (#lo..=#hi).rev() { #body })
+                let range = if *inclusive {
+                    quote!((#lo..=#hi))
                 } else {
-                    quote!(for #index in (#lo..#hi).rev() { #body })
+                    quote!((#lo..#hi))
+                };
+                if replays.is_some() {
+                    quote!(for #index in #range { #body })
+                } else {
+                    quote!(for #index in #range.rev() { #body })
                 }
             }
             LoopKind::Counted { counter, len } if recounted => {
                 let counter = self.ident(*counter);
                 let len = self.operand(len);
-                quote!(for #counter in (0..#len).rev() { #body })
+                if replays.is_some() {
+                    quote!(for #counter in 0..#len { #body })
+                } else {
+                    quote!(for #counter in (0..#len).rev() { #body })
+                }
             }
             LoopKind::Range { index, lo, .. } => {
                 let index = self.ident(*index);
