@@ -952,9 +952,9 @@ fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, p
                 defs(f, &lp.body, &mut defined);
                 let takes = defined.iter().any(|&var| {
                     plan.defining.get(&var).is_some_and(|&id| {
-                        adjoint.stmts[id]
-                            .iter()
-                            .any(|adj| matches!(adj, AdjStmt::IndexTake { .. }))
+                        adjoint.stmts[id].iter().any(|adj| {
+                            matches!(adj, AdjStmt::IndexTake { .. } | AdjStmt::IndexClear { .. })
+                        })
                     })
                 });
                 if floats && !records && !takes {
@@ -1176,6 +1176,10 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
     for node in &lp.body.nodes {
         let Node::Stmt(id) = node else { return None };
         let stmt = &f.stmts[*id];
+        // An element write's reverse depends on the order of iterations.
+        if matches!(stmt.op, Op::SetIndex { .. }) {
+            return None;
+        }
         let reads = |var: VarId| {
             operands(&stmt.op)
                 .iter()
@@ -1319,6 +1323,7 @@ pub fn targets(adjoint: &Adjoint, active: &[bool], block_: &Block, out: &mut Vec
                         AdjStmt::IndexAdd { base, .. } | AdjStmt::FieldAdd { base, .. } => {
                             add(*base, out);
                         }
+                        AdjStmt::IndexClear { .. } => {}
                         AdjStmt::CallPullback { targets, .. } => {
                             for target in targets.iter().flatten() {
                                 add(*target, out);
@@ -1487,7 +1492,9 @@ impl Seeds<'_, '_> {
                         }
                     }
                 }
-                AdjStmt::IndexAdd { base, index, .. } | AdjStmt::IndexTake { base, index, .. } => {
+                AdjStmt::IndexAdd { base, index, .. }
+                | AdjStmt::IndexTake { base, index, .. }
+                | AdjStmt::IndexClear { base, index } => {
                     self.need(index);
                     self.needed.insert(*base);
                 }

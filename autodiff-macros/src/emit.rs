@@ -1664,7 +1664,7 @@ impl<'a> Body<'a> {
                 AdjStmt::CallPullback { stmt, .. } => {
                     last_reader.insert(self.f.stmts[*stmt].def, index);
                 }
-                AdjStmt::IndexTake { .. } => {}
+                AdjStmt::IndexTake { .. } | AdjStmt::IndexClear { .. } => {}
             }
         }
         for (index, stmt) in stmts.iter().enumerate() {
@@ -1722,6 +1722,17 @@ impl<'a> Body<'a> {
                     let d = self.adjoint(*source);
                     quote!(::autodiff::__private::rules::accumulate(&mut #d_base.#member, #d);)
                         .to_tokens(tokens);
+                }
+                AdjStmt::IndexClear {
+                    base,
+                    index: element,
+                } => {
+                    if !self.defined.contains(base) {
+                        continue;
+                    }
+                    let d_base = self.adjoint(*base);
+                    let element = self.operand(element);
+                    quote!(let _ = ::core::mem::take(&mut #d_base[#element]);).to_tokens(tokens);
                 }
                 AdjStmt::IndexTake {
                     target,

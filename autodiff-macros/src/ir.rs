@@ -366,6 +366,10 @@ pub enum AdjStmt {
         index: Operand,
         take: bool,
     },
+    /// `take(&mut d_base[index])`, dropped, for `base[index] = value` with
+    /// a value that carries no derivative: the element's earlier value no
+    /// longer reaches the result.
+    IndexClear { base: VarId, index: Operand },
     /// `let (_, (g0, g1, …)) = callee_pullback(args…, d_def);` then each
     /// differentiated argument's adjoint `(+)= gk`.
     CallPullback {

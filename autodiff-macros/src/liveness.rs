@@ -219,7 +219,9 @@ impl Scan<'_> {
                                 *self.sites.entry(*target).or_default() += 1;
                                 *self.sites.entry(*base).or_default() += 2;
                             }
-                            AdjStmt::IndexAdd { base, .. } | AdjStmt::FieldAdd { base, .. } => {
+                            AdjStmt::IndexAdd { base, .. }
+                            | AdjStmt::FieldAdd { base, .. }
+                            | AdjStmt::IndexClear { base, .. } => {
                                 *self.sites.entry(*base).or_default() += 2;
                             }
                             AdjStmt::CallPullback { targets, .. } => {

@@ -76,15 +76,22 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
         add,
     } = &stmt.op
     {
-        if active[*base]
-            && let Some(target) = is_active(value)
-        {
-            stmts.push(AdjStmt::IndexTake {
-                target,
-                base: *base,
-                index: index.clone(),
-                take: !add,
-            });
+        if active[*base] {
+            match is_active(value) {
+                Some(target) => stmts.push(AdjStmt::IndexTake {
+                    target,
+                    base: *base,
+                    index: index.clone(),
+                    take: !add,
+                }),
+                // An element overwritten by a constant: what reached it
+                // before is cut off.
+                None if !add => stmts.push(AdjStmt::IndexClear {
+                    base: *base,
+                    index: index.clone(),
+                }),
+                None => {}
+            }
         }
         return stmts;
     }
