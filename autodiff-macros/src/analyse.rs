@@ -180,6 +180,11 @@ pub struct Plan {
     /// product it reserves (the loops from the outermost in, as far as their
     /// bounds are known on entry and nothing leaves them early).
     pub reserve: HashMap<BlockKey, Vec<Reserve>>,
+    /// Loops (by body) whose reverse may stop at the first iteration whose
+    /// carried adjoints are all zero, as a `min`/`max` in them can make
+    /// them: nothing after it contributes (a `min` over an inner loop stops
+    /// at the winner).
+    pub breakable: HashSet<BlockKey>,
     /// Counters a loop steps by a constant (`l += 1`) that its reverse steps
     /// back from their value after the loop, instead of recording them: the
     /// header, and how (its exit, the step, `true` for `+`).
@@ -629,6 +634,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         fused: HashMap::new(),
         reserve: HashMap::new(),
         skippable: HashSet::new(),
+        breakable: HashSet::new(),
         live: crate::liveness::Liveness::default(),
         busy: HashSet::new(),
         outer: HashMap::new(),
@@ -959,6 +965,25 @@ fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, p
                 });
                 if floats && !records && !takes {
                     plan.skippable.insert(key(&lp.body));
+                }
+                // Records only at the body's top level, taken back as one
+                // drained segment: the reverse may stop as soon as the
+                // carried adjoints are zero (the rest of the segment is
+                // dropped with the drain).
+                let nested_records = plan.recorded.iter().any(|var| {
+                    plan.home
+                        .get(var)
+                        .is_some_and(|home| inside.contains(home) && *home != key(&lp.body))
+                });
+                let carries = lp.carried.iter().any(|carried| active[carried.header]);
+                // Worth a test per iteration where an adjoint can stop: a
+                // `min`/`max` routing it to one side.
+                let selects = lp.body.nodes.iter().any(|node| {
+                    matches!(node, Node::Stmt(id)
+                        if matches!(f.stmts[*id].op, Op::Method { side: Some(_), .. }))
+                });
+                if floats && carries && selects && !nested_records && !takes && recountable(lp) {
+                    plan.breakable.insert(key(&lp.body));
                 }
                 skippable(f, adjoint, active, &lp.body, plan);
             }

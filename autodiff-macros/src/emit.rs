@@ -1438,6 +1438,17 @@ impl<'a> Body<'a> {
         self.declare_outer(&lp.body, tokens);
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
+        // Nothing is left to do once every carried adjoint is zero.
+        if self.plan.breakable.contains(&lp.body.id) && self.plan.recounted.contains(&lp.body.id) {
+            let zero_tests: Vec<TokenStream> = adjoints
+                .iter()
+                .flatten()
+                .map(|(d_header, _)| quote!(::autodiff::__private::rules::is_zero(&#d_header)))
+                .collect();
+            if !zero_tests.is_empty() {
+                quote!(if #(#zero_tests)&&* { break; }).to_tokens(&mut body);
+            }
+        }
         let outer_zeroed = std::mem::take(&mut self.zeroed);
         for ((adjoint, current), carried) in adjoints.iter().zip(&currents).zip(&lp.carried) {
             if let (Some((d_header, exit)), Some(current)) = (adjoint, current) {
