@@ -1041,6 +1041,24 @@ fn check_all(p: &Problems) {
 /// Benchmarks `forward`, `grad/generated` and `grad/hand-written` in group
 /// `name`; `slow` ones (milliseconds a call) get 10 samples of equal
 /// iteration counts.
+/// Counts the allocations of one call of each of `forward`, `generated`
+/// and `by_hand`, then times the three (see [`bench_three`]).
+fn workload(
+    criterion: &mut Criterion,
+    allocations: &mut Vec<(&'static str, usize, [Allocated; 3])>,
+    name: &'static str,
+    floats: usize,
+    slow: bool,
+    [forward, generated, by_hand]: [&dyn Fn(); 3],
+) {
+    allocations.push((
+        name,
+        floats,
+        [allocated(forward), allocated(generated), allocated(by_hand)],
+    ));
+    bench_three(criterion, name, slow, forward, generated, by_hand);
+}
+
 fn bench_three<A, B, C>(
     criterion: &mut Criterion,
     name: &str,
@@ -1078,7 +1096,7 @@ fn main() {
     let p = &problems;
 
     // (name, gradient floats, [forward, generated, hand-written] allocations)
-    let mut allocations: Vec<(&str, usize, [Allocated; 3])> = Vec::new();
+    let mut allocations: Vec<(&'static str, usize, [Allocated; 3])> = Vec::new();
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
@@ -1120,12 +1138,14 @@ fn main() {
             ));
         };
         let floats = q.alphas.len() + q.means.len() + q.icf.len();
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             GMM,
             floats,
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(&mut criterion, GMM, true, forward, generated, by_hand);
+            true,
+            [&forward, &generated, &by_hand],
+        );
     }
     {
         let (c, t, y) = &p.poly;
@@ -1138,12 +1158,14 @@ fn main() {
         let by_hand = || {
             black_box(polyfit_grad_by_hand(black_box(c), t, y));
         };
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             POLYFIT,
             c.len(),
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(&mut criterion, POLYFIT, false, forward, generated, by_hand);
+            false,
+            [&forward, &generated, &by_hand],
+        );
     }
     {
         let (c, pts) = &p.km;
@@ -1156,12 +1178,14 @@ fn main() {
         let by_hand = || {
             black_box(kmeans_grad_by_hand(black_box(c), pts, KM_D));
         };
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             KMEANS,
             c.len(),
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(&mut criterion, KMEANS, true, forward, generated, by_hand);
+            true,
+            [&forward, &generated, &by_hand],
+        );
     }
     {
         let x = &p.lse;
@@ -1174,12 +1198,14 @@ fn main() {
         let by_hand = || {
             black_box(logsumexp_grad_by_hand(black_box(x)));
         };
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             LOGSUMEXP,
             x.len(),
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(&mut criterion, LOGSUMEXP, true, forward, generated, by_hand);
+            true,
+            [&forward, &generated, &by_hand],
+        );
     }
     {
         let x = &p.rk4;
@@ -1192,12 +1218,14 @@ fn main() {
         let by_hand = || {
             black_box(rk4_grad_by_hand(black_box(x), RK4_H, RK4_STEPS));
         };
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             RK4,
             x.len(),
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(&mut criterion, RK4, false, forward, generated, by_hand);
+            false,
+            [&forward, &generated, &by_hand],
+        );
     }
     {
         let x = &p.rosen;
@@ -1210,18 +1238,13 @@ fn main() {
         let by_hand = || {
             black_box(rosenbrock_grad_by_hand(black_box(x)));
         };
-        allocations.push((
+        workload(
+            &mut criterion,
+            &mut allocations,
             ROSENBROCK,
             x.len(),
-            [allocated(forward), allocated(generated), allocated(by_hand)],
-        ));
-        bench_three(
-            &mut criterion,
-            ROSENBROCK,
             true,
-            forward,
-            generated,
-            by_hand,
+            [&forward, &generated, &by_hand],
         );
     }
     criterion.final_summary();
