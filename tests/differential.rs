@@ -23,14 +23,36 @@
 //! exact ones (bit equality up to the sign of zero). The run prints how many
 //! polynomial functions were checked exactly.
 //!
-//! **Shrinking.** A function that fails (a wrong gradient or value, or the
-//! crate failing to compile at it) is shrunk (`differential/shrink.rs`): dead
-//! statements removed, subexpressions replaced by a parameter or `0.5`,
-//! statements deleted, the function regenerated (same seed and index) with
-//! smaller size limits; each candidate is checked alone, with its callees, in
-//! the crate `target/differential/shrink/`, and kept if it still fails the
-//! same way, for at most `AUTODIFF_DIFF_SHRINK` candidates (default 20;
-//! each attempt is printed). The smallest is written as a standalone
+//! **Loop nests and local arrays** (`differential/shapes.rs`), each
+//! switched by `AUTODIFF_DIFF_SHAPES` (default: all on): `nested` loops 2–3
+//! deep with an accumulator carried at each level and inner bounds that
+//! depend on the outer index; `minmax` reductions over an inner loop and an
+//! `if` inside it choosing what to add; `product`s carried through an inner
+//! loop and values overwritten in a loop nest (`y = (y * a).sin()`); `vec`,
+//! local `Vec` recurrences (`y[i] = x[i] * y[i - 1] + …`, `y[i] += …`,
+//! several `Vec`s written in one loop, RK4-like); `slice`, a `&[f64]`
+//! parameter they index. The run prints, per shape, how many functions had
+//! it, did not compile, and were wrong.
+//!
+//! **Failures.** A function the macro's code for which does not compile is
+//! left out of its batch, with the functions calling it, and the rest is
+//! built again (a function must compile as plain Rust without `#[grad]`,
+//! else the test stops: a bug of the generator). A panic in generated code
+//! fails its function only, with its message and location.
+//!
+//! **Shrinking.** A function that fails (a wrong gradient or value, a panic,
+//! or the crate failing to compile at it) is shrunk
+//! (`differential/shrink.rs`): dead statements removed, subexpressions
+//! replaced by a parameter, `0.5` or one of their operands, statements,
+//! loops and branches deleted, loops replaced by their body, the function
+//! regenerated (same seed and index) with smaller size limits; each
+//! candidate is checked alone, with its callees, in the crate
+//! `target/differential/shrink/`, and kept if it still fails the same way
+//! (for a compile error, also compiling without `#[grad]`), for at most
+//! `AUTODIFF_DIFF_SHRINK` candidates (default 20; each attempt is printed).
+//! Only the first failure of each kind (the same compiler error or panic,
+//! names and numbers aside, or a wrong gradient in a function with the same
+//! shapes) is shrunk, at most `AUTODIFF_DIFF_SHRINK_MAX` (default 5). The smallest is written as a standalone
 //! integration test, `target/differential/failures/regression_seed<S>_f<N>.rs`
 //! (the functions, and a `#[test]` checking the failing point against the
 //! same finite differences and tolerance, plus the exact values of a
@@ -43,6 +65,11 @@
 //!     cargo test --release --test differential -- --nocapture
 //! # the shrinker on a planted failure: f20's gradient is scaled by 1 + 1e-3
 //! AUTODIFF_DIFF_PLANT=20 cargo test --test differential -- --nocapture
+//! # only the scalar constructs of before, or all shapes but local Vecs
+//! AUTODIFF_DIFF_SHAPES=none cargo test --test differential
+//! AUTODIFF_DIFF_SHAPES=all,-vec cargo test --test differential
+//! # print generated functions (with their callees)
+//! AUTODIFF_DIFF_SHOW=113,366 cargo test --test differential show -- --ignored --nocapture
 //! ```
 //!
 //! Environment: `AUTODIFF_DIFF_SEED` (default 1), `AUTODIFF_DIFF_COUNT`
@@ -55,19 +82,27 @@
 //! the failing function as it is), `AUTODIFF_DIFF_PLANT=N` (the checker
 //! multiplies the gradient of function `fN` by `1 + 1e-3`: a planted failure
 //! to test the shrinker; its regression test fails while
-//! `AUTODIFF_DIFF_PLANT` is set and passes without it). A batch that does
-//! not compile is also kept whole as `target/differential/failures/seed<S>-batch<B>.rs`.
+//! `AUTODIFF_DIFF_PLANT` is set and passes without it),
+//! `AUTODIFF_DIFF_SHAPES` (comma-separated shapes of `shapes.rs`, `all`,
+//! `none`, `-name` to remove one; default `all`), `AUTODIFF_DIFF_SHAPE_RATE`
+//! (the share of non-polynomial functions with one or two shapes, default
+//! 0.25), `AUTODIFF_DIFF_SHRINK_MAX` (failures shrunk per run, default 5),
+//! `AUTODIFF_DIFF_DEDUP=0` (shrink every failure, not one per kind),
+//! `AUTODIFF_DIFF_SHOW` (the functions the `show` tool prints). A batch that
+//! builds but does not run to the end is kept whole as
+//! `target/differential/failures/seed<S>-batch<B>.rs`.
 
 mod differential {
     pub mod generate;
     pub mod poly;
     pub mod rng;
+    pub mod shapes;
     pub mod shrink;
 }
 
 use differential::generate::{self, GenFn};
-use differential::shrink;
-use std::collections::HashSet;
+use differential::{shapes, shrink};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -163,6 +198,34 @@ struct Run {
 impl Ctx {
     /// Writes `main` into the crate in `dir` (created if needed) and runs it.
     fn run(&self, dir: &str, main: &str) -> Run {
+        self.cargo(dir, main, &["run", "--release", "--quiet"])
+    }
+
+    /// Whether `fns` compile as plain Rust, without `#[grad]`: generated
+    /// code that does not is a bug of the generator (or the shrinker), not
+    /// of the macro. `Err` holds the first error.
+    fn plain(&self, fns: &[&GenFn]) -> Result<(), String> {
+        let mut main = String::from(
+            "#![allow(warnings, clippy::all)]\nuse autodiff::{relu, sigmoid, softplus};\n",
+        );
+        for f in fns {
+            for line in f.source.lines().filter(|l| !l.starts_with("#[grad")) {
+                main.push_str(line);
+                main.push('\n');
+            }
+        }
+        main.push_str("fn main() {}\n");
+        let run = self.cargo("plain", &main, &["check", "--quiet"]);
+        if run.success {
+            Ok(())
+        } else {
+            let err: Vec<&str> = run.stderr.lines().take(30).collect();
+            Err(err.join("\n"))
+        }
+    }
+
+    /// Writes `main` into the crate in `dir` and runs cargo with `args`.
+    fn cargo(&self, dir: &str, main: &str, args: &[&str]) -> Run {
         let krate = self.base.join(dir);
         std::fs::create_dir_all(krate.join("src")).unwrap();
         let name = format!("autodiff-differential-{dir}").replace("crate", "main");
@@ -173,7 +236,7 @@ impl Ctx {
         }
         std::fs::write(krate.join("src").join("main.rs"), main).unwrap();
         let output = Command::new(env!("CARGO"))
-            .args(["run", "--release", "--quiet"])
+            .args(args)
             .current_dir(&krate)
             .env("CARGO_TARGET_DIR", self.base.join("target"))
             .output()
@@ -205,6 +268,65 @@ fn first_error(stderr: &str) -> Option<(String, usize)> {
     Some((msg, line))
 }
 
+/// Every compiler error in `stderr` that points at a line of `src/main.rs`,
+/// with that line.
+fn all_errors(stderr: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for l in stderr.lines() {
+        if l.starts_with("error") || l.starts_with("warning") {
+            current = l.starts_with("error").then(|| l.to_owned());
+        } else if let Some(at) = l.trim_start().strip_prefix("--> src/main.rs:")
+            && let Some(msg) = current.take()
+            && let Some(line) = at.split(':').next().and_then(|n| n.parse().ok())
+        {
+            out.push((msg, line));
+        }
+    }
+    out
+}
+
+/// What failures count as the same bug, to shrink one of each: the compiler
+/// error with names and numbers blanked, or a panic's message likewise, or
+/// a wrong gradient in a function with these shapes.
+fn failure_key(f: &GenFn, failure: &Failure) -> String {
+    let blank = |m: &str| {
+        let mut out = String::new();
+        let mut quoted = false;
+        for c in m.chars() {
+            if c == '`' {
+                quoted = !quoted;
+                out.push_str(if quoted { "`_" } else { "`" });
+            } else if !quoted && !c.is_ascii_digit() {
+                out.push(c);
+            }
+        }
+        out
+    };
+    match failure {
+        Failure::Compile(m) => format!("compile: {}", blank(m)),
+        Failure::Check(m) => match m.find("panicked at") {
+            Some(at) => {
+                let msg = m[at..].split_once(": ").map_or("", |(_, r)| r);
+                format!("panic: {}", blank(msg))
+            }
+            None => format!("{}: {}", check_class(m), shapes::names(f.shapes)),
+        },
+    }
+}
+
+/// Per shape: functions, those that did not compile, those not checked
+/// because they call one that did not, wrong ones, and wrong ones that call
+/// a wrong function.
+#[derive(Default, Clone, Copy)]
+struct ShapeStats {
+    functions: usize,
+    no_compile: usize,
+    not_checked: usize,
+    wrong: usize,
+    wrong_callee: usize,
+}
+
 /// The function of `fns` whose source spans line `line` of `main`.
 fn function_at(main: &str, fns: &[GenFn], line: usize) -> Option<usize> {
     fns.iter().position(|f| {
@@ -227,8 +349,11 @@ fn test_candidate(ctx: &Ctx, pool: &[GenFn], target: &GenFn) -> Option<Failure> 
     let run = ctx.run("shrink", &main);
     if !run.success {
         let (msg, line) = first_error(&run.stderr)?;
-        return (function_at(&main, &fns, line) == Some(fns.len() - 1))
-            .then_some(Failure::Compile(msg));
+        // Kept only if it is Rust that compiles without `#[grad]`.
+        let plain: Vec<&GenFn> = fns.iter().collect();
+        return (function_at(&main, &fns, line) == Some(fns.len() - 1)
+            && ctx.plain(&plain).is_ok())
+        .then_some(Failure::Compile(msg));
     }
     let out = parse(&run.stdout)?;
     out.failing
@@ -237,9 +362,31 @@ fn test_candidate(ctx: &Ctx, pool: &[GenFn], target: &GenFn) -> Option<Failure> 
         .map(|(_, m)| Failure::Check(m))
 }
 
+/// The class of a checker's message: a shrunk function must fail in the
+/// same class (a finite wrong gradient must not become a NaN one, which a
+/// subexpression moved out of its domain guard can make).
+fn check_class(msg: &str) -> &'static str {
+    if msg.contains("panicked at") {
+        "panic"
+    } else if msg.contains("exact check") {
+        "exact"
+    } else if msg.contains(": value ") {
+        "value"
+    } else if msg.contains(": vjp(seed") {
+        "vjp"
+    } else if ["gradient NaN", "gradient inf", "gradient -inf"]
+        .iter()
+        .any(|g| msg.contains(g))
+    {
+        "non-finite gradient"
+    } else {
+        "gradient"
+    }
+}
+
 fn same_kind(a: &Failure, b: &Failure) -> bool {
     match (a, b) {
-        (Failure::Check(_), Failure::Check(_)) => true,
+        (Failure::Check(a), Failure::Check(b)) => check_class(a) == check_class(b),
         (Failure::Compile(a), Failure::Compile(b)) => a == b,
         _ => false,
     }
@@ -345,6 +492,8 @@ fn differential_gradients_match_finite_differences() {
     let batch_size = env_or("AUTODIFF_DIFF_BATCH", 500).max(1) as usize;
     let points = env_or("AUTODIFF_DIFF_POINTS", 3).max(1) as usize;
     let attempts = env_or("AUTODIFF_DIFF_SHRINK", 20) as usize;
+    let shrink_max = env_or("AUTODIFF_DIFF_SHRINK_MAX", 5) as usize;
+    let dedup = env_or("AUTODIFF_DIFF_DEDUP", 1) != 0;
     let plant = std::env::var("AUTODIFF_DIFF_PLANT").ok().map(|v| {
         v.trim()
             .parse::<usize>()
@@ -379,67 +528,207 @@ fn differential_gradients_match_finite_differences() {
     let (mut passed, mut failed, mut compared, mut skipped, mut expected) = (0, 0, 0, 0, 0);
     let (mut exact_fns, mut exact_points, mut poly_fns) = (0, 0, 0);
     let mut failing: Vec<String> = Vec::new();
+    let mut no_compile: Vec<String> = Vec::new();
     let mut saved: Vec<PathBuf> = Vec::new();
+    // Per shape (and "none" for functions without one).
+    let mut stats: BTreeMap<&str, ShapeStats> = BTreeMap::new();
+    // One failure of each kind is shrunk, at most `shrink_max`; the others
+    // are listed.
+    let mut shrunk: BTreeMap<String, String> = BTreeMap::new();
+    let mut failed_here: HashSet<String> = HashSet::new();
+    let mut shrink_one =
+        |f: &GenFn, batch: &[GenFn], pos: usize, failure: Failure, saved: &mut Vec<PathBuf>| {
+            let callees = shrink::callees(&f.source, &f.name, &batch[..pos]);
+            failed_here.insert(f.name.clone());
+            if let Some(c) = callees.iter().find(|c| failed_here.contains(&c.name)) {
+                println!("  not shrunk: it calls {}, which fails too", c.name);
+                return;
+            }
+            // With AUTODIFF_DIFF_DEDUP=0, every failure is its own kind.
+            let key = if dedup {
+                failure_key(f, &failure)
+            } else {
+                f.name.clone()
+            };
+            if let Some(first) = shrunk.get(&key) {
+                println!("  not shrunk: the same kind of failure as {first} ({key})");
+                return;
+            }
+            if shrunk.len() >= shrink_max {
+                println!(
+                    "  not shrunk: AUTODIFF_DIFF_SHRINK_MAX={shrink_max} failures were ({key})"
+                );
+                return;
+            }
+            shrunk.insert(key, f.name.clone());
+            saved.push(shrink_and_save(&ctx, batch, pos, failure));
+        };
     // `AUTODIFF_DIFF_FIRST`: start at this function (a batch boundary), to
     // rerun one batch of a large run.
     let mut first = env_or("AUTODIFF_DIFF_FIRST", 0) as usize;
     while first < count {
         let n = batch_size.min(count - first);
         let batch = generate::batch(seed, first, n);
-        expected += batch.iter().map(|f| f.wrt.len() * points).sum::<usize>();
         poly_fns += batch.iter().filter(|f| f.poly.is_some()).count();
-        let main = generate::main_rs(seed, points, plant, &batch, 0);
+        // Functions that do not compile are left out, with the functions
+        // that call them, and the rest built again.
+        let mut left_out: BTreeMap<usize, Option<String>> = BTreeMap::new();
         let start = Instant::now();
-        let run = ctx.run("crate", &main);
-        let outcome = parse(&run.stdout);
-        let Some(outcome) = outcome.filter(|_| run.success) else {
-            // A compile error (or a crash) of generated code that should be
-            // supported: shrink the function it points at, if it does.
-            let failures = ctx.base.join("failures");
-            std::fs::create_dir_all(&failures).unwrap();
-            let kept = failures.join(format!("seed{seed}-batch{first}.rs"));
-            std::fs::write(&kept, &main).unwrap();
-            let culprit = first_error(&run.stderr)
-                .and_then(|(msg, line)| Some((msg, function_at(&main, &batch, line)?)));
-            let regression = culprit.map(|(msg, pos)| {
+        let (outcome, kept, stdout) = loop {
+            let kept: Vec<GenFn> = batch
+                .iter()
+                .enumerate()
+                .filter(|(p, _)| !left_out.contains_key(p))
+                .map(|(_, f)| f.clone())
+                .collect();
+            let main = generate::main_rs(seed, points, plant, &kept, 0);
+            let run = ctx.run("crate", &main);
+            if let Some(outcome) = parse(&run.stdout).filter(|_| run.success) {
+                break (outcome, kept, run.stdout);
+            }
+            let culprits: Vec<(String, usize)> = all_errors(&run.stderr)
+                .into_iter()
+                .filter_map(|(msg, line)| {
+                    let at = function_at(&main, &kept, line)?;
+                    let pos = batch.iter().position(|f| f.name == kept[at].name)?;
+                    Some((msg, pos))
+                })
+                .collect();
+            if run.success || culprits.is_empty() {
+                // A crash, or an error outside the generated functions.
+                let failures = ctx.base.join("failures");
+                std::fs::create_dir_all(&failures).unwrap();
+                let file = failures.join(format!("seed{seed}-batch{first}.rs"));
+                std::fs::write(&file, &main).unwrap();
+                let stderr: String = run.stderr.chars().take(20_000).collect();
+                panic!(
+                    "the generated crate for functions {first}..{} did not build or run:\n{stderr}\n{}\n\
+                     source kept in {}\nreproduce with: {reproduce}",
+                    first + n,
+                    run.stdout,
+                    file.display()
+                );
+            }
+            // Each must be valid Rust without `#[grad]`.
+            let mut suspects: Vec<usize> = culprits.iter().map(|c| c.1).collect();
+            suspects.sort_unstable();
+            suspects.dedup();
+            let plain: Vec<&GenFn> = batch
+                .iter()
+                .enumerate()
+                .filter(|(p, f)| {
+                    suspects.contains(p)
+                        || suspects.iter().any(|&s| {
+                            shrink::callees(&batch[s].source, &batch[s].name, &batch[..s])
+                                .iter()
+                                .any(|c| c.name == f.name)
+                        })
+                })
+                .map(|(_, f)| f)
+                .collect();
+            if let Err(e) = ctx.plain(&plain) {
+                let names: Vec<&str> = suspects.iter().map(|&p| batch[p].name.as_str()).collect();
+                panic!(
+                    "generator bug: among {names:?}, code that does not compile even without #[grad]:\n{e}\n\
+                     see them with AUTODIFF_DIFF_SHOW={}",
+                    names.join(",")
+                );
+            }
+            for (msg, pos) in culprits {
+                if left_out.contains_key(&pos) {
+                    continue;
+                }
                 println!("{} does not compile: {msg}", batch[pos].name);
-                shrink_and_save(&ctx, &batch, pos, Failure::Compile(msg))
-            });
-            let stderr: String = run.stderr.chars().take(20_000).collect();
-            panic!(
-                "the generated crate for functions {first}..{} did not build or run:\n{stderr}\n{}\n\
-                 source kept in {}\nregression test: {regression:?}\nreproduce with: {reproduce}",
+                no_compile.push(batch[pos].name.clone());
+                left_out.insert(pos, Some(msg));
+            }
+            for (pos, f) in batch.iter().enumerate() {
+                if !left_out.contains_key(&pos)
+                    && shrink::callees(&f.source, &f.name, &batch[..pos])
+                        .iter()
+                        .any(|c| {
+                            let p = batch.iter().position(|b| b.name == c.name).unwrap();
+                            left_out.contains_key(&p)
+                        })
+                {
+                    left_out.insert(pos, None);
+                }
+            }
+            println!(
+                "batch {first}..{}: {} functions left out, building the rest again",
                 first + n,
-                run.stdout,
-                kept.display()
+                left_out.len()
             );
         };
-        print!("{}", run.stdout);
+        expected += kept.iter().map(|f| f.wrt.len() * points).sum::<usize>();
+        print!("{stdout}");
         println!(
-            "batch {first}..{}: {} passed, {} failed, {:.1} s",
+            "batch {first}..{}: {} passed, {} failed, {} did not compile, {} not checked (calling one that did not), {:.1} s",
             first + n,
             outcome.passed,
             outcome.failed,
+            left_out.values().filter(|m| m.is_some()).count(),
+            left_out.values().filter(|m| m.is_none()).count(),
             start.elapsed().as_secs_f64()
         );
         assert_eq!(
             outcome.passed + outcome.failed,
-            n,
-            "the generated crate did not check every function:\n{}",
-            run.stdout
+            kept.len(),
+            "the generated crate did not check every function"
         );
+        let wrong: HashSet<&str> = outcome.failing.iter().map(|(n, _)| n.as_str()).collect();
+        for (pos, f) in batch.iter().enumerate() {
+            let mut tags: Vec<&str> = shapes::NAMES
+                .iter()
+                .filter(|(_, b)| f.shapes & b != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            if tags.is_empty() {
+                tags.push("(none)");
+            }
+            for tag in tags {
+                let st = stats.entry(tag).or_default();
+                st.functions += 1;
+                match left_out.get(&pos) {
+                    Some(Some(_)) => st.no_compile += 1,
+                    Some(None) => st.not_checked += 1,
+                    None if wrong.contains(f.name.as_str()) => {
+                        let callees = shrink::callees(&f.source, &f.name, &batch[..pos]);
+                        if callees.iter().any(|c| wrong.contains(c.name.as_str())) {
+                            st.wrong_callee += 1;
+                        } else {
+                            st.wrong += 1;
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        for (&pos, msg) in &left_out {
+            if let Some(msg) = msg {
+                println!("shrinking {} (does not compile: {msg})", batch[pos].name);
+                shrink_one(
+                    &batch[pos],
+                    &batch,
+                    pos,
+                    Failure::Compile(msg.clone()),
+                    &mut saved,
+                );
+            }
+        }
         for (name, msg) in &outcome.failing {
             let pos = batch
                 .iter()
                 .position(|f| &f.name == name)
                 .expect("a failing function is one of the batch");
             println!("shrinking {name} ({msg})");
-            saved.push(shrink_and_save(
-                &ctx,
+            shrink_one(
+                &batch[pos],
                 &batch,
                 pos,
                 Failure::Check(msg.clone()),
-            ));
+                &mut saved,
+            );
             failing.push(name.clone());
         }
         passed += outcome.passed;
@@ -451,14 +740,44 @@ fn differential_gradients_match_finite_differences() {
         first += n;
     }
 
+    println!(
+        "shapes on: {} (AUTODIFF_DIFF_SHAPES), rate {}",
+        shapes::names(shapes::config().on),
+        shapes::config().rate
+    );
+    println!(
+        "{:<8} {:>9} {:>15} {:>11} {:>7} {:>5} {:>17}",
+        "shape",
+        "functions",
+        "did not compile",
+        "not checked",
+        "checked",
+        "wrong",
+        "wrong via callee"
+    );
+    for (tag, st) in &stats {
+        println!(
+            "{tag:<8} {:>9} {:>15} {:>11} {:>7} {:>5} {:>17}",
+            st.functions,
+            st.no_compile,
+            st.not_checked,
+            st.functions - st.no_compile - st.not_checked,
+            st.wrong,
+            st.wrong_callee
+        );
+    }
     println!("checks: {compared} compared, {skipped} skipped, of {expected} generated");
     println!(
         "exact: {exact_fns} of {poly_fns} polynomial functions checked exactly, at {exact_points} points"
     );
-    println!("{passed} passed, {failed} failed");
-    assert_eq!(
-        failed, 0,
-        "wrong gradients in {failing:?}; regression tests {saved:?}\nreproduce with: {reproduce}"
+    println!(
+        "{passed} passed, {failed} failed, {} did not compile",
+        no_compile.len()
+    );
+    assert!(
+        failed == 0 && no_compile.is_empty(),
+        "wrong gradients in {failing:?}; not compiling: {no_compile:?}; regression tests {saved:?}\n\
+         reproduce with: {reproduce}"
     );
     assert_eq!(passed, count, "not every function was checked");
     assert_eq!(
@@ -470,4 +789,37 @@ fn differential_gradients_match_finite_differences() {
         "only {compared} of {expected} gradient components were compared ({skipped} skipped)\n\
          reproduce with: {reproduce}"
     );
+}
+
+/// Prints generated functions without checking them:
+/// `AUTODIFF_DIFF_SHOW=8,28 cargo test --test differential show -- --ignored --nocapture`
+/// (with the same `AUTODIFF_DIFF_SEED`, `AUTODIFF_DIFF_BATCH` and
+/// `AUTODIFF_DIFF_SHAPES` as the run that reported them).
+#[test]
+#[ignore = "a tool: prints the functions AUTODIFF_DIFF_SHOW lists"]
+fn show() {
+    let seed = env_or("AUTODIFF_DIFF_SEED", 1);
+    let batch_size = env_or("AUTODIFF_DIFF_BATCH", 500).max(1) as usize;
+    let list = std::env::var("AUTODIFF_DIFF_SHOW").unwrap_or_default();
+    for word in list.split(',').filter(|w| !w.trim().is_empty()) {
+        let index: usize = word
+            .trim()
+            .trim_start_matches('f')
+            .parse()
+            .unwrap_or_else(|_| {
+                panic!("AUTODIFF_DIFF_SHOW={list:?}: not a list of function indices")
+            });
+        let first = index / batch_size * batch_size;
+        let batch = generate::batch(seed, first, index - first + 1);
+        let f = &batch[index - first];
+        for c in shrink::callees(&f.source, &f.name, &batch) {
+            println!("{}", c.source);
+        }
+        println!(
+            "// shapes: {}, wrt (flat) {:?}\n{}",
+            shapes::names(f.shapes),
+            f.wrt,
+            f.source
+        );
+    }
 }

@@ -643,5 +643,6 @@ pub fn function(seed: u64, index: usize, earlier: &[GenFn], lim: Limits) -> GenF
         name,
         poly: Some(poly),
         exact,
+        shapes: 0,
     }
 }

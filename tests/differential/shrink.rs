@@ -13,6 +13,12 @@
 //! 4. regenerating the function (same seed and index) within smaller
 //!    [`Limits`].
 //!
+//! A body with branches, loops or local arrays, which that parser does not
+//! read, is reduced line by line instead (`structural`): dead `let`s
+//! removed, lines and blocks deleted, loops replaced by their body and
+//! `if`s by a branch, subexpressions of right-hand sides replaced by a
+//! parameter, `0.5` or one of their operands.
+//!
 //! The driver (`tests/differential.rs`) tests each candidate in a crate of
 //! its own and keeps it if it still fails in the same way; sizes are counted
 //! in tokens, callees included.
@@ -28,9 +34,11 @@ enum Tok {
     Punct(&'static str),
 }
 
+/// Longest first, so that `..=` is one token and `..` another.
 const PUNCTS: &[&str] = &[
-    "::", "->", "+=", "-=", "*=", "/=", "(", ")", "{", "}", "[", "]", "#", ",", ";", ":", ".", "+",
-    "-", "*", "/", "=",
+    "..=", "::", "->", "+=", "-=", "*=", "/=", "..", "=>", "==", "!=", "<=", ">=", "&&", "||", "(",
+    ")", "{", "}", "[", "]", "#", ",", ";", ":", ".", "+", "-", "*", "/", "=", "<", ">", "|", "&",
+    "!", "%",
 ];
 
 fn lex(s: &str) -> Option<Vec<Tok>> {
@@ -93,6 +101,8 @@ enum Ex {
     Call(String, Vec<Ex>),
     Paren(Box<Ex>),
     Block(Body),
+    /// `a[i]`: an element, replaced whole; its (integer) index is kept.
+    Index(Box<Ex>, Box<Ex>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -232,13 +242,20 @@ impl Parser {
             return Some(Ex::Neg(Box::new(self.unary()?)));
         }
         let mut e = self.primary()?;
-        while self.eat(".").is_some() {
-            let m = self.ident()?;
-            self.eat("(")?;
-            let args = self.args()?;
-            e = Ex::Method(Box::new(e), m, args);
+        loop {
+            if self.eat(".").is_some() {
+                let m = self.ident()?;
+                self.eat("(")?;
+                let args = self.args()?;
+                e = Ex::Method(Box::new(e), m, args);
+            } else if self.eat("[").is_some() {
+                let i = self.expr(0)?;
+                self.eat("]")?;
+                e = Ex::Index(Box::new(e), Box::new(i));
+            } else {
+                return Some(e);
+            }
         }
-        Some(e)
     }
 
     fn args(&mut self) -> Option<Vec<Ex>> {
@@ -296,6 +313,7 @@ fn pe(e: &Ex) -> String {
         Ex::Method(r, m, args) => format!("{}.{m}({})", pe(r), list(args)),
         Ex::Call(p, args) => format!("{p}({})", list(args)),
         Ex::Paren(a) => format!("({})", pe(a)),
+        Ex::Index(a, i) => format!("{}[{}]", pe(a), pe(i)),
         Ex::Block(b) => {
             let mut s = String::from("{ ");
             for st in &b.stmts {
@@ -394,7 +412,7 @@ fn count(e: &Ex) -> usize {
 
 fn children(e: &Ex) -> Vec<&Ex> {
     match e {
-        Ex::Lit(_) | Ex::Path(_) => vec![],
+        Ex::Lit(_) | Ex::Path(_) | Ex::Index(..) => vec![],
         Ex::Neg(a) | Ex::Cast(a, _) | Ex::Paren(a) => vec![a],
         Ex::Bin(a, _, b) => vec![a, b],
         Ex::Method(r, _, args) => std::iter::once(&**r).chain(args).collect(),
@@ -435,7 +453,7 @@ fn walk_ex(e: &mut Ex, pos: Pos, next: &mut usize, f: &mut dyn FnMut(usize, Pos,
     *next += 1;
     f(id, pos, e);
     match e {
-        Ex::Lit(_) | Ex::Path(_) => {}
+        Ex::Lit(_) | Ex::Path(_) | Ex::Index(..) => {}
         Ex::Neg(a) | Ex::Paren(a) => walk_ex(a, Pos::Any, next, f),
         Ex::Cast(a, _) => walk_ex(a, Pos::Cast, next, f),
         Ex::Bin(a, _, b) => {
@@ -540,11 +558,20 @@ fn deletable(f: &Func, params: &[String], i: usize) -> bool {
     !after || (before && !mutable)
 }
 
+/// The first differentiated `f64` parameter of `f`, if any: what a
+/// subexpression may be replaced by.
+fn first_param(f: &GenFn) -> Option<String> {
+    f.offsets()
+        .into_iter()
+        .find(|(at, p)| p.kind == Kind::Float && f.wrt.contains(at))
+        .map(|(_, p)| p.name.clone())
+}
+
 /// The syntactic candidates for `src` (the function `f`), most reducing
 /// first.
 pub fn candidates(f: &GenFn) -> Vec<String> {
     let Some(func) = parse(&f.source) else {
-        return Vec::new();
+        return structural::candidates(f, first_param(f));
     };
     let mut out = Vec::new();
     let dce = Func {
@@ -563,16 +590,7 @@ pub fn candidates(f: &GenFn) -> Vec<String> {
         }
     });
     nodes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut float = 0;
-    let mut param = None;
-    for p in &f.params {
-        if p.kind == Kind::Float {
-            if f.wrt.first() == Some(&float) {
-                param = Some(p.name.clone());
-            }
-            float += 1;
-        }
-    }
+    let param = first_param(f);
     for &(_, target, pos) in &nodes {
         let mut with: Vec<String> = Vec::new();
         if pos != Pos::Cast
@@ -610,6 +628,433 @@ pub fn candidates(f: &GenFn) -> Vec<String> {
     out
 }
 
+/// Candidates for bodies with branches and loops, which the parser above
+/// does not read. The generator writes one statement per line, a block's
+/// head ending in `{` and its end starting with `}` (`}`, `};`, `} else {`),
+/// so the body is read as lines nested by their braces, and reduced by:
+/// removing every `let` whose variable only its own assignments mention (and
+/// then empty loops and `if`s); deleting a line or a whole block;
+/// replacing a loop by its body (the variable bound to the range's start)
+/// or an `if` by one of its branches; dropping an `else`; and replacing a
+/// subexpression of a statement's right-hand side by a parameter or `0.5`.
+/// Candidates are ordered by size, smallest first, after the dead-code one.
+mod structural {
+    use super::{Ex, GenFn, Parser, Pos, Tok, count, is_leaf, lex, pe, walk_ex};
+
+    use std::fmt::Write as _;
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum Item {
+        Line(String),
+        /// A head ending in `{`, and its parts: items and the line closing
+        /// them.
+        Block(String, Vec<(Vec<Item>, String)>),
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Func {
+        header: String,
+        body: Vec<Item>,
+    }
+
+    fn parse(src: &str) -> Option<Func> {
+        let lines: Vec<&str> = src.lines().collect();
+        let open = lines.iter().position(|l| l.starts_with("pub fn "))?;
+        if !lines[open].ends_with('{') {
+            return None;
+        }
+        let last = lines.iter().rposition(|l| l.trim() == "}")?;
+        let body: Vec<String> = lines[open + 1..last]
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .collect();
+        let mut i = 0;
+        let items = items(&body, &mut i)?;
+        (i == body.len()).then(|| Func {
+            header: lines[..=open].join("\n"),
+            body: items,
+        })
+    }
+
+    fn items(lines: &[String], i: &mut usize) -> Option<Vec<Item>> {
+        let mut out = Vec::new();
+        while *i < lines.len() && !lines[*i].starts_with('}') {
+            let l = lines[*i].clone();
+            *i += 1;
+            if l.ends_with('{') {
+                let mut parts = Vec::new();
+                loop {
+                    let kids = items(lines, i)?;
+                    let close = lines.get(*i)?.clone();
+                    *i += 1;
+                    let more = close.ends_with('{');
+                    parts.push((kids, close));
+                    if !more {
+                        break;
+                    }
+                }
+                out.push(Item::Block(l, parts));
+            } else {
+                out.push(Item::Line(l));
+            }
+        }
+        Some(out)
+    }
+
+    fn print(f: &Func) -> String {
+        let mut s = f.header.clone();
+        s.push('\n');
+        print_items(&f.body, 1, &mut s);
+        s.push_str("}\n");
+        s
+    }
+
+    fn print_items(items: &[Item], depth: usize, s: &mut String) {
+        let pad = "    ".repeat(depth);
+        for it in items {
+            match it {
+                Item::Line(l) => {
+                    let _ = writeln!(s, "{pad}{l}");
+                }
+                Item::Block(head, parts) => {
+                    let _ = writeln!(s, "{pad}{head}");
+                    for (kids, close) in parts {
+                        print_items(kids, depth + 1, s);
+                        let _ = writeln!(s, "{pad}{close}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A loop or an `if` statement (not a block or `if` with a value).
+    fn is_statement(head: &str) -> bool {
+        ["for ", "while ", "if ", "match "]
+            .iter()
+            .any(|k| head.starts_with(k))
+    }
+
+    fn tokens(s: &str) -> Vec<Tok> {
+        lex(s).unwrap_or_default()
+    }
+
+    fn mentions(s: &str, name: &str) -> bool {
+        tokens(s)
+            .iter()
+            .any(|t| matches!(t, Tok::Ident(n) if n == name))
+    }
+
+    /// The variable a line assigns or declares (`let [mut] v`, `v op= ..`,
+    /// `v[..] op= ..`).
+    fn target(line: &str) -> Option<String> {
+        let t = tokens(line);
+        let ident = |k: usize| match t.get(k) {
+            Some(Tok::Ident(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let assign = |k: usize| matches!(t.get(k), Some(Tok::Punct(p)) if ["=", "+=", "-=", "*=", "/="].contains(p));
+        match ident(0)?.as_str() {
+            "let" => match ident(1)?.as_str() {
+                "mut" => ident(2),
+                n => Some(n.to_owned()),
+            },
+            n if assign(1) => Some(n.to_owned()),
+            n if matches!(t.get(1), Some(Tok::Punct("["))) => {
+                let close = t.iter().position(|x| *x == Tok::Punct("]"))?;
+                assign(close + 1).then(|| n.to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// Every line of `items` (heads and closing lines too).
+    fn all_lines(items: &[Item], out: &mut Vec<(String, bool)>) {
+        for it in items {
+            match it {
+                Item::Line(l) => out.push((l.clone(), true)),
+                Item::Block(h, parts) => {
+                    out.push((h.clone(), false));
+                    for (kids, close) in parts {
+                        all_lines(kids, out);
+                        out.push((close.clone(), false));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the lines (not the last top-level item) that assign `name`.
+    fn remove_assigns(items: &mut Vec<Item>, name: &str, top: bool) {
+        let keep_last = top && !items.is_empty();
+        let n = items.len();
+        let mut k = 0;
+        items.retain(|it| {
+            k += 1;
+            !(matches!(it, Item::Line(l) if target(l).as_deref() == Some(name))
+                && !(keep_last && k == n))
+        });
+        for it in items.iter_mut() {
+            if let Item::Block(_, parts) = it {
+                for (kids, _) in parts {
+                    remove_assigns(kids, name, false);
+                }
+            }
+        }
+    }
+
+    /// Removes loops and `if`s with nothing left in them.
+    fn remove_empty(items: &mut Vec<Item>) {
+        for it in items.iter_mut() {
+            if let Item::Block(_, parts) = it {
+                for (kids, _) in parts {
+                    remove_empty(kids);
+                }
+            }
+        }
+        items.retain(|it| {
+            !matches!(it, Item::Block(h, parts)
+                if is_statement(h) && !h.starts_with("while ") && parts.iter().all(|(k, _)| k.is_empty()))
+        });
+    }
+
+    /// Removes every `let` variable that only its own assignments mention.
+    fn dead_code(body: &[Item]) -> Vec<Item> {
+        let mut body = body.to_vec();
+        loop {
+            let mut lines = Vec::new();
+            all_lines(&body, &mut lines);
+            let last = body.last().cloned();
+            let dead = lines.iter().find_map(|(l, _)| {
+                let name = target(l).filter(|_| l.starts_with("let "))?;
+                let only_own = lines.iter().all(|(m, is_line)| {
+                    !mentions(m, &name) || *is_line && target(m).as_deref() == Some(name.as_str())
+                });
+                let in_tail = matches!(&last, Some(Item::Line(t)) if mentions(t, &name));
+                (only_own && !in_tail).then_some(name)
+            });
+            let Some(name) = dead else {
+                break;
+            };
+            remove_assigns(&mut body, &name, true);
+            remove_empty(&mut body);
+        }
+        body
+    }
+
+    /// Applies `f` to the list holding the `target`-th item (pre-order) and
+    /// its index there.
+    fn edit(
+        items: &mut Vec<Item>,
+        target: usize,
+        next: &mut usize,
+        f: &mut dyn FnMut(&mut Vec<Item>, usize),
+    ) -> bool {
+        for k in 0..items.len() {
+            if *next == target {
+                f(items, k);
+                return true;
+            }
+            *next += 1;
+            if let Item::Block(_, parts) = &mut items[k] {
+                for (kids, _) in parts {
+                    if edit(kids, target, next, f) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn apply(func: &Func, target: usize, f: &mut dyn FnMut(&mut Vec<Item>, usize)) -> Func {
+        let mut out = func.clone();
+        edit(&mut out.body, target, &mut 0, f);
+        out
+    }
+
+    fn has_jump(items: &[Item]) -> bool {
+        items.iter().any(|it| match it {
+            Item::Line(l) => l.starts_with("break") || l.starts_with("continue"),
+            Item::Block(_, parts) => parts.iter().any(|(k, _)| has_jump(k)),
+        })
+    }
+
+    /// The statement a loop head binds its variable with, when the loop is
+    /// replaced by its body.
+    fn binding(head: &str) -> Option<Option<String>> {
+        let rest = head.strip_prefix("for ")?.strip_suffix('{')?.trim();
+        let (pat, range) = rest.split_once(" in ")?;
+        if pat == "_" {
+            return Some(None);
+        }
+        if let Some(v) = pat.strip_prefix('&') {
+            let vec = range.strip_suffix(".iter()")?;
+            return Some(Some(format!("let {v} = {vec}[0];")));
+        }
+        let lo = range.split("..").next()?.trim();
+        Some(Some(format!("let {pat} = {lo};")))
+    }
+
+    /// The right-hand side of a line: (text before it, it, text after it).
+    fn rhs(line: &str, tail: bool) -> Option<(String, String, String)> {
+        if let Some(e) = line
+            .strip_prefix("return ")
+            .and_then(|e| e.strip_suffix(';'))
+        {
+            return Some(("return ".into(), e.into(), ";".into()));
+        }
+        if tail {
+            return Some((String::new(), line.to_owned(), String::new()));
+        }
+        let body = line.strip_suffix(';')?;
+        for op in [" = ", " += ", " -= ", " *= ", " /= "] {
+            if let Some((lhs, e)) = body.split_once(op) {
+                if lhs.contains(['(', '{']) {
+                    return None;
+                }
+                return Some((format!("{lhs}{op}"), e.into(), ";".into()));
+            }
+        }
+        None
+    }
+
+    pub fn candidates(f: &GenFn, param: Option<String>) -> Vec<String> {
+        let Some(func) = parse(&f.source) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        let dce = Func {
+            header: func.header.clone(),
+            body: dead_code(&func.body),
+        };
+        if dce != func {
+            out.push(print(&dce));
+        }
+        let mut more: Vec<Func> = Vec::new();
+        // Every item, in pre-order: (its list is the top level, it is the
+        // last item of its list, it is in a value block's part).
+        let mut info: Vec<(Item, bool, bool)> = Vec::new();
+        fn collect(items: &[Item], top: bool, value: bool, info: &mut Vec<(Item, bool, bool)>) {
+            for (k, it) in items.iter().enumerate() {
+                let last = k + 1 == items.len();
+                info.push((it.clone(), top && last, value && last));
+                if let Item::Block(h, parts) = it {
+                    for (kids, _) in parts {
+                        collect(kids, false, !is_statement(h), info);
+                    }
+                }
+            }
+        }
+        collect(&func.body, true, false, &mut info);
+        for (t, (item, tail, value_tail)) in info.iter().enumerate() {
+            if !tail && !value_tail {
+                more.push(apply(&func, t, &mut |l, k| {
+                    l.remove(k);
+                }));
+            }
+            if let Item::Block(head, parts) = item
+                && is_statement(head)
+            {
+                if let Some(bind) = binding(head)
+                    && !has_jump(&parts[0].0)
+                {
+                    let mut kids: Vec<Item> = bind.into_iter().map(Item::Line).collect();
+                    kids.extend(parts[0].0.iter().cloned());
+                    more.push(apply(&func, t, &mut |l, k| {
+                        l.splice(k..=k, kids.clone());
+                    }));
+                }
+                if head.starts_with("if ") {
+                    for (kids, _) in parts {
+                        more.push(apply(&func, t, &mut |l, k| {
+                            l.splice(k..=k, kids.clone());
+                        }));
+                    }
+                    if parts.len() > 1 {
+                        let mut first = parts[0].clone();
+                        first.1 = parts.last().unwrap().1.clone();
+                        more.push(apply(&func, t, &mut |l, k| {
+                            l[k] = Item::Block(head.clone(), vec![first.clone()]);
+                        }));
+                    }
+                }
+            }
+            // Subexpressions of a right-hand side, largest first.
+            let Item::Line(line) = item else {
+                continue;
+            };
+            let Some((pre, e, post)) = rhs(line, *tail || *value_tail) else {
+                continue;
+            };
+            let Some(t_ex) = lex(&e) else {
+                continue;
+            };
+            let mut p = Parser { t: t_ex, i: 0 };
+            let Some(ex) = p.expr(0).filter(|_| p.i == p.t.len()) else {
+                continue;
+            };
+            let mut nodes: Vec<(usize, usize, Pos)> = Vec::new();
+            let mut probe = ex.clone();
+            walk_ex(&mut probe, Pos::Any, &mut 0, &mut |id, pos, e| {
+                if !is_leaf(e) {
+                    nodes.push((count(e), id, pos));
+                }
+            });
+            for &(_, node, pos) in &nodes {
+                let mut with: Vec<Ex> = Vec::new();
+                if pos != Pos::Cast
+                    && let Some(p) = &param
+                {
+                    with.push(Ex::Path(p.clone()));
+                }
+                if pos != Pos::Receiver {
+                    with.push(Ex::Path("0.5".into()));
+                }
+                // Or one of its operands in its place (`a.ln()` → `a`).
+                walk_ex(&mut ex.clone(), Pos::Any, &mut 0, &mut |id, _, e| {
+                    if id == node && !matches!(e, Ex::Cast(..) | Ex::Block(_)) {
+                        for c in super::children(e) {
+                            let c = match c {
+                                Ex::Paren(inner) => &**inner,
+                                c => c,
+                            };
+                            let atomic = matches!(
+                                c,
+                                Ex::Path(_) | Ex::Index(..) | Ex::Call(..) | Ex::Method(..)
+                            );
+                            match c {
+                                // An integer (`powi`'s exponent) is no float.
+                                Ex::Lit(l) if !l.contains('.') => {}
+                                Ex::Lit(_) if pos == Pos::Receiver => {}
+                                Ex::Lit(_) => with.push(c.clone()),
+                                _ if atomic => with.push(c.clone()),
+                                _ => with.push(Ex::Paren(Box::new(c.clone()))),
+                            }
+                        }
+                    }
+                });
+                for w in with {
+                    let mut ex2 = ex.clone();
+                    walk_ex(&mut ex2, Pos::Any, &mut 0, &mut |id, _, e| {
+                        if id == node {
+                            *e = w.clone();
+                        }
+                    });
+                    let new = format!("{pre}{}{post}", pe(&ex2));
+                    more.push(apply(&func, t, &mut |l, k| {
+                        l[k] = Item::Line(new.clone());
+                    }));
+                }
+            }
+        }
+        let mut more: Vec<String> = more.iter().map(print).collect();
+        more.sort_by_key(|s| super::size(s));
+        more.dedup();
+        out.extend(more);
+        out
+    }
+}
+
 /// The limits of the regenerated candidates, smallest first.
 pub const REGENERATE: &[Limits] = &[
     Limits {
@@ -640,10 +1085,14 @@ pub fn callees<'a>(src: &str, own: &str, pool: &'a [GenFn]) -> Vec<&'a GenFn> {
     let mut need = vec![false; pool.len()];
     let mut stack = vec![src.to_owned()];
     while let Some(s) = stack.pop() {
-        for t in lex(&s).unwrap_or_default() {
+        let t = lex(&s).unwrap_or_default();
+        // Called: followed by `(` (`f64::tanh(..)` names the type `f64`,
+        // not the function `f64`).
+        for (t, next) in t.iter().zip(t.iter().skip(1)) {
             if let Tok::Ident(name) = t
+                && *next == Tok::Punct("(")
                 && name != own
-                && let Some(p) = pool.iter().position(|f| f.name == name)
+                && let Some(p) = pool.iter().position(|f| f.name == *name)
                 && !need[p]
             {
                 need[p] = true;
@@ -718,11 +1167,16 @@ pub fn regression_test(r: &Regression) -> String {
         .filter(|(x, _)| x.len() == floats)
         .unwrap_or_else(|| ((0..floats).map(|i| 0.75 - 0.5 * i as f64).collect(), 2));
     let xs: Vec<String> = x.iter().map(|v| format!("{v:?}")).collect();
-    let gs: Vec<String> = (0..f.wrt.len()).map(|j| format!("g{j}")).collect();
-    let pat = if gs.len() == 1 {
-        gs[0].clone()
+    let gs: Vec<String> = (0..f.differentiated().len())
+        .map(|j| format!("g{j}"))
+        .collect();
+    let (pat, flat) = generate::grad_pattern(f);
+    // An array (compared with the exact gradient of a polynomial), or with a
+    // slice parameter a `Vec` of all the components.
+    let grads = if !f.params.iter().any(|p| matches!(p.kind, Kind::Slice(_))) {
+        format!("[{}]", gs.join(", "))
     } else {
-        format!("({})", gs.join(", "))
+        flat
     };
     let wrt: Vec<String> = f.wrt.iter().map(usize::to_string).collect();
     let args = generate::call_args(f);
@@ -739,9 +1193,8 @@ pub fn regression_test(r: &Regression) -> String {
     let _ = writeln!(s, "    let f = |x: &[f64], n: i64| {}({args});", f.name);
     let _ = writeln!(
         s,
-        "    let (v, {pat}) = {}_grad({args});\n    let mut g = [{}];",
+        "    let (v, {pat}) = {}_grad({args});\n    let mut g = {grads};",
         f.name,
-        gs.join(", ")
     );
     if r.planted {
         s.push_str(
