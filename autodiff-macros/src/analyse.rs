@@ -1,8 +1,20 @@
-//! Activity analysis: a variable is *active* when it depends on a
-//! differentiated parameter (varied, decided by `lower`) and the result
-//! depends on it (useful, decided here by backward passes over the body,
-//! repeated until loops settle). Only active variables get adjoints;
-//! everything else costs nothing in the reverse sweep.
+//! The middle phase: what the reverse sweep needs, and how it gets it.
+//!
+//! - [`activity`]: a variable is *active* when it depends on a
+//!   differentiated parameter (varied, decided by `lower`) and the result
+//!   depends on it (useful, decided here by backward passes over the body,
+//!   repeated until loops settle). Only active variables get adjoints;
+//!   everything else costs nothing in the reverse sweep.
+//! - [`plan`]: the to-be-recorded analysis and every other decision that
+//!   sets the cost of the reverse sweep, as data ([`Plan`]): which forward
+//!   values each pullback reads; which of them are in scope, computed again
+//!   (cheap and reading nothing that would not be had anyway), rebuilt from
+//!   their one writer, stepped back (counters) or replayed (forward-order
+//!   loops), and which are recorded; how each loop is reversed (over its
+//!   bounds or a recorded trip count, in forward order, fused into the
+//!   forward loop, skipped or stopped when its adjoints are zero); how each
+//!   tape is sized. `emit` prints the plan and decides nothing; the unit
+//!   tests in `tests.rs` assert on it.
 
 use crate::ir::{
     AdjStmt, Adjoint, Block, End, Function, Loop, LoopKind, Node, Op, Operand, OperandKind,

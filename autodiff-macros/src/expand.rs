@@ -2,10 +2,15 @@
 //!
 //! ```text
 //! args::parse      #[grad(...)] tokens -> GradArgs
-//! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on)
+//! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on;
+//!                  lower::facts: what each statement reads, purity, offsets)
+//! simplify         IR -> IR: array elements forwarded from the write that
+//!                  stored them
 //! analyse          activity (varied & useful)
-//! reverse::adjoint ir::Function -> ir::Adjoint
-//! emit::functions  IR -> f_grad, f_vjp, __f_pullback
+//! reverse::adjoint ir::Function -> ir::Adjoint  (each statement's pullbacks)
+//! analyse::plan    what the reverse sweep records, computes again, how each
+//!                  loop is reversed, tapes and their sizes; liveness
+//! emit::functions  IR + plan -> f_grad, f_vjp, __f_pullback (prints, decides nothing)
 //! ```
 //!
 //! On any error the user's function is still emitted, unchanged, beside the
