@@ -629,6 +629,17 @@ fn hvp_function(
     })
 }
 
+/// `is_zero(&d_h1) && is_zero(&d_h2) …` for a loop's carried adjoints, if
+/// it has any.
+fn all_zero(adjoints: &[Option<(Ident, VarId)>]) -> Option<TokenStream> {
+    let tests: Vec<TokenStream> = adjoints
+        .iter()
+        .flatten()
+        .map(|(d_header, _)| quote!(::autodiff::__private::rules::is_zero(&#d_header)))
+        .collect();
+    (!tests.is_empty()).then(|| quote!(#(#tests)&&*))
+}
+
 /// A loop, by the id of its body.
 fn loop_key(lp: &Loop) -> crate::ir::BlockId {
     lp.body.id
@@ -1439,15 +1450,11 @@ impl<'a> Body<'a> {
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
         // Nothing is left to do once every carried adjoint is zero.
-        if self.plan.breakable.contains(&lp.body.id) && self.plan.recounted.contains(&lp.body.id) {
-            let zero_tests: Vec<TokenStream> = adjoints
-                .iter()
-                .flatten()
-                .map(|(d_header, _)| quote!(::autodiff::__private::rules::is_zero(&#d_header)))
-                .collect();
-            if !zero_tests.is_empty() {
-                quote!(if #(#zero_tests)&&* { break; }).to_tokens(&mut body);
-            }
+        if self.plan.breakable.contains(&lp.body.id)
+            && self.plan.recounted.contains(&lp.body.id)
+            && let Some(all_zero) = all_zero(&adjoints)
+        {
+            quote!(if #all_zero { break; }).to_tokens(&mut body);
         }
         let outer_zeroed = std::mem::take(&mut self.zeroed);
         for ((adjoint, current), carried) in adjoints.iter().zip(&currents).zip(&lp.carried) {
@@ -1633,13 +1640,10 @@ impl<'a> Body<'a> {
         reversed: TokenStream,
         tokens: &mut TokenStream,
     ) {
-        let skip_tests: Vec<TokenStream> = adjoints
-            .iter()
-            .flatten()
-            .map(|(d_header, _)| quote!(::autodiff::__private::rules::is_zero(&#d_header)))
-            .collect();
-        if self.plan.skippable.contains(&crate::analyse::key(&lp.body)) && !skip_tests.is_empty() {
-            quote_spanned!(lp.span=> if !(#(#skip_tests)&&*) { #reversed }).to_tokens(tokens);
+        if self.plan.skippable.contains(&crate::analyse::key(&lp.body))
+            && let Some(all_zero) = all_zero(&adjoints)
+        {
+            quote_spanned!(lp.span=> if !(#all_zero) { #reversed }).to_tokens(tokens);
         } else {
             quote_spanned!(lp.span=> #reversed).to_tokens(tokens);
         }

@@ -49,12 +49,21 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
     let args = &args;
     cx.propagate()?;
-    crate::simplify::forward_elements(&mut lowered.function);
-    lower::facts(&mut lowered.function);
-    let active = analyse::activity(&lowered.function);
-    let adjoint = reverse::adjoint(&lowered.function, &active);
-    let plan = analyse::plan(&lowered.function, &adjoint, &active);
+    let (active, adjoint, plan) = middle(&mut lowered.function);
     emit::functions(
         item, lowered, &adjoint, &active, &plan, args.split, args.hvp,
     )
+}
+
+/// The middle phase on a lowered function: the IR clean-ups, activity, each
+/// statement's pullbacks and the plan of the reverse sweep.
+pub fn middle(
+    function: &mut crate::ir::Function,
+) -> (Vec<bool>, crate::ir::Adjoint, analyse::Plan) {
+    crate::simplify::forward_elements(function);
+    lower::facts(function);
+    let active = analyse::activity(function);
+    let adjoint = reverse::adjoint(function, &active);
+    let plan = analyse::plan(function, &adjoint, &active);
+    (active, adjoint, plan)
 }

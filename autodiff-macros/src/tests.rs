@@ -583,18 +583,22 @@ fn a_branch_keeps_an_exp_and_recomputes_a_product() {
     assert_eq!(vjp.matches("Option::Some(").count(), 1, "{vjp}");
 }
 
-/// Runs the middle phase on `item` and returns what the plan records and
-/// computes again, by variable name.
-fn plan_of(item: TokenStream) -> (Vec<String>, Vec<String>, usize) {
+/// `item` lowered, and the plan of its reverse sweep, as `#[grad]` makes it.
+fn planned(item: TokenStream) -> (crate::ir::Function, analyse::Plan) {
     let item: syn::ItemFn = syn::parse2(item).expect("a function");
     let args = args::parse(quote!()).expect("no arguments");
     let mut cx = Errors::new();
-    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
     cx.propagate().expect("lowers");
-    let f = &lowered.function;
-    let active = analyse::activity(f);
-    let adjoint = reverse::adjoint(f, &active);
-    let plan = analyse::plan(f, &adjoint, &active);
+    let (_, _, plan) = expand::middle(&mut lowered.function);
+    (lowered.function, plan)
+}
+
+/// Runs the middle phase on `item` and returns what the plan records and
+/// computes again, by variable name.
+fn plan_of(item: TokenStream) -> (Vec<String>, Vec<String>, usize) {
+    let (f, plan) = planned(item);
+    let f = &f;
     let recorded = plan
         .recorded
         .iter()
@@ -685,7 +689,7 @@ fn split_mode_is_generated_on_request() {
 
 #[test]
 fn a_single_writer_element_is_computed_again() {
-    let item: syn::ItemFn = syn::parse2(quote! {
+    let (f, plan) = planned(quote! {
         fn f(m: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
             let mut xc = vec![0.0; d];
             let mut s = 0.0;
@@ -701,18 +705,8 @@ fn a_single_writer_element_is_computed_again() {
             }
             s
         }
-    })
-    .expect("a function");
-    let args = args::parse(quote!()).expect("no arguments");
-    let mut cx = Errors::new();
-    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
-    cx.propagate().expect("lowers");
-    crate::simplify::forward_elements(&mut lowered.function);
-    lower::facts(&mut lowered.function);
-    let f = &lowered.function;
-    let active = analyse::activity(f);
-    let adjoint = reverse::adjoint(f, &active);
-    let plan = analyse::plan(f, &adjoint, &active);
+    });
+    let f = &f;
     let recorded: Vec<&str> = plan
         .recorded
         .iter()
