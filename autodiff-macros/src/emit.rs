@@ -692,17 +692,20 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// The part of `var`'s name the names derived from it (`d_x`, `tape_x`,
+    /// `acc_x`) are built from: no `r#`, no leading `_`.
+    fn stem(&self, var: VarId) -> &'a str {
+        self.f.vars[var]
+            .name
+            .trim_start_matches("r#")
+            .trim_start_matches('_')
+    }
+
     fn adjoint(&mut self, var: VarId) -> Ident {
         if let Some(ident) = self.adjoints.get(&var) {
             return ident.clone();
         }
-        let name = self.names.fresh(&format!(
-            "d_{}",
-            self.f.vars[var]
-                .name
-                .trim_start_matches("r#")
-                .trim_start_matches('_')
-        ));
+        let name = self.names.fresh(&format!("d_{}", self.stem(var)));
         let ident = Ident::new(&name, Span::mixed_site());
         self.adjoints.insert(var, ident.clone());
         ident
@@ -779,13 +782,7 @@ impl<'a> Body<'a> {
         for &var in &self.plan.recorded {
             let home = self.plan.home[&var];
             let in_loop = self.plan.in_loop.contains(&home);
-            let name = format!(
-                "tape_{}",
-                self.f.vars[var]
-                    .name
-                    .trim_start_matches("r#")
-                    .trim_start_matches('_')
-            );
+            let name = format!("tape_{}", self.stem(var));
             let tape = fresh(self.names, &name);
             if in_loop {
                 quote!(let mut #tape = ::autodiff::__private::Vec::new();).to_tokens(&mut tokens);
@@ -795,13 +792,7 @@ impl<'a> Body<'a> {
             self.tapes.insert(var, (tape, in_loop));
         }
         for &var in &self.plan.witnessed {
-            let name = format!(
-                "type_{}",
-                self.f.vars[var]
-                    .name
-                    .trim_start_matches("r#")
-                    .trim_start_matches('_')
-            );
+            let name = format!("type_{}", self.stem(var));
             let witness = fresh(self.names, &name);
             quote!(let mut #witness = ::core::marker::PhantomData;).to_tokens(&mut tokens);
             self.witnesses.insert(var, witness);
@@ -1143,11 +1134,7 @@ impl<'a> Body<'a> {
         let saved: HashMap<VarId, Ident> = self.adjoints.clone();
         let mut accs = Vec::new();
         for var in outer {
-            let name = self.f.vars[var]
-                .name
-                .trim_start_matches("r#")
-                .trim_start_matches('_')
-                .to_owned();
+            let name = self.stem(var);
             let acc = fresh(self.names, &format!("acc_{name}"));
             let zero = self.zero_of(var);
             quote!(let mut #acc = #zero;).to_tokens(tokens);
@@ -1437,11 +1424,7 @@ impl<'a> Body<'a> {
             };
             quote!(let mut #d_header = #value;).to_tokens(tokens);
             self.defined.insert(carried.header);
-            let name = self.f.vars[carried.header]
-                .name
-                .trim_start_matches("r#")
-                .trim_start_matches('_')
-                .to_owned();
+            let name = self.stem(carried.header);
             adjoints.push(Some((d_header, carried.exit)));
             currents.push(Some(fresh(self.names, &format!("d_{name}_next"))));
         }
