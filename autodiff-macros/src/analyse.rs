@@ -302,82 +302,66 @@ pub struct Replay {
     pub next: VarId,
 }
 
-/// Fills [`Plan::forward_order`] for the loops in `block_` (not the fused
-/// ones, whose reverse runs inside the forward loop anyway).
-fn forward_order(
-    f: &Function,
-    adjoint: &Adjoint,
-    active: &[bool],
-    block_: &Block,
-    plan: &mut Plan,
-) {
-    for node in &block_.nodes {
-        match node {
-            Node::Stmt(_) => {}
-            Node::If(branch) => {
-                forward_order(f, adjoint, active, &branch.then, plan);
-                forward_order(f, adjoint, active, &branch.els, plan);
+/// Fills [`Plan::forward_order`] (not for the fused loops, whose reverse runs
+/// inside the forward loop anyway).
+fn forward_order(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        if plan.fused.contains_key(&key(&lp.body))
+            || !recountable(lp)
+            || fusable(f, adjoint, active, lp).is_none()
+        {
+            continue;
+        }
+        let End::Continue(values) = &lp.body.end else {
+            continue;
+        };
+        let writes = lp.body.nodes.iter().any(
+            |node| matches!(node, Node::Stmt(id) if matches!(f.stmts[*id].op, Op::SetIndex { .. })),
+        );
+        if writes {
+            continue;
+        }
+        let body = key(&lp.body);
+        let index = iteration_vars(lp);
+        let mut replays = Vec::new();
+        let mut ok = true;
+        for (carried, value) in lp.carried.iter().zip(values) {
+            if active[carried.header] {
+                continue;
             }
-            Node::Loop(lp) => {
-                forward_order(f, adjoint, active, &lp.body, plan);
-                if plan.fused.contains_key(&key(&lp.body))
-                    || !recountable(lp)
-                    || fusable(f, adjoint, active, lp).is_none()
-                {
-                    continue;
-                }
-                let End::Continue(values) = &lp.body.end else {
-                    continue;
-                };
-                let writes = lp.body.nodes.iter().any(|node| {
-                    matches!(node, Node::Stmt(id) if matches!(f.stmts[*id].op, Op::SetIndex { .. }))
+            let OperandKind::Var(next) = value.kind else {
+                ok = false;
+                break;
+            };
+            // The next value: the header itself, or one cheap
+            // statement of the body reading the header, the index
+            // and values from outside the body.
+            let replayable = next == carried.header
+                || plan.defining.get(&next).is_some_and(|&id| {
+                    plan.home.get(&next) == Some(&body)
+                        && cheap_stmt(f, plan, id)
+                        && f.stmts[id].reads.iter().all(|read| {
+                            *read == carried.header
+                                || index.contains(read)
+                                || plan.home.get(read) != Some(&body)
+                        })
                 });
-                if writes {
-                    continue;
-                }
-                let body = key(&lp.body);
-                let index = iteration_vars(lp);
-                let mut replays = Vec::new();
-                let mut ok = true;
-                for (carried, value) in lp.carried.iter().zip(values) {
-                    if active[carried.header] {
-                        continue;
-                    }
-                    let OperandKind::Var(next) = value.kind else {
-                        ok = false;
-                        break;
-                    };
-                    // The next value: the header itself, or one cheap
-                    // statement of the body reading the header, the index
-                    // and values from outside the body.
-                    let replayable = next == carried.header
-                        || plan.defining.get(&next).is_some_and(|&id| {
-                            plan.home.get(&next) == Some(&body)
-                                && cheap_stmt(f, plan, id)
-                                && f.stmts[id].reads.iter().all(|read| {
-                                    *read == carried.header
-                                        || index.contains(read)
-                                        || plan.home.get(read) != Some(&body)
-                                })
-                        });
-                    let init_ok = match carried.init.kind {
-                        OperandKind::Var(init) => !f.vars[init].mutated,
-                        OperandKind::Const(_) => true,
-                    };
-                    if !replayable || !init_ok || !f.vars[carried.header].scalar {
-                        ok = false;
-                        break;
-                    }
-                    replays.push(Replay {
-                        header: carried.header,
-                        init: carried.init.clone(),
-                        next,
-                    });
-                }
-                if ok {
-                    plan.forward_order.insert(body, replays);
-                }
+            let init_ok = match carried.init.kind {
+                OperandKind::Var(init) => !f.vars[init].mutated,
+                OperandKind::Const(_) => true,
+            };
+            if !replayable || !init_ok || !f.vars[carried.header].scalar {
+                ok = false;
+                break;
             }
+            replays.push(Replay {
+                header: carried.header,
+                init: carried.init.clone(),
+                next,
+            });
+        }
+        if ok {
+            plan.forward_order.insert(body, replays);
         }
     }
 }
@@ -703,7 +687,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     // Loops reversed in forward order: their values carried but not
     // differentiated are replayed from their initial value, not recorded.
     let mut forced: Vec<StmtId> = Vec::new();
-    forward_order(f, adjoint, active, &f.body, &mut plan);
+    forward_order(f, adjoint, active, &mut plan);
     for replays in plan.forward_order.values() {
         for replay in replays {
             free.insert(replay.header);
@@ -783,7 +767,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     recorded.sort_unstable();
     plan.recorded = recorded;
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
-    skippable(f, adjoint, active, &f.body, &mut plan);
+    skippable(f, adjoint, active, &mut plan);
     plan.live = crate::liveness::liveness(f, adjoint, &plan.needed);
     nested(f, adjoint, active, &f.body, &mut plan);
     for node in &f.body.nodes {
@@ -945,62 +929,71 @@ fn settled(f: &Function) -> HashSet<StmtId> {
         .collect()
 }
 
-/// Fills [`Plan::skippable`] for the loops in `block_`.
-fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, plan: &mut Plan) {
+/// Fills [`Plan::skippable`] and [`Plan::breakable`].
+fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        let mut inside = HashSet::new();
+        blocks(&lp.body, &mut inside);
+        let floats = lp
+            .carried
+            .iter()
+            .filter(|carried| active[carried.header])
+            .all(|carried| f.vars[carried.header].scalar);
+        let records = plan
+            .recorded
+            .iter()
+            .any(|var| plan.home.get(var).is_some_and(|home| inside.contains(home)));
+        let mut defined = HashSet::new();
+        defs(f, &lp.body, &mut defined);
+        let takes = defined.iter().any(|&var| {
+            plan.defining.get(&var).is_some_and(|&id| {
+                adjoint.stmts[id].iter().any(|adj| {
+                    matches!(adj, AdjStmt::IndexTake { .. } | AdjStmt::IndexClear { .. })
+                })
+            })
+        });
+        if floats && !records && !takes {
+            plan.skippable.insert(key(&lp.body));
+        }
+        // Records only at the body's top level, taken back as one
+        // drained segment: the reverse may stop as soon as the
+        // carried adjoints are zero (the rest of the segment is
+        // dropped with the drain).
+        let nested_records = plan.recorded.iter().any(|var| {
+            plan.home
+                .get(var)
+                .is_some_and(|home| inside.contains(home) && *home != key(&lp.body))
+        });
+        let carries = lp.carried.iter().any(|carried| active[carried.header]);
+        // Worth a test per iteration where an adjoint can stop: a
+        // `min`/`max` routing it to one side.
+        let selects = lp.body.nodes.iter().any(|node| {
+            matches!(node, Node::Stmt(id)
+                        if matches!(f.stmts[*id].op, Op::Method { side: Some(_), .. }))
+        });
+        if floats && carries && selects && !nested_records && !takes && recountable(lp) {
+            plan.breakable.insert(key(&lp.body));
+        }
+    }
+}
+
+/// Every loop in `block_`, at any depth.
+fn loops(block_: &Block) -> Vec<&Loop> {
+    let mut out = Vec::new();
     for node in &block_.nodes {
         match node {
             Node::Stmt(_) => {}
             Node::If(branch) => {
-                skippable(f, adjoint, active, &branch.then, plan);
-                skippable(f, adjoint, active, &branch.els, plan);
+                out.extend(loops(&branch.then));
+                out.extend(loops(&branch.els));
             }
             Node::Loop(lp) => {
-                let mut inside = HashSet::new();
-                blocks(&lp.body, &mut inside);
-                let floats = lp
-                    .carried
-                    .iter()
-                    .filter(|carried| active[carried.header])
-                    .all(|carried| f.vars[carried.header].scalar);
-                let records = plan
-                    .recorded
-                    .iter()
-                    .any(|var| plan.home.get(var).is_some_and(|home| inside.contains(home)));
-                let mut defined = HashSet::new();
-                defs(f, &lp.body, &mut defined);
-                let takes = defined.iter().any(|&var| {
-                    plan.defining.get(&var).is_some_and(|&id| {
-                        adjoint.stmts[id].iter().any(|adj| {
-                            matches!(adj, AdjStmt::IndexTake { .. } | AdjStmt::IndexClear { .. })
-                        })
-                    })
-                });
-                if floats && !records && !takes {
-                    plan.skippable.insert(key(&lp.body));
-                }
-                // Records only at the body's top level, taken back as one
-                // drained segment: the reverse may stop as soon as the
-                // carried adjoints are zero (the rest of the segment is
-                // dropped with the drain).
-                let nested_records = plan.recorded.iter().any(|var| {
-                    plan.home
-                        .get(var)
-                        .is_some_and(|home| inside.contains(home) && *home != key(&lp.body))
-                });
-                let carries = lp.carried.iter().any(|carried| active[carried.header]);
-                // Worth a test per iteration where an adjoint can stop: a
-                // `min`/`max` routing it to one side.
-                let selects = lp.body.nodes.iter().any(|node| {
-                    matches!(node, Node::Stmt(id)
-                        if matches!(f.stmts[*id].op, Op::Method { side: Some(_), .. }))
-                });
-                if floats && carries && selects && !nested_records && !takes && recountable(lp) {
-                    plan.breakable.insert(key(&lp.body));
-                }
-                skippable(f, adjoint, active, &lp.body, plan);
+                out.push(&**lp);
+                out.extend(loops(&lp.body));
             }
         }
     }
+    out
 }
 
 /// The keys of `block_` and of every block nested in it.
