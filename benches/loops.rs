@@ -27,21 +27,14 @@
 use std::array;
 use std::hint::black_box;
 
-use autodiff::grad;
 use criterion::{Criterion, SamplingMode, Throughput};
 
 #[path = "support/ratio.rs"]
 mod ratio;
+#[path = "support/rosenbrock.rs"]
+mod rosenbrock;
 
-#[grad]
-fn rosenbrock(x: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..x.len() - 1 {
-        let t = x[i + 1] - x[i] * x[i];
-        s += 100.0 * t * t + (1.0 - x[i]).powi(2);
-    }
-    s
-}
+use rosenbrock::{point, rosenbrock, rosenbrock_grad, rosenbrock_grad_plain};
 
 /// Pairs per block in [`rosenbrock_grad_by_hand`].
 const LANES: usize = 4;
@@ -118,43 +111,10 @@ fn rosenbrock_grad_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
     (s, g)
 }
 
-/// The same value and gradient as the best plain loop of the table above
-/// ("indices, carry"): one pair per iteration, each g[i] written once, no
-/// blocks. A second reference: what the generated loop, which runs one pair
-/// per iteration too, can be held against without vectorisation.
-fn rosenbrock_grad_plain(x: &[f64]) -> (f64, Vec<f64>) {
-    let mut g = vec![0.0; x.len()];
-    let mut s = 0.0;
-    let Some(pairs) = x.len().checked_sub(1) else {
-        return (s, g);
-    };
-    let mut carry = 0.0;
-    for i in 0..pairs {
-        let t = x[i + 1] - x[i] * x[i];
-        let u = 1.0 - x[i];
-        s += 100.0 * t * t + u * u;
-        g[i] = carry - 400.0 * t * x[i] - 2.0 * u;
-        carry = 200.0 * t;
-    }
-    g[pairs] = carry;
-    (s, g)
-}
-
 const SIZES: [usize; 2] = [1_000, 1_000_000];
 
 fn name(n: usize) -> String {
     format!("rosenbrock-{n}")
-}
-
-/// x[i] = 1 + ½·sin(0.37·(i + 1)), in [0.5, 1.5].
-fn point(n: usize) -> Vec<f64> {
-    let mut angle = 0.0_f64;
-    (0..n)
-        .map(|_| {
-            angle += 0.37;
-            1.0 + 0.5 * angle.sin()
-        })
-        .collect()
 }
 
 /// Largest of `values`; NaN if any is NaN (`f64::max` would drop it).

@@ -53,6 +53,10 @@ use criterion::{Criterion, SamplingMode};
 
 #[path = "support/ratio.rs"]
 mod ratio;
+#[path = "support/rosenbrock.rs"]
+mod rosenbrock;
+
+use rosenbrock::{point, rosenbrock, rosenbrock_grad, rosenbrock_grad_plain};
 
 // ---------------------------------------------------------------------------
 // 1. GMM log-likelihood with a Wishart prior
@@ -708,48 +712,7 @@ fn rk4_problem() -> Vec<f64> {
 // 6. Rosenbrock
 // ---------------------------------------------------------------------------
 
-#[grad]
-fn rosenbrock(x: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..x.len() - 1 {
-        let t = x[i + 1] - x[i] * x[i];
-        s += 100.0 * t * t + (1.0 - x[i]).powi(2);
-    }
-    s
-}
-
-/// `rosenbrock_grad_plain` of benches/loops.rs: one pair per iteration, each
-/// g[i] written once (200·t of the previous pair carried).
-fn rosenbrock_grad_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
-    let mut g = vec![0.0; x.len()];
-    let mut s = 0.0;
-    let Some(pairs) = x.len().checked_sub(1) else {
-        return (s, g);
-    };
-    let mut carry = 0.0;
-    for i in 0..pairs {
-        let t = x[i + 1] - x[i] * x[i];
-        let u = 1.0 - x[i];
-        s += 100.0 * t * t + u * u;
-        g[i] = carry - 400.0 * t * x[i] - 2.0 * u;
-        carry = 200.0 * t;
-    }
-    g[pairs] = carry;
-    (s, g)
-}
-
 const ROSEN_N: usize = 1_000_000;
-
-/// x[i] = 1 + ½·sin(0.37·(i + 1)), in [0.5, 1.5], as in benches/loops.rs.
-fn rosenbrock_problem(n: usize) -> Vec<f64> {
-    let mut angle = 0.0_f64;
-    (0..n)
-        .map(|_| {
-            angle += 0.37;
-            1.0 + 0.5 * angle.sin()
-        })
-        .collect()
-}
 
 // ---------------------------------------------------------------------------
 // Checks
@@ -1018,8 +981,8 @@ fn check_all(p: &Problems) {
     }
     // 6. Rosenbrock: differences at n = 1 000, as benches/loops.rs
     {
-        let small = rosenbrock_problem(1_000);
-        let (_, g) = rosenbrock_grad_by_hand(&small);
+        let small = point(1_000);
+        let (_, g) = rosenbrock_grad_plain(&small);
         let e = check_against_differences(
             "rosenbrock",
             rosenbrock,
@@ -1033,7 +996,7 @@ fn check_all(p: &Problems) {
              {e:.1e})"
         );
         let (v, g) = rosenbrock_grad(&p.rosen);
-        let (vh, gh) = rosenbrock_grad_by_hand(&p.rosen);
+        let (vh, gh) = rosenbrock_grad_plain(&p.rosen);
         assert_agree(ROSENBROCK, v, &[&g], vh, &[&gh]);
     }
 }
@@ -1088,7 +1051,7 @@ fn main() {
         km: kmeans_problem(),
         lse: logsumexp_problem(LSE_N),
         rk4: rk4_problem(),
-        rosen: rosenbrock_problem(ROSEN_N),
+        rosen: point(ROSEN_N),
     };
     // The references must be right, and the gradients agree, before their
     // speed means anything.
@@ -1236,7 +1199,7 @@ fn main() {
             black_box(rosenbrock_grad(black_box(x)));
         };
         let by_hand = || {
-            black_box(rosenbrock_grad_by_hand(black_box(x)));
+            black_box(rosenbrock_grad_plain(black_box(x)));
         };
         workload(
             &mut criterion,
