@@ -204,8 +204,8 @@ fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
 }
 
 /// The nearest-centroid gradient allocates twice at any size: its gradient,
-/// and one tape of one `bool` per (point, centroid) pair (which side `min`
-/// took), reserved once.
+/// and one tape of one `Option<usize>` per point (the index of the nearest
+/// centroid, which `min` took last), reserved once.
 #[test]
 fn test_nearest_centroid_allocates_its_gradient_and_one_tape() {
     let d = 4;
@@ -218,8 +218,8 @@ fn test_nearest_centroid_allocates_its_gradient_and_one_tape() {
         assert_eq!(counts.count_total, 2, "k = {k}, n = {n}");
         assert_eq!(
             counts.bytes_total,
-            (8 * k * d + (k * n).max(8)) as u64,
-            "k = {k}, n = {n}: the gradient and k·n bools (at least 8: a Vec's smallest)"
+            (8 * k * d + 16 * n.max(4)) as u64,
+            "k = {k}, n = {n}: the gradient and n indices (at least 4: a Vec's smallest)"
         );
     }
 }

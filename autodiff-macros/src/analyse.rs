@@ -238,6 +238,26 @@ pub struct Plan {
     /// array the body writes) and pops nothing. A `min` over an inner loop
     /// reverses only the inner loop that won.
     pub skippable: HashSet<BlockKey>,
+    /// Loops (by body) whose one differentiated carried value is a running
+    /// `min`/`max` (`best = best.min(v)`) and nothing else: only the
+    /// iteration whose `v` won has a reverse. The forward sweep keeps that
+    /// iteration's index in the loop's trip variable (recorded, one entry per
+    /// loop instance), instead of which side each iteration took; the
+    /// reverse runs the body once, for it, or not at all if the initial
+    /// value won.
+    pub winners: HashMap<BlockKey, Winner>,
+}
+
+/// A loop of [`Plan::winners`].
+pub struct Winner {
+    /// The `bool` that says which side the `min`/`max` took.
+    pub side: VarId,
+    /// The value of `side` when the iteration's own value won (`false` for
+    /// `best.min(v)`, whose receiver is the carried value).
+    pub won: bool,
+    /// The loop's index, and the trip variable that keeps the winner's.
+    pub index: VarId,
+    pub trip: VarId,
 }
 
 /// A carried counter `h = h + step` (or `- step`) of a loop that runs over
@@ -638,6 +658,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         remat: HashMap::new(),
         forward_order: HashMap::new(),
         inductions: HashMap::new(),
+        winners: HashMap::new(),
         settled: settled(f),
         defining: f
             .stmts
@@ -766,6 +787,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     let mut recorded: Vec<VarId> = recorded.into_iter().collect();
     recorded.sort_unstable();
     plan.recorded = recorded;
+    winners(f, adjoint, active, &mut plan);
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
     skippable(f, adjoint, active, &mut plan);
     plan.live = crate::liveness::liveness(f, adjoint, &plan.needed);
@@ -975,6 +997,150 @@ fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) 
             plan.breakable.insert(key(&lp.body));
         }
     }
+}
+
+/// Fills [`Plan::winners`], and records their trip variables in place of
+/// their sides.
+///
+/// Input:  `for j in 0..k { …; let side = min_side(&best, &v); best = best.min(v); }`
+///         records `side` once per iteration.
+/// Output: the forward sweep sets `trip = Some(j)` only where `!side`, and
+///         records `trip` once per loop; the reverse is
+///         `if let Some(j) = trip { let side = false; …the body's reverse… }`.
+fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        let LoopKind::Range {
+            index,
+            inclusive: false,
+            ..
+        } = lp.kind
+        else {
+            continue;
+        };
+        let ([carried], End::Continue(values)) = (&lp.carried[..], &lp.body.end) else {
+            continue;
+        };
+        let header = carried.header;
+        if !recountable(lp) || !active[header] || !f.vars[header].scalar {
+            continue;
+        }
+        let Some(OperandKind::Var(next)) = values.first().map(|value| &value.kind) else {
+            continue;
+        };
+        // The `min`/`max` at the body's top level that gives the next value.
+        let select = lp.body.nodes.iter().find_map(|node| match node {
+            Node::Stmt(id) if f.stmts[*id].def == *next => match &f.stmts[*id].op {
+                Op::Method {
+                    recv,
+                    args,
+                    side: Some(side),
+                    ..
+                } => Some((recv, args, *side)),
+                _ => None,
+            },
+            _ => None,
+        });
+        let Some((recv, args, side)) = select else {
+            continue;
+        };
+        let won = match (&recv.kind, args.first().map(|arg| &arg.kind)) {
+            (OperandKind::Var(var), _) if *var == header => false,
+            (_, Some(OperandKind::Var(var))) if *var == header => true,
+            _ => continue,
+        };
+        // The carried value goes nowhere else, and no adjoint enters the
+        // body but its own: no array is written, nothing else is recorded.
+        // (It is read by the `min`/`max` and by the side's test.)
+        if mentions(f, &lp.body, header) != 2 || writes(f, &lp.body) {
+            continue;
+        }
+        let mut inside = HashSet::new();
+        blocks(&lp.body, &mut inside);
+        let records = plan.recorded.iter().any(|&var| {
+            var != side
+                && plan
+                    .home
+                    .get(&var)
+                    .is_some_and(|home| inside.contains(home))
+        });
+        let mut defined = HashSet::new();
+        defs(f, &lp.body, &mut defined);
+        let takes = defined.iter().any(|&var| {
+            plan.defining.get(&var).is_some_and(|&id| {
+                adjoint.stmts[id].iter().any(|adj| {
+                    matches!(adj, AdjStmt::IndexTake { .. } | AdjStmt::IndexClear { .. })
+                })
+            })
+        });
+        if records || takes || !plan.recorded.contains(&side) {
+            continue;
+        }
+        plan.recorded.retain(|&var| var != side);
+        // (A loop of the top block leaves its trip in scope.)
+        if plan.home.get(&lp.trip) != Some(&key(&f.body)) {
+            plan.recorded.push(lp.trip);
+            plan.recorded.sort_unstable();
+        }
+        plan.needed.insert(lp.trip);
+        plan.winners.insert(
+            key(&lp.body),
+            Winner {
+                side,
+                won,
+                index,
+                trip: lp.trip,
+            },
+        );
+    }
+}
+
+/// How many times `var` is read in `block_`, at any depth: by statements,
+/// conditions, loop bounds and initial values, and the blocks' ends.
+fn mentions(f: &Function, block_: &Block, var: VarId) -> usize {
+    let is =
+        |operand: &Operand| usize::from(matches!(operand.kind, OperandKind::Var(v) if v == var));
+    let end = match &block_.end {
+        End::Values(values) | End::Continue(values) | End::Break(values) => {
+            values.iter().map(is).sum()
+        }
+        End::Merge | End::Diverge => 0,
+    };
+    end + block_
+        .nodes
+        .iter()
+        .map(|node| match node {
+            Node::Stmt(id) => f.stmts[*id]
+                .reads
+                .iter()
+                .filter(|&&read| read == var)
+                .count(),
+            Node::If(branch) => {
+                is(&branch.cond) + mentions(f, &branch.then, var) + mentions(f, &branch.els, var)
+            }
+            Node::Loop(lp) => {
+                let bounds = match &lp.kind {
+                    LoopKind::Range { lo, hi, .. } => is(lo) + is(hi),
+                    LoopKind::Counted { len, .. } => is(len),
+                    LoopKind::Plain => 0,
+                };
+                let inits: usize = lp.carried.iter().map(|carried| is(&carried.init)).sum();
+                bounds + inits + mentions(f, &lp.body, var)
+            }
+        })
+        .sum::<usize>()
+}
+
+/// Whether `block_` writes an array element, or changes a value in place
+/// by an opaque call (`w.push(…)`), at any depth.
+fn writes(f: &Function, block_: &Block) -> bool {
+    block_.nodes.iter().any(|node| match node {
+        Node::Stmt(id) => {
+            matches!(f.stmts[*id].op, Op::SetIndex { .. })
+                || f.stmts[*id].reads.iter().any(|&var| f.vars[var].touched)
+        }
+        Node::If(branch) => writes(f, &branch.then) || writes(f, &branch.els),
+        Node::Loop(lp) => writes(f, &lp.body),
+    })
 }
 
 /// Every loop in `block_`, at any depth.

@@ -911,6 +911,14 @@ impl<'a> Body<'a> {
                     quote_spanned!(stmt.span=> let #mutability #name #ty = #value;)
                         .to_tokens(tokens);
                     self.record(stmt.def, tokens);
+                    // A running `min`/`max`'s winner so far.
+                    if let Some(winner) = self.plan.winners.values().find(|w| w.side == stmt.def) {
+                        let trip = self.ident(winner.trip);
+                        let index = self.ident(winner.index);
+                        let won = if winner.won { name } else { quote!(!#name) };
+                        quote!(if #won { #trip = ::core::option::Option::Some(#index); })
+                            .to_tokens(tokens);
+                    }
                 }
                 Node::If(branch) => self.forward_if(branch, tokens),
                 Node::Loop(lp) => self.forward_loop(lp, tokens),
@@ -1010,10 +1018,13 @@ impl<'a> Body<'a> {
                     }
                 } else {
                     after_last = Some(next.to_token_stream());
+                    // (A winner loop's trip is set by its `min`/`max`.)
+                    let set_trip = (!self.plan.winners.contains_key(&lp.body.id))
+                        .then(|| quote!(#trip = ::core::option::Option::Some(#index);));
                     quote! {
                         if !(#next < #hi) { break (#(#headers,)*); }
                         let #index = #next;
-                        #trip = ::core::option::Option::Some(#index);
+                        #set_trip
                         #next += 1;
                     }
                 }
@@ -1433,8 +1444,15 @@ impl<'a> Body<'a> {
         let scope = self.defined.clone();
         let mut body = TokenStream::new();
         // Nothing is left to do once every carried adjoint is zero.
+        let winner = self.plan.winners.get(&lp.body.id);
+        if let Some(winner) = winner {
+            let side = self.ident(winner.side);
+            let won = winner.won;
+            quote!(let #side = #won;).to_tokens(&mut body);
+        }
         if self.plan.breakable.contains(&lp.body.id)
             && self.plan.recounted.contains(&lp.body.id)
+            && winner.is_none()
             && let Some(all_zero) = all_zero(&adjoints)
         {
             quote!(if #all_zero { break; }).to_tokens(&mut body);
@@ -1512,6 +1530,12 @@ impl<'a> Body<'a> {
         }
         self.defined = scope;
         let trip = self.ident(lp.trip);
+        if let Some(winner) = winner {
+            let index = self.ident(winner.index);
+            let reversed = quote!(if let ::core::option::Option::Some(#index) = #trip { #body });
+            self.close_loop(lp, adjoints, reversed, tokens);
+            return;
+        }
         if !drained.is_empty() {
             let (index, range) = match &lp.kind {
                 LoopKind::Range {

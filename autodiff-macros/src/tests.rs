@@ -614,7 +614,7 @@ fn plan_of(item: TokenStream) -> (Vec<String>, Vec<String>, usize) {
 }
 
 #[test]
-fn nearest_centroid_records_one_bool_per_pair() {
+fn nearest_centroid_records_the_nearest_index_per_point() {
     let (recorded, recomputed, recounted) = plan_of(quote! {
         fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
             let k = c.len() / d;
@@ -635,8 +635,9 @@ fn nearest_centroid_records_one_bool_per_pair() {
             cost
         }
     });
-    // Which side `min` took, and nothing else: no float, no trip count.
-    assert_eq!(recorded, ["side"], "recorded");
+    // Per point, the index of the centroid `min` took last (the inner
+    // loop's trip variable), and nothing else: no float, no side per pair.
+    assert_eq!(recorded, ["trip"], "recorded");
     // `diff` is computed again from `c` and `p`, with the reads it needs.
     assert!(recomputed.contains(&"diff".to_owned()), "{recomputed:?}");
     assert!(
@@ -714,4 +715,55 @@ fn a_single_writer_element_is_computed_again() {
         .collect();
     assert_eq!(plan.remat.len(), 1, "recorded {recorded:?}");
     assert!(recorded.is_empty(), "{recorded:?}");
+}
+
+#[test]
+fn a_running_min_alone_records_its_winner_not_its_sides() {
+    let winners = |item| planned(item).1.winners.len();
+    // Alone in its loop, as the receiver or the argument.
+    assert_eq!(
+        winners(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = x[0];
+                for i in 1..x.len() { best = x[i].max(best); }
+                best
+            }
+        }),
+        1
+    );
+    // Also read by the sum: every iteration has a reverse.
+    assert_eq!(
+        winners(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = f64::INFINITY;
+                let mut s = 0.0;
+                for i in 0..x.len() { best = best.min(x[i]); s += best * x[i]; }
+                s + best
+            }
+        }),
+        0
+    );
+    // Beside a write to an array read later: its adjoint enters the body.
+    assert_eq!(
+        winners(quote! {
+            fn f(x: &[f64], k: usize) -> f64 {
+                let mut out = vec![0.0; k];
+                let mut best = f64::INFINITY;
+                for j in 0..k { out[j] += x[j] * x[j]; best = best.min(x[j]); }
+                best + out[0]
+            }
+        }),
+        0
+    );
+    // An inclusive range keeps its trip for its own end test.
+    assert_eq!(
+        winners(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = f64::INFINITY;
+                for i in 0..=x.len() - 1 { best = best.min(x[i]); }
+                best
+            }
+        }),
+        0
+    );
 }
