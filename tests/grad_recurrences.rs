@@ -393,3 +393,34 @@ fn test_a_growing_vec_bounds_an_inner_loop() {
     assert_eq!(value, growing(&x, 4));
     check(|x: &Vec<f64>| growing(x, 4), x.clone(), &g).assert_close(1e-6);
 }
+
+/// Reads of a local array at lagging indices `a[i]`, `a[i - 1]`, `a[i - 2]`
+/// in a loop reversed backwards: their adjoints are summed in registers and
+/// each element written once, the last two after the loop.
+#[grad(wrt(x))]
+pub fn lagged_reads(x: &[f64], lo: usize) -> f64 {
+    let n = x.len();
+    let mut a = vec![0.0; n];
+    for i in 0..n {
+        a[i] = x[i].sin() + 0.5 * x[i];
+    }
+    let mut b = vec![0.0; n];
+    for i in lo..n {
+        b[i] = x[i] * (a[i - 2] - 2.0 * a[i]) + a[i - 1] * a[i - 2];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += b[i] * b[i];
+    }
+    s
+}
+
+#[test]
+fn test_lagged_reads_of_a_local_array() {
+    let x: Vec<f64> = (0..9).map(|i| (i as f64 * 0.77).cos() + 0.1).collect();
+    for lo in [2, 3, 8, 9, 12] {
+        let (value, g) = lagged_reads_grad(&x, lo);
+        assert_eq!(value, lagged_reads(&x, lo));
+        check(|x: &Vec<f64>| lagged_reads(x, lo), x.clone(), &g).assert_close(1e-6);
+    }
+}

@@ -246,6 +246,19 @@ pub struct Plan {
     /// reverse runs the body once, for it, or not at all if the initial
     /// value won.
     pub winners: HashMap<BlockKey, Winner>,
+    /// Loops (by body) that write the values their body records at its top
+    /// level into a segment of each tape sized on entry of the loop
+    /// (`rules::segment`), instead of pushing them one at a time: recounted
+    /// loops, for values of `Copy` types with a default (floats, the sides
+    /// of `min`/`max`, winners' trips). The reverse drains the same segment.
+    pub segmented: HashMap<BlockKey, Vec<VarId>>,
+    /// For each loop (by body) reversed backwards over its bounds, and each
+    /// array whose elements its straight-line body reads only as `a[i]`
+    /// and `a[i - k]` (`k ≤ 8`, some `k > 0`) and never writes, the `k` of
+    /// each read: the reverse adds into `d_a[i - k]` through `k + 1`
+    /// running sums in registers, writing each element once, when no later
+    /// iteration of the reverse adds to it (RK4's `tmp[i - 1] - tmp[i]`).
+    pub lagged: HashMap<(BlockKey, VarId), HashMap<StmtId, usize>>,
 }
 
 /// A loop of [`Plan::winners`].
@@ -659,6 +672,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         forward_order: HashMap::new(),
         inductions: HashMap::new(),
         winners: HashMap::new(),
+        segmented: HashMap::new(),
+        lagged: HashMap::new(),
         settled: settled(f),
         defining: f
             .stmts
@@ -789,6 +804,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     plan.recorded = recorded;
     winners(f, adjoint, active, &mut plan);
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
+    segmented(f, &mut plan);
+    lagged(f, adjoint, active, &mut plan);
     skippable(f, adjoint, active, &mut plan);
     plan.live = crate::liveness::liveness(f, adjoint, &plan.needed);
     nested(f, adjoint, active, &f.body, &mut plan);
@@ -1091,6 +1108,133 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
                 trip: lp.trip,
             },
         );
+    }
+}
+
+/// Fills [`Plan::lagged`].
+fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        let body = key(&lp.body);
+        let LoopKind::Range { index, .. } = lp.kind else {
+            continue;
+        };
+        if !plan.recounted.contains(&body)
+            || plan.fused.contains_key(&body)
+            || plan.forward_order.contains_key(&body)
+            || plan.winners.contains_key(&body)
+        {
+            continue;
+        }
+        let mut stmts = Vec::new();
+        for node in &lp.body.nodes {
+            match node {
+                Node::Stmt(id) => stmts.push(*id),
+                _ => break,
+            }
+        }
+        if stmts.len() != lp.body.nodes.len() {
+            continue;
+        }
+        // The differentiated arrays read by index in the body.
+        let mut bases: Vec<VarId> = stmts
+            .iter()
+            .filter_map(|&id| match &f.stmts[id].op {
+                Op::Index {
+                    base:
+                        Operand {
+                            kind: OperandKind::Var(base),
+                            ..
+                        },
+                    borrow: false,
+                    ..
+                } if active[*base] => Some(*base),
+                _ => None,
+            })
+            .collect();
+        bases.sort_unstable();
+        bases.dedup();
+        for base in bases {
+            let mut found = HashMap::new();
+            let mut ok = true;
+            for &id in &stmts {
+                let stmt = &f.stmts[id];
+                let read = match &stmt.op {
+                    Op::Index {
+                        base: read,
+                        index: at,
+                        borrow: false,
+                    } if matches!(read.kind, OperandKind::Var(var) if var == base) => Some(at),
+                    _ => None,
+                };
+                let Some(at) = read else {
+                    // Anything else that reads, writes or takes from it.
+                    let written =
+                        matches!(stmt.op, Op::SetIndex { base: written, .. } if written == base);
+                    let other = adjoint.stmts[id].iter().any(|adj| match adj {
+                        AdjStmt::IndexAdd { base: b, .. }
+                        | AdjStmt::IndexTake { base: b, .. }
+                        | AdjStmt::IndexClear { base: b, .. }
+                        | AdjStmt::FieldAdd { base: b, .. } => *b == base,
+                        _ => false,
+                    });
+                    if written || other || stmt.reads.contains(&base) || f.vars[base].touched {
+                        ok = false;
+                    }
+                    continue;
+                };
+                let k = match at.kind {
+                    OperandKind::Var(at) if at == index => Some(0),
+                    OperandKind::Var(at) => plan
+                        .defining
+                        .get(&at)
+                        .and_then(|&def| f.stmts[def].offset.as_ref())
+                        .filter(|offset| {
+                            offset.base == index && !offset.add && offset.step.suffix().is_empty()
+                        })
+                        .and_then(|offset| offset.step.base10_parse::<usize>().ok())
+                        .filter(|&k| k <= 8),
+                    OperandKind::Const(_) => None,
+                };
+                match k {
+                    Some(k) if f.vars[stmt.def].scalar => {
+                        found.insert(id, k);
+                    }
+                    _ => ok = false,
+                }
+            }
+            if ok && found.values().any(|&k| k > 0) {
+                plan.lagged.insert((body, base), found);
+            }
+        }
+    }
+}
+
+/// Fills [`Plan::segmented`].
+fn segmented(f: &Function, plan: &mut Plan) {
+    let sides: HashSet<VarId> = f
+        .stmts
+        .iter()
+        .filter_map(|stmt| match stmt.op {
+            Op::Method { side, .. } => side,
+            _ => None,
+        })
+        .chain(plan.winners.values().map(|winner| winner.trip))
+        .collect();
+    for lp in loops(&f.body) {
+        let body = key(&lp.body);
+        if !plan.recounted.contains(&body) || plan.fused.contains_key(&body) {
+            continue;
+        }
+        let vars: Vec<VarId> = plan
+            .recorded
+            .iter()
+            .copied()
+            .filter(|var| plan.home.get(var) == Some(&body))
+            .filter(|&var| (f.vars[var].scalar && !f.vars[var].by_ref) || sides.contains(&var))
+            .collect();
+        if !vars.is_empty() {
+            plan.segmented.insert(body, vars);
+        }
     }
 }
 

@@ -460,6 +460,11 @@ struct Body<'a> {
     sinks: HashSet<VarId>,
     /// Writing a fused loop's reverse: everything is still in scope.
     fusing: bool,
+    /// Recorded values written into a segment of their tape (see
+    /// [`Plan::segmented`]): the segment, and the iteration's slot in it.
+    segments: HashMap<VarId, (Ident, TokenStream)>,
+    /// The slot counter of each range loop with segments, by body.
+    slots: HashMap<crate::ir::BlockId, TokenStream>,
     /// Split mode: the reverse sweep is a closure that may run many times,
     /// so it consumes nothing of the forward sweep's.
     split: bool,
@@ -678,6 +683,8 @@ impl<'a> Body<'a> {
             running_sums: HashMap::new(),
             sinks: HashSet::new(),
             fusing: false,
+            segments: HashMap::new(),
+            slots: HashMap::new(),
             split,
             generic: false,
         }
@@ -848,7 +855,9 @@ impl<'a> Body<'a> {
         } else {
             quote!(::core::clone::Clone::clone(&#ident))
         };
-        if *in_loop {
+        if let Some((segment, slot)) = self.segments.get(&var) {
+            quote!(#segment[#slot] = #value;).to_tokens(tokens);
+        } else if *in_loop {
             quote!(#tape.push(#value);).to_tokens(tokens);
         } else {
             quote!(#tape = ::core::option::Option::Some(#value);).to_tokens(tokens);
@@ -1046,6 +1055,35 @@ impl<'a> Body<'a> {
             }
         };
         let mut body = head;
+        let segmented = self.plan.segmented.get(&lp.body.id);
+        for &var in segmented.into_iter().flatten() {
+            let (count, slot) = match &lp.kind {
+                LoopKind::Range {
+                    lo, hi, inclusive, ..
+                } => {
+                    let (lo, hi) = (self.operand(lo), self.operand(hi));
+                    let range = if *inclusive {
+                        quote!(#lo..=#hi)
+                    } else {
+                        quote!(#lo..#hi)
+                    };
+                    (
+                        quote!(::core::iter::Iterator::size_hint(&(#range)).0),
+                        self.segment_slot(lp, tokens, &mut body),
+                    )
+                }
+                LoopKind::Counted { counter, len } => {
+                    let len = self.operand(len);
+                    (quote!((#len as usize)), self.ident(*counter))
+                }
+                LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+            };
+            let (tape, _) = &self.tapes[&var];
+            let segment = fresh(self.names, &format!("segment_{}", self.stem(var)));
+            quote!(let #segment = ::autodiff::__private::rules::segment(&mut #tape, #count);)
+                .to_tokens(tokens);
+            self.segments.insert(var, (segment, slot));
+        }
         for carried in &lp.carried {
             self.record(carried.header, &mut body);
         }
@@ -1066,9 +1104,32 @@ impl<'a> Body<'a> {
             self.record(carried.exit, tokens);
         }
         self.record(lp.trip, tokens);
+        for var in segmented.into_iter().flatten() {
+            self.segments.remove(var);
+        }
+        self.slots.remove(&lp.body.id);
         if let Some(flush) = self.flushes.remove(&loop_key(lp)) {
             flush.to_tokens(tokens);
         }
+    }
+
+    /// The slot of a range loop's iteration in its segments: a counter from
+    /// zero, declared before the loop (into `tokens`) and stepped at the top
+    /// of each iteration (into `body`); one per loop.
+    fn segment_slot(
+        &mut self,
+        lp: &'a Loop,
+        tokens: &mut TokenStream,
+        body: &mut TokenStream,
+    ) -> TokenStream {
+        if let Some(slot) = self.slots.get(&lp.body.id) {
+            return slot.clone();
+        }
+        let (position, slot) = (fresh(self.names, "position"), fresh(self.names, "slot"));
+        quote!(let mut #position = 0_usize;).to_tokens(tokens);
+        quote!(let #slot = #position; #position += 1;).to_tokens(body);
+        self.slots.insert(lp.body.id, slot.to_token_stream());
+        slot.to_token_stream()
     }
 
     /// Reserves, on entry of the outermost loop around them, the tapes the
@@ -1520,9 +1581,11 @@ impl<'a> Body<'a> {
             Vec::new()
         };
         self.drained.extend(&drained);
+        let (lag_rotate, lag_flush) = self.lagged_sums(lp, tokens);
         self.carried_adjoints.push(currents);
         self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
         self.carried_adjoints.pop();
+        lag_rotate.to_tokens(&mut body);
         replay_after.to_tokens(&mut body);
         self.zeroed = outer_zeroed;
         for var in &drained {
@@ -1587,6 +1650,7 @@ impl<'a> Body<'a> {
                 for #pattern in #iter { #rebind #body }
             };
             self.close_loop(lp, adjoints, reversed, tokens);
+            lag_flush.to_tokens(tokens);
             return;
         }
         let reversed = match &lp.kind {
@@ -1635,6 +1699,72 @@ impl<'a> Body<'a> {
             LoopKind::Plain => quote!(for _ in 0..#trip { #body }),
         };
         self.close_loop(lp, adjoints, reversed, tokens);
+        lag_flush.to_tokens(tokens);
+    }
+
+    /// The running sums of the arrays a backwards loop adds into at lagging
+    /// indices (see [`Plan::lagged`]): declares them (into `tokens`), and
+    /// returns the end of each reversed iteration (element `i` is complete:
+    /// add its sum in, shift the others down) and the code after the loop
+    /// (add in the sums of the elements below `lo`, those that exist).
+    fn lagged_sums(
+        &mut self,
+        lp: &'a Loop,
+        tokens: &mut TokenStream,
+    ) -> (TokenStream, TokenStream) {
+        let (mut rotate, mut flush) = (TokenStream::new(), TokenStream::new());
+        let LoopKind::Range { index, lo, .. } = &lp.kind else {
+            return (rotate, flush);
+        };
+        let mut lagged: Vec<(&VarId, &HashMap<StmtId, usize>)> = self
+            .plan
+            .lagged
+            .iter()
+            .filter(|((body, _), _)| *body == lp.body.id)
+            .map(|((_, base), reads)| (base, reads))
+            .collect();
+        lagged.sort_unstable_by_key(|(base, _)| **base);
+        let (index, lo) = (self.ident(*index), self.operand(lo));
+        for (&base, reads) in lagged {
+            self.declare(tokens, base);
+            let d_base = self.adjoint(base);
+            let widest = reads.values().copied().max().unwrap_or(0);
+            let name = self.stem(base);
+            let sums: Vec<Ident> = (0..=widest)
+                .map(|j| fresh(self.names, &format!("lag_{name}_{j}")))
+                .collect();
+            for sum in &sums {
+                quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#d_base);)
+                    .to_tokens(tokens);
+            }
+            for (&stmt, &k) in reads {
+                self.running_sums.insert(stmt, sums[k].clone());
+            }
+            let first = &sums[0];
+            quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#index], #first);)
+                .to_tokens(&mut rotate);
+            for pair in sums.windows(2) {
+                let (to, from) = (&pair[0], &pair[1]);
+                quote!(#to = #from;).to_tokens(&mut rotate);
+            }
+            let last = &sums[widest];
+            quote!(#last = ::autodiff::__private::rules::elem_zero(&#d_base);)
+                .to_tokens(&mut rotate);
+            // After the last iteration (`i = lo`), sum `j` is element
+            // `lo - 1 - j`'s.
+            for (j, sum) in sums.iter().enumerate().take(widest) {
+                let below = j + 1;
+                quote! {
+                    ::autodiff::__private::rules::accumulate_at(
+                        &mut #d_base,
+                        ::core::primitive::usize::wrapping_sub(#lo, #below),
+                        #sum,
+                    );
+                }
+                .to_tokens(&mut flush);
+            }
+        }
+        (rotate, flush)
     }
 
     /// Writes a loop's reverse (skipped where the plan allows it when every

@@ -279,6 +279,28 @@ pub fn select_pullback_rhs<T: Clone + Default>(side: &bool, d: &T) -> T {
     if *side { T::default() } else { d.clone() }
 }
 
+/// The next `count` entries of `tape`, as a slice to write one loop
+/// instance's values into (`segment[k] = v` for its k-th iteration): a loop
+/// whose trip count is known on entry fills them in place of a `push` per
+/// iteration, which checks the capacity each time and keeps the loop from
+/// being optimised as a whole. The entries start at `T::default()`; the
+/// reverse sweep takes them back as one drained segment.
+///
+/// ```
+/// let mut tape = vec![1.0_f64];
+/// let segment = autodiff_runtime::rules::segment(&mut tape, 3);
+/// for (k, slot) in segment.iter_mut().enumerate() {
+///     *slot = k as f64 * 0.5;
+/// }
+/// assert_eq!(tape, [1.0, 0.0, 0.5, 1.0]);
+/// ```
+#[inline]
+pub fn segment<T: Copy + Default>(tape: &mut Vec<T>, count: usize) -> &mut [T] {
+    let start = tape.len();
+    tape.resize(start.saturating_add(count), T::default());
+    &mut tape[start..]
+}
+
 /// The type of `value`, as a zero-sized witness: the forward sweep sets it
 /// where a float is defined inside a loop or branch, and the reverse sweep
 /// makes the float's zero adjoint from it ([`zero_of_type`]) without keeping
