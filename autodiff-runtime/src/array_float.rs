@@ -78,7 +78,14 @@ where
         cosh_pullback,
         tanh_pullback,
         abs_pullback,
-        recip_pullback
+        recip_pullback,
+        ln_1p_pullback,
+        exp_m1_pullback,
+        asinh_pullback,
+        acosh_pullback,
+        atanh_pullback,
+        to_radians_pullback,
+        to_degrees_pullback
     );
 
     #[inline]
@@ -165,6 +172,9 @@ mod tests {
     fn unit(x: f64) -> f64 {
         x / 2.0
     }
+    fn above_one(x: f64) -> f64 {
+        x.abs() + 1.1
+    }
 
     macro_rules! unary_tests {
         ($($test:ident: $method:ident, $pullback:ident, $domain:ident;)*) => {$(
@@ -194,6 +204,13 @@ mod tests {
         test_tanh: tanh, tanh_pullback, any;
         test_abs: abs, abs_pullback, any;
         test_recip: recip, recip_pullback, any;
+        test_ln_1p: ln_1p, ln_1p_pullback, positive;
+        test_exp_m1: exp_m1, exp_m1_pullback, any;
+        test_asinh: asinh, asinh_pullback, any;
+        test_acosh: acosh, acosh_pullback, above_one;
+        test_atanh: atanh, atanh_pullback, unit;
+        test_to_radians: to_radians, to_radians_pullback, any;
+        test_to_degrees: to_degrees, to_degrees_pullback, any;
     }
 
     macro_rules! binary_tests {

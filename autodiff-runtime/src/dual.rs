@@ -582,6 +582,27 @@ impl<F: Float> FloatRules for Dual<F> {
     fn recip_pullback(&self, y: &Self, d: &Self) -> Self {
         -*d * *y * *y
     }
+    fn ln_1p_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (Dual::one() + *self)
+    }
+    fn exp_m1_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * self.exp()
+    }
+    fn asinh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (*self * *self + Dual::one()).sqrt()
+    }
+    fn acosh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / ((*self - Dual::one()).sqrt() * (*self + Dual::one()).sqrt())
+    }
+    fn atanh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / ((Dual::one() - *self) * (Dual::one() + *self))
+    }
+    fn to_radians_pullback(&self, _y: &Self, d: &Self) -> Self {
+        d.to_radians()
+    }
+    fn to_degrees_pullback(&self, _y: &Self, d: &Self) -> Self {
+        d.to_degrees()
+    }
     fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
         if n == 0 {
             return Dual::zero();
@@ -753,6 +774,14 @@ mod tests {
             ("recip", Float::recip, f64::recip),
             ("exp_m1", Float::exp_m1, f64::exp_m1),
             ("ln_1p", Float::ln_1p, f64::ln_1p),
+            ("to_radians", Float::to_radians, f64::to_radians),
+            ("to_degrees", Float::to_degrees, f64::to_degrees),
+            ("floor", Float::floor, f64::floor),
+            ("ceil", Float::ceil, f64::ceil),
+            ("round", Float::round, f64::round),
+            ("trunc", Float::trunc, f64::trunc),
+            ("fract", Float::fract, f64::fract),
+            ("signum", Float::signum, f64::signum),
             ("powi3", |x| x.powi(3), |x| x.powi(3)),
             ("powf", |x| x.powf(Dual::constant(1.7)), |x| x.powf(1.7)),
             ("sigmoid", Sigmoid::sigmoid, crate::sigmoid),
@@ -840,6 +869,45 @@ mod tests {
                 "powi",
                 |x| x.powi_pullback(3, &x.powi(3), &Dual::one()),
                 |x| x.powi_pullback(3, &x.powi(3), &1.0),
+            ),
+            (
+                "ln_1p",
+                |x| x.ln_1p_pullback(&x.ln_1p(), &Dual::one()),
+                |x| x.ln_1p_pullback(&x.ln_1p(), &1.0),
+            ),
+            (
+                "exp_m1",
+                |x| x.exp_m1_pullback(&x.exp_m1(), &Dual::one()),
+                |x| x.exp_m1_pullback(&x.exp_m1(), &1.0),
+            ),
+            (
+                "asinh",
+                |x| x.asinh_pullback(&x.asinh(), &Dual::one()),
+                |x| x.asinh_pullback(&x.asinh(), &1.0),
+            ),
+            (
+                "acosh",
+                // At 1 + x: acosh lives on [1, ∞).
+                |x| {
+                    let x = *x + Dual::one();
+                    x.acosh_pullback(&x.acosh(), &Dual::one())
+                },
+                |x| (x + 1.0).acosh_pullback(&(x + 1.0).acosh(), &1.0),
+            ),
+            (
+                "atanh",
+                |x| x.atanh_pullback(&x.atanh(), &Dual::one()),
+                |x| x.atanh_pullback(&x.atanh(), &1.0),
+            ),
+            (
+                "to_radians",
+                |x| x.to_radians_pullback(&x.to_radians(), &Dual::constant(2.0)),
+                |x| x.to_radians_pullback(&x.to_radians(), &2.0),
+            ),
+            (
+                "to_degrees",
+                |x| x.to_degrees_pullback(&x.to_degrees(), &Dual::constant(2.0)),
+                |x| x.to_degrees_pullback(&x.to_degrees(), &2.0),
             ),
         ];
         for &(name, dual, plain) in pullbacks {

@@ -190,6 +190,39 @@ fn d_recip(x: f64) -> Option<f64> {
         .then(|| -(x.recip() * x.recip()))
         .and_then(finite)
 }
+fn d_ln_1p(x: f64) -> Option<f64> {
+    inside(x, -1.0, f64::INFINITY)
+        .then(|| (1.0 + x).recip())
+        .and_then(finite)
+}
+fn d_asinh(x: f64) -> Option<f64> {
+    if x.is_infinite() {
+        return Some(0.0);
+    }
+    // 1/√(x² + 1) = 1 / (|x| · √(1 + 1/x²)) for |x| ≥ 1.
+    x.is_finite().then(|| {
+        let a = x.abs();
+        if a >= 1.0 {
+            a.recip() / (1.0 + a.recip() * a.recip()).sqrt()
+        } else {
+            (1.0 + a * a).sqrt().recip()
+        }
+    })
+}
+fn d_acosh(x: f64) -> Option<f64> {
+    if x == f64::INFINITY {
+        return Some(0.0);
+    }
+    // 1/√(x² − 1) = 1 / (x · √(1 − 1/x²)).
+    inside(x, 1.0, f64::INFINITY)
+        .then(|| x.recip() / (1.0 - x.recip() * x.recip()).sqrt())
+        .and_then(finite)
+}
+fn d_atanh(x: f64) -> Option<f64> {
+    inside(x, -1.0, 1.0)
+        .then(|| (1.0 - x * x).recip())
+        .and_then(finite)
+}
 fn d_sigmoid(x: f64) -> Option<f64> {
     if x.is_nan() {
         return None;
@@ -311,6 +344,50 @@ fn unary_table() -> Vec<Unary> {
             f: f64::recip,
             pullback: |x, y, d| x.recip_pullback(y, d),
             derivative: d_recip,
+        },
+        Unary {
+            name: "ln_1p",
+            f: f64::ln_1p,
+            pullback: |x, y, d| x.ln_1p_pullback(y, d),
+            derivative: d_ln_1p,
+        },
+        Unary {
+            name: "exp_m1",
+            f: f64::exp_m1,
+            pullback: |x, y, d| x.exp_m1_pullback(y, d),
+            derivative: d_exp,
+        },
+        Unary {
+            name: "asinh",
+            f: f64::asinh,
+            pullback: |x, y, d| x.asinh_pullback(y, d),
+            derivative: d_asinh,
+        },
+        Unary {
+            name: "acosh",
+            f: f64::acosh,
+            pullback: |x, y, d| x.acosh_pullback(y, d),
+            derivative: d_acosh,
+        },
+        Unary {
+            name: "atanh",
+            f: f64::atanh,
+            pullback: |x, y, d| x.atanh_pullback(y, d),
+            derivative: d_atanh,
+        },
+        // Linear: the derivative does not depend on x, and NaN passes as
+        // for `neg`.
+        Unary {
+            name: "to_radians",
+            f: f64::to_radians,
+            pullback: |x, y, d| x.to_radians_pullback(y, d),
+            derivative: |_| Some(core::f64::consts::PI / 180.0),
+        },
+        Unary {
+            name: "to_degrees",
+            f: f64::to_degrees,
+            pullback: |x, y, d| x.to_degrees_pullback(y, d),
+            derivative: |_| Some(180.0 / core::f64::consts::PI),
         },
         Unary {
             name: "sigmoid",

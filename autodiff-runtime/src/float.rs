@@ -72,6 +72,25 @@ pub trait FloatRules: Differentiable {
     fn abs_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `−d / x²`, computed as `−d · y²`.
     fn recip_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (1 + x)` (`+∞` at `x = −1`, as the true derivative).
+    fn ln_1p_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · eˣ`, computed from `x`: not as `d · (y + 1)`, which cancels where
+    /// `y = eˣ − 1` is near `−1` (`0` instead of `4e-18` at `x = −40`).
+    fn exp_m1_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / √(x² + 1)`, computed as `d / hypot(x, 1)` so that `x²` cannot
+    /// overflow.
+    fn asinh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / √(x² − 1)`, computed as `d / (√(x − 1) · √(x + 1))`: no
+    /// cancellation near `x = 1`, no overflow (`+∞` at `x = 1`; NaN below,
+    /// outside the domain).
+    fn acosh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (1 − x²)`, computed as `d / ((1 − x)(1 + x))` (`+∞` at `|x| = 1`).
+    fn atanh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · π/180`, computed as `d.to_radians()` (the method is linear: the
+    /// same constant, rounded the same way).
+    fn to_radians_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · 180/π`, computed as `d.to_degrees()`.
+    fn to_degrees_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · n · xⁿ⁻¹`; `0` for `n = 0` (also at `x = 0`, where `0 · 0⁻¹`
     /// would be NaN).
     fn powi_pullback(&self, n: i32, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
@@ -224,6 +243,37 @@ macro_rules! float_method_rules {
                 -*d * (*y * *y)
             }
             #[inline]
+            fn ln_1p_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / (1.0 + *self)
+            }
+            #[inline]
+            fn exp_m1_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d * self.exp()
+            }
+            #[inline]
+            fn asinh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / self.hypot(1.0)
+            }
+            // x − 1 is exact for x in [1, 2] (Sterbenz), and the product of
+            // the two roots cannot overflow where x² would.
+            #[inline]
+            fn acosh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / ((*self - 1.0).sqrt() * (*self + 1.0).sqrt())
+            }
+            // (1 − x)(1 + x): each factor is exact where it is small.
+            #[inline]
+            fn atanh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / ((1.0 - *self) * (1.0 + *self))
+            }
+            #[inline]
+            fn to_radians_pullback(&self, _y: &$t, d: &$t) -> $t {
+                d.to_radians()
+            }
+            #[inline]
+            fn to_degrees_pullback(&self, _y: &$t, d: &$t) -> $t {
+                d.to_degrees()
+            }
+            #[inline]
             fn powi_pullback(&self, n: i32, _y: &$t, d: &$t) -> $t {
                 if n == 0 {
                     return 0.0;
@@ -307,8 +357,13 @@ macro_rules! float_method_rules {
 float_method_rules!(f32, f64);
 
 #[cfg(test)]
-// Exact values (kinks, ±∞, ties) are what many asserts check.
-#[allow(clippy::float_cmp, clippy::many_single_char_names)]
+// Exact values (kinks, ±∞, ties) are what many asserts check; references
+// are the digits mpmath computed, which rustc rounds.
+#[allow(
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::excessive_precision
+)]
 mod tests {
     use super::*;
     use crate::check::check;
@@ -589,6 +644,224 @@ mod tests {
         );
         fd_unary_f32(f32::recip, rules::recip_pullback, &[-2.0, 0.5, 3.0]);
         assert_eq!(2.0_f64.recip_pullback(&0.5, &1.0), -0.25);
+    }
+
+    /// Units in the last place between `got` and `want` (same sign, finite).
+    fn ulps(got: f64, want: f64) -> u64 {
+        assert!(
+            got.is_finite() && want.is_finite() && got.signum() == want.signum(),
+            "{got:e} vs {want:e}"
+        );
+        got.to_bits().abs_diff(want.to_bits())
+    }
+
+    /// `pullback(x, f(x), 1)` is within 4 ulp of each reference `(x, f'(x))`
+    /// (40-digit values from mpmath, at the float `x` exactly).
+    #[track_caller]
+    fn within_4_ulp(f: fn(f64) -> f64, pullback: Unary64, cases: &[(f64, f64)]) {
+        for &(x, want) in cases {
+            let got = pullback(&x, &f(x), &1.0);
+            let n = ulps(got, want);
+            assert!(n <= 4, "at x = {x:e}: {got:e}, want {want:e} ({n} ulp)");
+        }
+    }
+
+    /// The `f32` rule within 4 `f32` ulp of the derivative computed in
+    /// `f64` (`exact`), at `n` points evenly spread over `[lo, hi]`.
+    #[track_caller]
+    fn f32_within_4_ulp(
+        f: fn(f32) -> f32,
+        pullback: fn(&f32, &f32, &f32) -> f32,
+        exact: fn(f64) -> f64,
+        (lo, hi): (f32, f32),
+    ) {
+        let n = 2000_u16;
+        for i in 0..=n {
+            let x = lo + (hi - lo) * f32::from(i) / f32::from(n);
+            let got = pullback(&x, &f(x), &1.0);
+            #[allow(clippy::cast_possible_truncation)]
+            let want = exact(f64::from(x)) as f32;
+            let n = got.to_bits().abs_diff(want.to_bits());
+            assert!(
+                got.signum() == want.signum() && n <= 4,
+                "at x = {x:e}: {got:e}, want {want:e} ({n} ulp)"
+            );
+        }
+    }
+
+    #[test]
+    fn test_ln_1p() {
+        fd_unary(
+            f64::ln_1p,
+            rules::ln_1p_pullback,
+            &[-0.9, -0.3, 0.0, 1e-9, 2.5, 100.0],
+        );
+        fd_unary_f32(f32::ln_1p, rules::ln_1p_pullback, &[-0.5, 0.0, 3.0]);
+        within_4_ulp(
+            f64::ln_1p,
+            rules::ln_1p_pullback,
+            &[
+                (1e-10, 0.999_999_999_900_000_000_01),
+                (-0.75, 4.0),
+                (3.0, 0.25),
+                (1e10, 9.999_999_999_000_000_000_1e-11),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::ln_1p,
+            rules::ln_1p_pullback,
+            |x| 1.0 / (1.0 + x),
+            (-0.99, 50.0),
+        );
+        // x = −1: +∞, the true derivative.
+        assert_eq!(
+            (-1.0_f64).ln_1p_pullback(&f64::NEG_INFINITY, &1.0),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn test_exp_m1() {
+        fd_unary(
+            f64::exp_m1,
+            rules::exp_m1_pullback,
+            &[-30.0, -1.0, 0.0, 1e-9, 0.7, 5.0],
+        );
+        fd_unary_f32(f32::exp_m1, rules::exp_m1_pullback, &[-3.0, 0.0, 1.5]);
+        within_4_ulp(
+            f64::exp_m1,
+            rules::exp_m1_pullback,
+            &[
+                // y + 1 would be exactly 0 here.
+                (-40.0, 4.248_354_255_291_588_995_329_235e-18),
+                (-1e-8, 0.999_999_990_000_000_049_999_999_6),
+                (0.7, 2.013_752_707_470_476_432_195_965),
+                (30.0, 10_686_474_581_524.462_146_990_47),
+            ],
+        );
+        f32_within_4_ulp(f32::exp_m1, rules::exp_m1_pullback, f64::exp, (-20.0, 20.0));
+    }
+
+    #[test]
+    fn test_asinh() {
+        fd_unary(
+            f64::asinh,
+            rules::asinh_pullback,
+            &[-50.0, -2.0, -0.5, 0.0, 0.5, 1.5, 1e3],
+        );
+        fd_unary_f32(f32::asinh, rules::asinh_pullback, &[-3.0, 0.0, 0.5, 10.0]);
+        within_4_ulp(
+            f64::asinh,
+            rules::asinh_pullback,
+            &[
+                // x² would overflow.
+                (-1e200, 1.000_000_000_000_000_030_266_878e-200),
+                (-0.5, 0.894_427_190_999_915_878_563_669_5),
+                (1e-8, 0.999_999_999_999_999_95),
+                (3.0, 0.316_227_766_016_837_933_199_889_4),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::asinh,
+            rules::asinh_pullback,
+            |x| 1.0 / x.hypot(1.0),
+            (-100.0, 100.0),
+        );
+    }
+
+    #[test]
+    fn test_acosh() {
+        fd_unary(
+            f64::acosh,
+            rules::acosh_pullback,
+            &[1.1, 1.5, 2.0, 10.0, 1e3],
+        );
+        fd_unary_f32(f32::acosh, rules::acosh_pullback, &[1.5, 3.0, 20.0]);
+        within_4_ulp(
+            f64::acosh,
+            rules::acosh_pullback,
+            &[
+                // x² − 1 would cancel: 2⁻³⁹ + 2⁻⁸⁰ from 1 + 2⁻⁴⁰ squared.
+                (1.0 + 2e0_f64.powi(-40), 741_455.200_189_296_669_552_096_3),
+                (1.5, 0.894_427_190_999_915_878_563_669_5),
+                // x² would overflow.
+                (1e200, 1.000_000_000_000_000_030_266_878e-200),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::acosh,
+            rules::acosh_pullback,
+            |x| 1.0 / ((x - 1.0) * (x + 1.0)).sqrt(),
+            (1.001, 100.0),
+        );
+        // x = 1: +∞, the true (one-sided) derivative; below 1, outside the
+        // domain: NaN.
+        assert_eq!(1.0_f64.acosh_pullback(&0.0, &1.0), f64::INFINITY);
+        assert!(0.5_f64.acosh_pullback(&f64::NAN, &1.0).is_nan());
+    }
+
+    #[test]
+    fn test_atanh() {
+        fd_unary(
+            f64::atanh,
+            rules::atanh_pullback,
+            &[-0.95, -0.5, 0.0, 0.3, 0.9],
+        );
+        fd_unary_f32(f32::atanh, rules::atanh_pullback, &[-0.5, 0.0, 0.7]);
+        within_4_ulp(
+            f64::atanh,
+            rules::atanh_pullback,
+            &[
+                (-0.999_999, 500_000.249_985_747_167_804_811_4),
+                (-1e-8, 1.000_000_000_000_000_1),
+                (0.5, 1.333_333_333_333_333_333_333_333),
+                // 1 − x² would lose the low digits.
+                (1.0 - 2e0_f64.powi(-40), 549_755_813_888.250_000_000_000_1),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::atanh,
+            rules::atanh_pullback,
+            |x| 1.0 / ((1.0 - x) * (1.0 + x)),
+            (-0.999, 0.999),
+        );
+        assert_eq!(1.0_f64.atanh_pullback(&f64::INFINITY, &1.0), f64::INFINITY);
+        assert_eq!(
+            (-1.0_f64).atanh_pullback(&f64::NEG_INFINITY, &1.0),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn test_to_radians_and_to_degrees() {
+        let xs = [-720.0, -1.0, 0.0, 45.0, 1e6];
+        fd_unary(f64::to_radians, rules::to_radians_pullback, &xs);
+        fd_unary(f64::to_degrees, rules::to_degrees_pullback, &xs);
+        fd_unary_f32(
+            f32::to_radians,
+            rules::to_radians_pullback,
+            &[-90.0, 0.0, 30.0],
+        );
+        fd_unary_f32(
+            f32::to_degrees,
+            rules::to_degrees_pullback,
+            &[-3.0, 0.0, 1.5],
+        );
+        within_4_ulp(
+            f64::to_radians,
+            rules::to_radians_pullback,
+            &[(7.0, 0.017_453_292_519_943_295_769_236_91)],
+        );
+        within_4_ulp(
+            f64::to_degrees,
+            rules::to_degrees_pullback,
+            &[(-0.1, 57.295_779_513_082_320_876_798_15)],
+        );
+        // Linear: the pullback is the method applied to the adjoint.
+        for d in [1.0_f32, -0.7, 3e30] {
+            assert_eq!(0.0_f32.to_radians_pullback(&0.0, &d), d.to_radians());
+            assert_eq!(0.0_f32.to_degrees_pullback(&0.0, &d), d.to_degrees());
+        }
     }
 
     #[test]

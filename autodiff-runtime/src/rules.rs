@@ -409,13 +409,13 @@ pub fn neg_pullback<X: NegRule + ?Sized>(x: &X, d: &X::DOut) -> X::Tangent {
 }
 
 macro_rules! unary_float_rules {
-    ($($name:ident: $method:ident),*) => {$(
+    ($($name:ident: $method:ident $(at $x:literal)?),*) => {$(
         #[doc = concat!("Pullback of `y = x.", stringify!($method), "()`: `d · f'(x)`, given `x`, `y` and the")]
         /// adjoint `d` of `y`. See [`FloatRules`] for the formula and its
         /// value at kinks.
         ///
         /// ```
-        /// let x = 0.5_f64;
+        #[doc = concat!("let x = ", unary_float_rules!(@at $($x)?), "_f64;")]
         #[doc = concat!("let g = autodiff_runtime::rules::", stringify!($name), "(&x, &x.", stringify!($method), "(), &1.0);")]
         #[doc = concat!("autodiff_runtime::check(|x: &f64| x.", stringify!($method), "(), x, g).assert_close(1e-8);")]
         /// ```
@@ -424,6 +424,9 @@ macro_rules! unary_float_rules {
             x.$name(y, d)
         }
     )*};
+    // The point of the doc example: 0.5 unless the rule names one.
+    (@at) => { "0.5" };
+    (@at $x:literal) => { stringify!($x) };
 }
 
 unary_float_rules!(
@@ -444,7 +447,14 @@ unary_float_rules!(
     cosh_pullback: cosh,
     tanh_pullback: tanh,
     abs_pullback: abs,
-    recip_pullback: recip
+    recip_pullback: recip,
+    ln_1p_pullback: ln_1p,
+    exp_m1_pullback: exp_m1,
+    asinh_pullback: asinh,
+    acosh_pullback: acosh at 1.5,
+    atanh_pullback: atanh,
+    to_radians_pullback: to_radians,
+    to_degrees_pullback: to_degrees
 );
 
 macro_rules! binary_float_rules {
