@@ -106,10 +106,23 @@ where
         atan2_pullback_lhs,
         atan2_pullback_rhs,
         hypot_pullback_lhs,
-        hypot_pullback_rhs
+        hypot_pullback_rhs,
+        log_pullback_lhs,
+        log_pullback_rhs,
+        copysign_pullback_lhs,
+        copysign_pullback_rhs,
+        rem_euclid_pullback_lhs,
+        rem_euclid_pullback_rhs
     );
 
-    ternary!(mul_add_pullback_x, mul_add_pullback_a, mul_add_pullback_b);
+    ternary!(
+        mul_add_pullback_x,
+        mul_add_pullback_a,
+        mul_add_pullback_b,
+        clamp_pullback_x,
+        clamp_pullback_lo,
+        clamp_pullback_hi
+    );
 }
 
 #[cfg(test)]
@@ -228,6 +241,9 @@ mod tests {
         test_min: min, min_pullback_lhs, min_pullback_rhs, any;
         test_atan2: atan2, atan2_pullback_lhs, atan2_pullback_rhs, any;
         test_hypot: hypot, hypot_pullback_lhs, hypot_pullback_rhs, any;
+        test_log: log, log_pullback_lhs, log_pullback_rhs, positive;
+        test_copysign: copysign, copysign_pullback_lhs, copysign_pullback_rhs, any;
+        test_rem_euclid: rem_euclid, rem_euclid_pullback_lhs, rem_euclid_pullback_rhs, any;
     }
 
     #[test]
@@ -258,6 +274,32 @@ mod tests {
             weighted(&w, &y)
         };
         check(f, (x, a, b), g).assert_close(1e-8);
+    }
+
+    #[test]
+    fn test_clamp() {
+        // Bounds lo ≤ 0 ≤ hi, and x twice as spread: some inside, some
+        // clamped at either end.
+        let x = random((3, 4), 14).mapv(|v| 2.0 * v);
+        let lo = random((3, 4), 15).mapv(|v| -v.abs());
+        let hi = random((3, 4), 16).mapv(f64::abs);
+        let w = random((3, 4), 17);
+        let g = (
+            rules::clamp_pullback_x(&x, &lo, &hi, &w),
+            rules::clamp_pullback_lo(&x, &lo, &hi, &w),
+            rules::clamp_pullback_hi(&x, &lo, &hi, &w),
+        );
+        for taken in [&g.0, &g.1, &g.2] {
+            assert!(taken.iter().any(|&g| g != 0.0), "{g:?}");
+        }
+        let f = |(x, lo, hi): &(Array2<f64>, Array2<f64>, Array2<f64>)| {
+            let y = ndarray::Zip::from(x)
+                .and(lo)
+                .and(hi)
+                .map_collect(|&x, &lo, &hi| x.clamp(lo, hi));
+            weighted(&w, &y)
+        };
+        check(f, (x, lo, hi), g).assert_close(1e-8);
     }
 
     #[test]

@@ -12,7 +12,10 @@ use crate::tangent::Differentiable;
 /// Implemented for `f32` (computed in `f32`) and `f64`. Where the derivative
 /// is not defined at a kink, the choice made is stated on the method:
 /// `abs` at `0` gives `0`, `max`/`min` ties give the whole adjoint to the
-/// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`.
+/// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`,
+/// `copysign` at `x = 0` gives `0`, `clamp` ties with a bound give the whole
+/// adjoint to the receiver, `rem_euclid` at its jumps follows the branch the
+/// value took.
 ///
 /// ```
 /// use autodiff_runtime::rules_traits::FloatRules;
@@ -131,12 +134,77 @@ pub trait FloatRules: Differentiable {
     fn hypot_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// To `p` in `y = x.hypot(p)`: `d · p / y`; `0` at `x = p = 0`.
     fn hypot_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.log(b)` (`ln x / ln b`): `d / (x · ln b)` (`±∞` at
+    /// `x = 0` and at `b = 1`, as the true derivative).
+    fn log_pullback_lhs(&self, b: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the base `b` in `y = x.log(b)`: `−d · ln x / (b · ln² b)`, computed
+    /// as `−d · y / (b · ln b)`; `0` at `x = 1`, where `y` is `0` for every base.
+    fn log_pullback_rhs(&self, b: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.copysign(sign)` (`|x|` with the sign of `sign`):
+    /// `d` where the signs of `x` and `sign` agree, `−d` where they differ
+    /// (`sgn x · sgn sign`). A sign is read from the sign bit, as `copysign`
+    /// does: `−0.0` and a NaN with its sign bit set count as negative. At the
+    /// kink `x = ±0` the derivative is taken as `0`, as for `abs` (which is
+    /// `x.copysign(1.0)`); NaN for a NaN `x`.
+    fn copysign_pullback_lhs(
+        &self,
+        sign: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `sign` in `y = x.copysign(sign)`: `0`. Only the sign of `sign` is
+    /// read; where it flips (at `sign = ±0`) the value jumps from `|x|` to
+    /// `−|x|`, and the derivative is taken as `0` there too.
+    fn copysign_pullback_rhs(
+        &self,
+        sign: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `x` in `y = x.rem_euclid(r)` (`x − r·q`, `q` the Euclidean
+    /// quotient): `d`. At the jumps, where `x` crosses a multiple of `r` and
+    /// the value drops from `|r|` to `0`, the derivative is taken as `1` too
+    /// (both one-sided derivatives are `1`).
+    fn rem_euclid_pullback_lhs(
+        &self,
+        r: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `r` in `y = x.rem_euclid(r)`: `−d · q`, the quotient of the branch
+    /// the value took, recovered from the value as `q = round((x − y) / r)`
+    /// (so that it agrees with `y` where `x.div_euclid(r)`, computed from the
+    /// rounded `x / r`, would not). At the jumps the quotient steps by one and
+    /// the derivative is that of the branch taken. NaN where the value is not
+    /// finite (`r = 0`, an infinite `x`).
+    fn rem_euclid_pullback_rhs(
+        &self,
+        r: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
     /// To the receiver `x` of `x.mul_add(a, b) = x·a + b`: `d · a`.
     fn mul_add_pullback_x(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
     /// To `a` in `x.mul_add(a, b)`: `d · x`.
     fn mul_add_pullback_a(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
     /// To `b` in `x.mul_add(a, b)`: `d`.
     fn mul_add_pullback_b(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To the receiver `x` of `x.clamp(lo, hi)`: `d` where the value is `x`
+    /// itself, `lo ≤ x ≤ hi`, else `0`.
+    ///
+    /// On a tie with a bound (`x == lo` or `x == hi`) the whole adjoint goes
+    /// to the receiver `x` and `0` to the bound, as for `max`/`min` ties (and
+    /// as `clamp` returns `x` there): `x.clamp(lo, hi)` routes its adjoint as
+    /// `x.max(lo).min(hi)` does. A NaN `x`, which `clamp` returns as is, gets
+    /// the adjoint too.
+    fn clamp_pullback_x(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `lo` in `x.clamp(lo, hi)`: `d` where `x < lo` (the value is `lo`),
+    /// else `0` (also on the tie `x == lo`; see
+    /// [`clamp_pullback_x`](Self::clamp_pullback_x)).
+    fn clamp_pullback_lo(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `hi` in `x.clamp(lo, hi)`: `d` where `x > hi` (the value is `hi`),
+    /// else `0` (also on the tie `x == hi`).
+    fn clamp_pullback_hi(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
 }
 
 // Every rule is `d` times the local derivative, written in the float type
@@ -339,6 +407,40 @@ macro_rules! float_method_rules {
                 if *y == 0.0 { 0.0 } else { *d * (*p / *y) }
             }
             #[inline]
+            fn log_pullback_lhs(&self, b: &$t, _y: &$t, d: &$t) -> $t {
+                *d / (*self * b.ln())
+            }
+            #[inline]
+            fn log_pullback_rhs(&self, b: &$t, y: &$t, d: &$t) -> $t {
+                -*d * *y / (*b * b.ln())
+            }
+            #[inline]
+            fn copysign_pullback_lhs(&self, sign: &$t, _y: &$t, d: &$t) -> $t {
+                if *self == 0.0 {
+                    0.0
+                } else if self.is_nan() {
+                    *self
+                } else if self.is_sign_negative() == sign.is_sign_negative() {
+                    *d
+                } else {
+                    -*d
+                }
+            }
+            #[inline]
+            fn copysign_pullback_rhs(&self, _sign: &$t, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn rem_euclid_pullback_lhs(&self, _r: &$t, _y: &$t, d: &$t) -> $t {
+                *d
+            }
+            // y is x − q·r up to one rounding (of `x % r + |r|` where
+            // `x % r < 0`), so (x − y)/r is within rounding of the integer q.
+            #[inline]
+            fn rem_euclid_pullback_rhs(&self, r: &$t, y: &$t, d: &$t) -> $t {
+                -*d * ((*self - *y) / *r).round()
+            }
+            #[inline]
             fn mul_add_pullback_x(&self, a: &$t, _b: &$t, d: &$t) -> $t {
                 *d * *a
             }
@@ -349,6 +451,21 @@ macro_rules! float_method_rules {
             #[inline]
             fn mul_add_pullback_b(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
                 *d
+            }
+            // `clamp` is `if x < lo { lo } else if x > hi { hi } else { x }`
+            // (it panics unless lo ≤ hi): the adjoint goes where the value
+            // came from.
+            #[inline]
+            fn clamp_pullback_x(&self, lo: &$t, hi: &$t, d: &$t) -> $t {
+                if *self < *lo || *self > *hi { 0.0 } else { *d }
+            }
+            #[inline]
+            fn clamp_pullback_lo(&self, lo: &$t, _hi: &$t, d: &$t) -> $t {
+                if *self < *lo { *d } else { 0.0 }
+            }
+            #[inline]
+            fn clamp_pullback_hi(&self, _lo: &$t, hi: &$t, d: &$t) -> $t {
+                if *self > *hi { *d } else { 0.0 }
             }
         }
     )*};
@@ -1035,6 +1152,209 @@ mod tests {
         // The kink at the origin: 0, as for `abs`.
         assert_eq!(0.0_f64.hypot_pullback_lhs(&0.0, &0.0, &1.0), 0.0);
         assert_eq!(0.0_f64.hypot_pullback_rhs(&0.0, &0.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_log() {
+        let points = [
+            (0.5, 2.0),
+            (3.0, 10.0),
+            (2.0, 0.5),
+            (1.0, 3.0),
+            (100.0, 1.5),
+        ];
+        fd_binary(
+            f64::log,
+            rules::log_pullback_lhs,
+            rules::log_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::log,
+            rules::log_pullback_lhs,
+            rules::log_pullback_rhs,
+            &[(0.5, 2.0), (3.0, 10.0)],
+        );
+        // Within 4 ulp of ∂/∂x = 1/(x ln b), ∂/∂b = −ln x / (b ln² b)
+        // (mpmath, 40 digits).
+        for (x, b, dx, db) in [
+            (
+                3.0,
+                10.0,
+                0.144_764_827_301_083_942_550_376_3,
+                -0.020_721_112_812_350_524_403_697_41,
+            ),
+            (
+                0.5,
+                2.0,
+                2.885_390_081_777_926_814_719_849,
+                0.721_347_520_444_481_703_679_962_3,
+            ),
+            (
+                100.0,
+                1.5,
+                0.024_663_034_623_764_316_860_079_1,
+                -18.674_434_120_901_442_516_577_25,
+            ),
+        ] {
+            let y = f64::log(x, b);
+            for (got, want) in [
+                (rules::log_pullback_lhs(&x, &b, &y, &1.0), dx),
+                (rules::log_pullback_rhs(&x, &b, &y, &1.0), db),
+            ] {
+                let n = ulps(got, want);
+                assert!(n <= 4, "at ({x}, {b}): {got:e}, want {want:e} ({n} ulp)");
+            }
+        }
+        // x = 1: log is 0 in every base.
+        assert_eq!(1.0_f64.log_pullback_rhs(&7.0, &0.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_copysign() {
+        let points = [
+            (1.5, 2.0),
+            (1.5, -2.0),
+            (-0.3, 0.7),
+            (-0.3, -4.0),
+            (8.0, 1e-3),
+        ];
+        fd_binary(
+            f64::copysign,
+            rules::copysign_pullback_lhs,
+            rules::copysign_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::copysign,
+            rules::copysign_pullback_lhs,
+            rules::copysign_pullback_rhs,
+            &[(1.5, -2.0), (-0.3, 0.7)],
+        );
+        let d = 3.0_f64;
+        // Signs agree: d; differ: −d; the sign bit decides (−0.0, −NaN).
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&5.0, &2.0, &d), d);
+        assert_eq!((-2.0_f64).copysign_pullback_lhs(&5.0, &2.0, &d), -d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&-0.0, &-2.0, &d), -d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&0.0, &2.0, &d), d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&-f64::NAN, &-2.0, &d), -d);
+        assert_eq!(2.0_f32.copysign_pullback_lhs(&-1.0, &-2.0, &1.0), -1.0);
+        // The kink x = ±0: 0, as for `abs`.
+        for zero in [0.0_f64, -0.0] {
+            for sign in [1.0, -1.0] {
+                assert_eq!(
+                    zero.copysign_pullback_lhs(&sign, &zero.copysign(sign), &d),
+                    0.0
+                );
+            }
+        }
+        assert!(f64::NAN.copysign_pullback_lhs(&1.0, &f64::NAN, &d).is_nan());
+        // Nothing flows to `sign`, also where it flips.
+        for sign in [-2.0, -0.0, 0.0, 2.0, f64::NAN] {
+            assert_eq!(1.5_f64.copysign_pullback_rhs(&sign, &1.5, &d), 0.0);
+        }
+    }
+
+    #[test]
+    fn test_rem_euclid() {
+        let points = [
+            (5.3, 2.0),
+            (-5.3, 2.0),
+            (5.3, -2.0),
+            (-5.3, -2.0),
+            (0.5, 3.0),
+            (1e3, 0.7),
+        ];
+        fd_binary(
+            f64::rem_euclid,
+            rules::rem_euclid_pullback_lhs,
+            rules::rem_euclid_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::rem_euclid,
+            rules::rem_euclid_pullback_lhs,
+            rules::rem_euclid_pullback_rhs,
+            &[(5.3, 2.0), (-5.3, -2.0)],
+        );
+        // ∂/∂r = −q: −5.3 = 2·(−3) + 0.7, and 5.3 = (−2)·(−2) + 1.3.
+        let y = (-5.3_f64).rem_euclid(2.0);
+        assert_eq!((-5.3_f64).rem_euclid_pullback_rhs(&2.0, &y, &1.0), 3.0);
+        let y = 5.3_f64.rem_euclid(-2.0);
+        assert_eq!(5.3_f64.rem_euclid_pullback_rhs(&-2.0, &y, &1.0), 2.0);
+        // The quotient of the value, not of the rounded x / r: here x / r
+        // rounds to 3, `div_euclid` says 3, yet the value is x − 2r.
+        let (x, r) = (1.0 - f64::EPSILON / 2.0, 1.0 / 3.0);
+        let y = x.rem_euclid(r);
+        assert_eq!(x.div_euclid(r), 3.0);
+        assert_eq!(y, x - 2.0 * r);
+        assert_eq!(x.rem_euclid_pullback_rhs(&r, &y, &1.0), -2.0);
+        // A huge quotient, still an integer.
+        let y = 1e300_f64.rem_euclid(0.1);
+        let g = 1e300_f64.rem_euclid_pullback_rhs(&0.1, &y, &1.0);
+        assert!(g.fract() == 0.0 && (g + 1e301).abs() < 1e287, "{g:e}");
+        // r = 0: no value, NaN.
+        assert!(
+            1.0_f64
+                .rem_euclid_pullback_rhs(&0.0, &f64::NAN, &1.0)
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn test_clamp() {
+        let (lo, hi) = (-1.0_f64, 2.0);
+        for x in [-3.0, -0.5, 0.0, 1.5, 4.0] {
+            for d in ADJOINTS {
+                let g = (
+                    rules::clamp_pullback_x(&x, &lo, &hi, &d),
+                    rules::clamp_pullback_lo(&x, &lo, &hi, &d),
+                    rules::clamp_pullback_hi(&x, &lo, &hi, &d),
+                );
+                let r = check(
+                    |&(x, lo, hi): &(f64, f64, f64)| d * x.clamp(lo, hi),
+                    (x, lo, hi),
+                    g,
+                );
+                assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+                // Exactly one of the three gets the adjoint.
+                assert_eq!(g.0 + g.1 + g.2, d);
+            }
+        }
+        let (lo32, hi32) = (-1.0_f32, 2.0_f32);
+        for x in [-3.0_f32, 0.5, 4.0] {
+            let g = (
+                x.clamp_pullback_x(&lo32, &hi32, &-0.7),
+                x.clamp_pullback_lo(&lo32, &hi32, &-0.7),
+                x.clamp_pullback_hi(&lo32, &hi32, &-0.7),
+            );
+            let r = check(
+                |&(x, lo, hi): &(f32, f32, f32)| -0.7 * x.clamp(lo, hi),
+                (x, lo32, hi32),
+                g,
+            );
+            assert!(r.is_close(1e-2), "at x = {x}: {r}");
+        }
+        // Ties go to the receiver, as `x.max(lo).min(hi)` routes them.
+        for x in [lo, hi] {
+            assert_eq!(x.clamp_pullback_x(&lo, &hi, &3.0), 3.0);
+            assert_eq!(x.clamp_pullback_lo(&lo, &hi, &3.0), 0.0);
+            assert_eq!(x.clamp_pullback_hi(&lo, &hi, &3.0), 0.0);
+            let via_min_max = rules::max_pullback_lhs(&x, &lo, &x.max(lo), &3.0)
+                * rules::min_pullback_lhs(&x.max(lo), &hi, &x.max(lo).min(hi), &1.0);
+            assert_eq!(via_min_max, 3.0);
+        }
+        // lo == hi: the value is x itself.
+        assert_eq!(1.0_f64.clamp_pullback_x(&1.0, &1.0, &3.0), 3.0);
+        // A NaN x is returned as is: the adjoint goes to it.
+        assert_eq!(f64::NAN.clamp_pullback_x(&lo, &hi, &3.0), 3.0);
+        assert_eq!(f64::NAN.clamp_pullback_lo(&lo, &hi, &3.0), 0.0);
+        assert_eq!(f64::NAN.clamp_pullback_hi(&lo, &hi, &3.0), 0.0);
+        // Infinite bounds: never taken by a finite x.
+        assert_eq!(
+            5.0_f64.clamp_pullback_x(&f64::NEG_INFINITY, &f64::INFINITY, &3.0),
+            3.0
+        );
     }
 
     #[test]
