@@ -85,7 +85,13 @@ where
         acosh_pullback,
         atanh_pullback,
         to_radians_pullback,
-        to_degrees_pullback
+        to_degrees_pullback,
+        floor_pullback,
+        ceil_pullback,
+        round_pullback,
+        trunc_pullback,
+        signum_pullback,
+        fract_pullback
     );
 
     #[inline]
@@ -224,6 +230,12 @@ mod tests {
         test_atanh: atanh, atanh_pullback, unit;
         test_to_radians: to_radians, to_radians_pullback, any;
         test_to_degrees: to_degrees, to_degrees_pullback, any;
+        test_floor: floor, floor_pullback, any;
+        test_ceil: ceil, ceil_pullback, any;
+        test_round: round, round_pullback, any;
+        test_trunc: trunc, trunc_pullback, any;
+        test_signum: signum, signum_pullback, any;
+        test_fract: fract, fract_pullback, any;
     }
 
     macro_rules! binary_tests {

@@ -603,6 +603,24 @@ impl<F: Float> FloatRules for Dual<F> {
     fn to_degrees_pullback(&self, _y: &Self, d: &Self) -> Self {
         d.to_degrees()
     }
+    fn floor_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn ceil_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn round_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn trunc_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn signum_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn fract_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d
+    }
     fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
         if n == 0 {
             return Dual::zero();

@@ -390,6 +390,44 @@ fn unary_table() -> Vec<Unary> {
             pullback: |x, y, d| x.to_degrees_pullback(y, d),
             derivative: |_| Some(180.0 / core::f64::consts::PI),
         },
+        // Piecewise constant: 0 everywhere, jumps, ±∞ and NaN included; and
+        // `fract`, 1 everywhere (documented).
+        Unary {
+            name: "floor",
+            f: f64::floor,
+            pullback: |x, y, d| x.floor_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "ceil",
+            f: f64::ceil,
+            pullback: |x, y, d| x.ceil_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "round",
+            f: f64::round,
+            pullback: |x, y, d| x.round_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "trunc",
+            f: f64::trunc,
+            pullback: |x, y, d| x.trunc_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "signum",
+            f: f64::signum,
+            pullback: |x, y, d| x.signum_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "fract",
+            f: f64::fract,
+            pullback: |x, y, d| x.fract_pullback(y, d),
+            derivative: |_| Some(1.0),
+        },
         Unary {
             name: "sigmoid",
             f: Sigmoid::sigmoid,

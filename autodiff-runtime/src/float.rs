@@ -15,7 +15,8 @@ use crate::tangent::Differentiable;
 /// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`,
 /// `copysign` at `x = 0` gives `0`, `clamp` ties with a bound give the whole
 /// adjoint to the receiver, `rem_euclid` at its jumps follows the branch the
-/// value took.
+/// value took; the piecewise-constant `floor ceil round trunc signum` give
+/// `0` everywhere, their jumps included, and `fract` gives `d` everywhere.
 ///
 /// ```
 /// use autodiff_runtime::rules_traits::FloatRules;
@@ -94,6 +95,29 @@ pub trait FloatRules: Differentiable {
     fn to_radians_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · 180/π`, computed as `d.to_degrees()`.
     fn to_degrees_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`: `x.floor()` is constant between integers. At the jumps (the
+    /// integers), where the derivative does not exist, it is taken as `0`
+    /// too, and so at `±∞` and NaN: nothing flows back through a rounded
+    /// value.
+    fn floor_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn ceil_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the half-integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn round_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the non-zero integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn trunc_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`: `x.signum()` is `±1` on either side of `0`. At the jump `x = ±0`
+    /// the derivative is taken as `0` too (as `abs` takes its kink there),
+    /// and so for NaN.
+    fn signum_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d`: `x.fract() = x − x.trunc()` has slope `1` between its jumps. At
+    /// the jumps (the non-zero integers) both one-sided derivatives are `1`,
+    /// and the derivative is taken as `1` there too; the adjoint passes
+    /// unchanged, also for a NaN or infinite `x`.
+    fn fract_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · n · xⁿ⁻¹`; `0` for `n = 0` (also at `x = 0`, where `0 · 0⁻¹`
     /// would be NaN).
     fn powi_pullback(&self, n: i32, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
@@ -340,6 +364,30 @@ macro_rules! float_method_rules {
             #[inline]
             fn to_degrees_pullback(&self, _y: &$t, d: &$t) -> $t {
                 d.to_degrees()
+            }
+            #[inline]
+            fn floor_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn ceil_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn round_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn trunc_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn signum_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn fract_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d
             }
             #[inline]
             fn powi_pullback(&self, n: i32, _y: &$t, d: &$t) -> $t {
@@ -979,6 +1027,53 @@ mod tests {
             assert_eq!(0.0_f32.to_radians_pullback(&0.0, &d), d.to_radians());
             assert_eq!(0.0_f32.to_degrees_pullback(&0.0, &d), d.to_degrees());
         }
+    }
+
+    /// `floor ceil round trunc signum`: `0` everywhere, and `fract`: `d`,
+    /// also at their jumps, at `±∞` and NaN (documented).
+    #[test]
+    fn test_piecewise_constant() {
+        type Rule = (&'static str, fn(f64) -> f64, Unary64, f64);
+        let rules: [Rule; 6] = [
+            ("floor", f64::floor, rules::floor_pullback, 0.0),
+            ("ceil", f64::ceil, rules::ceil_pullback, 0.0),
+            ("round", f64::round, rules::round_pullback, 0.0),
+            ("trunc", f64::trunc, rules::trunc_pullback, 0.0),
+            ("signum", f64::signum, rules::signum_pullback, 0.0),
+            ("fract", f64::fract, rules::fract_pullback, 1.0),
+        ];
+        // Between the jumps: the slope of the finite differences.
+        for &(_, f, pullback, _) in &rules {
+            fd_unary(f, pullback, &[-2.7, -0.3, 0.2, 1.7, 1e3 + 0.25]);
+        }
+        fd_unary_f32(f32::floor, rules::floor_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::ceil, rules::ceil_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::round, rules::round_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::trunc, rules::trunc_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::signum, rules::signum_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::fract, rules::fract_pullback, &[-2.7, 1.7]);
+        // At the jumps, ±0, ±∞ and NaN: the same, exactly.
+        for &(name, f, pullback, slope) in &rules {
+            for x in [
+                -2.0,
+                -0.5,
+                -0.0,
+                0.0,
+                0.5,
+                3.0,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+            ] {
+                for d in [1.0, -0.7, f64::INFINITY] {
+                    let got = pullback(&x, &f(x), &d);
+                    let want = if slope == 0.0 { 0.0 } else { d };
+                    assert_eq!(got, want, "{name}_pullback at x = {x}, d = {d}");
+                }
+            }
+        }
+        assert_eq!(2.5_f32.floor_pullback(&2.0, &1.0), 0.0);
+        assert_eq!(2.5_f32.fract_pullback(&0.5, &-3.0), -3.0);
     }
 
     #[test]

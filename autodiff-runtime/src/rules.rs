@@ -454,7 +454,13 @@ unary_float_rules!(
     acosh_pullback: acosh at 1.5,
     atanh_pullback: atanh,
     to_radians_pullback: to_radians,
-    to_degrees_pullback: to_degrees
+    to_degrees_pullback: to_degrees,
+    floor_pullback: floor,
+    ceil_pullback: ceil,
+    round_pullback: round at 0.3,
+    trunc_pullback: trunc,
+    signum_pullback: signum,
+    fract_pullback: fract
 );
 
 macro_rules! binary_float_rules {
