@@ -230,6 +230,32 @@ fn test_methods_in_branches_against_finite_differences() {
     }
 }
 
+/// The loop variable is a `&f64` into the slice: the methods' receivers and
+/// operands are references.
+#[grad]
+fn over_references(xs: &[f64], lo: f64, hi: f64) -> f64 {
+    let mut s = 0.0;
+    for x in xs.iter() {
+        s +=
+            x.floor() * x.ln_1p() + x.clamp(lo, hi) * x.copysign(lo) + x.rem_euclid(hi) + x.log(hi);
+    }
+    s
+}
+
+#[test]
+fn test_methods_on_references_in_a_loop() {
+    let xs = vec![0.3, 1.7, 2.2, 4.1];
+    for &(lo, hi) in &[(0.5, 3.3), (-1.0, 1.5)] {
+        let (_, g) = over_references_grad(&xs, lo, hi);
+        check(
+            |(xs, lo, hi): &(Vec<f64>, f64, f64)| over_references(xs, *lo, *hi),
+            (xs.clone(), lo, hi),
+            g,
+        )
+        .assert_close(1e-6);
+    }
+}
+
 // ---------------------------------------------------------------- f32
 
 #[grad]
