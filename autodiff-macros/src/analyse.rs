@@ -1450,7 +1450,21 @@ fn cheap_stmt(f: &Function, plan: &Plan, id: StmtId) -> bool {
         && match &f.stmts[id].op {
             Op::Method { rule, .. } => matches!(
                 rule.name,
-                "abs" | "min" | "max" | "mul_add" | "powi" | "signum"
+                "abs"
+                    | "min"
+                    | "max"
+                    | "mul_add"
+                    | "powi"
+                    | "signum"
+                    | "clamp"
+                    | "copysign"
+                    | "floor"
+                    | "ceil"
+                    | "round"
+                    | "trunc"
+                    | "fract"
+                    | "to_radians"
+                    | "to_degrees"
             ),
             Op::Primitive { rule, .. } => rule.name == "relu",
             _ => true,

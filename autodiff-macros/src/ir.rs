@@ -312,6 +312,8 @@ pub enum MethodShape {
     Powi,
     /// `x.mul_add(a, b)`.
     MulAdd,
+    /// `x.clamp(lo, hi)`: `clamp_pullback_x(&x, &lo, &hi, &d)`, `_lo` and `_hi`.
+    Clamp,
 }
 
 /// The reverse sweep: for each statement of [`Function::stmts`], its

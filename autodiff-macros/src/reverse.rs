@@ -13,12 +13,27 @@ use crate::ir::{
 /// Float rules whose pullback reads the operand, never the output (their
 /// f32, f64 and `Dual` implementations alike).
 const OUTPUT_UNREAD: &[&str] = &[
-    "ln", "log2", "log10", "sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "abs",
+    "ln", "log2", "log10", "sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "abs", "ln_1p",
+    "exp_m1", "asinh", "acosh", "atanh",
 ];
 
 /// Float rules whose pullback reads the output, never the operand (their
 /// f32, f64 and `Dual` implementations alike).
 const OPERAND_UNREAD: &[&str] = &["exp", "exp2", "sqrt", "cbrt", "tan", "recip"];
+
+/// Float rules whose pullback reads neither the operand nor the output, only
+/// the adjoint (their f32, f64 and `Dual` implementations alike): linear
+/// (`d · π/180`) or piecewise constant (`0`, and `d` for `fract`).
+const BOTH_UNREAD: &[&str] = &[
+    "to_radians",
+    "to_degrees",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fract",
+    "signum",
+];
 
 // Input:  t0 = a * x;  t1 = t0 + b;  y = sigmoid(t1);  return y
 // Output: for each statement, its pullbacks:
@@ -281,11 +296,14 @@ fn rule_pullbacks(
                 // operand in the output's place (same type): the reverse
                 // sweep then needs the operand alone.
                 // Likewise, one that reads only its output gets the output in
-                // the operand's place.
+                // the operand's place, and one that reads neither gets the
+                // adjoint in both (needing nothing of the forward sweep).
                 let (x_arg, out) = if OUTPUT_UNREAD.contains(&name) && scalar(x) {
                     (primal(x), primal(x))
                 } else if OPERAND_UNREAD.contains(&name) && scalar(x) {
                     (RuleArg::Output(def), out)
+                } else if BOTH_UNREAD.contains(&name) && scalar(x) {
+                    (RuleArg::Adjoint(def), RuleArg::Adjoint(def))
                 } else {
                     (primal(x), out)
                 };
@@ -329,9 +347,10 @@ fn rule_pullbacks(
                 }
             }
         }
-        // x.mul_add(a, b)
-        (MethodShape::MulAdd, [x, a, b]) => {
-            for (operand, which) in [(b, "b"), (a, "a"), (x, "x")] {
+        // x.mul_add(a, b), x.clamp(lo, hi)
+        (MethodShape::MulAdd | MethodShape::Clamp, [x, a, b]) => {
+            let [x_name, a_name, b_name] = rule.shape.operand_names();
+            for (operand, which) in [(b, b_name), (a, a_name), (x, x_name)] {
                 if let Some(target) = is_active(operand) {
                     let args = vec![primal(x), primal(a), primal(b), RuleArg::Adjoint(def)];
                     pullbacks.push((target, format!("{name}_pullback_{which}"), args));

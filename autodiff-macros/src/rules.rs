@@ -23,13 +23,31 @@ pub static METHODS: &[MethodRule] = &[
     unary("tanh"),
     unary("abs"),
     unary("recip"),
+    unary("ln_1p"),
+    unary("exp_m1"),
+    unary("asinh"),
+    unary("acosh"),
+    unary("atanh"),
+    unary("to_radians"),
+    unary("to_degrees"),
+    // piecewise constant: gradient 0 (`fract`: 1), also at the jumps
+    unary("floor"),
+    unary("ceil"),
+    unary("round"),
+    unary("trunc"),
+    unary("fract"),
+    unary("signum"),
     rule("powi", "powi", MethodShape::Powi),
     binary("powf"),
     binary("max"),
     binary("min"),
     binary("atan2"),
     binary("hypot"),
+    binary("log"),
+    binary("copysign"),
+    binary("rem_euclid"),
     rule("mul_add", "mul_add", MethodShape::MulAdd),
+    rule("clamp", "clamp", MethodShape::Clamp),
     // ndarray's methods
     rule("sum", "sum", MethodShape::Reduce),
     rule("t", "transpose", MethodShape::Reduce),
@@ -76,7 +94,16 @@ impl MethodShape {
         match self {
             MethodShape::Unary | MethodShape::Reduce => 0,
             MethodShape::Binary | MethodShape::Bilinear | MethodShape::Powi => 1,
-            MethodShape::MulAdd => 2,
+            MethodShape::MulAdd | MethodShape::Clamp => 2,
+        }
+    }
+
+    /// The names of a three-operand rule's pullbacks, receiver first:
+    /// `mul_add_pullback_{x,a,b}`, `clamp_pullback_{x,lo,hi}`.
+    pub fn operand_names(self) -> [&'static str; 3] {
+        match self {
+            MethodShape::Clamp => ["x", "lo", "hi"],
+            _ => ["x", "a", "b"],
         }
     }
 }

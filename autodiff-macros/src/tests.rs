@@ -818,3 +818,44 @@ fn a_read_ahead_or_a_write_keeps_the_adjoints_in_memory() {
         0
     );
 }
+
+#[test]
+fn float_methods_in_a_loop_record_only_what_their_pullbacks_read() {
+    let out = expand(
+        quote!(),
+        quote! {
+            fn f(x: &[f64], lo: f64, hi: f64) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() {
+                    let a = x[i] * s;
+                    let b = a.floor() + a.to_radians();
+                    s = b.exp_m1().clamp(lo, hi) + a.asinh();
+                }
+                s
+            }
+        },
+    );
+    let vjp = function(&out, "f_vjp");
+    // floor and to_radians read neither operand nor value: the adjoint
+    // fills every slot, and neither `a.floor()` nor `a.to_radians()` is kept.
+    assert!(vjp.contains("floor_pullback(&d_t2, &d_t2, &d_t2)"), "{vjp}");
+    assert!(
+        vjp.contains("to_radians_pullback(&d_t3, &d_t3, &d_t3)"),
+        "{vjp}"
+    );
+    assert!(
+        !vjp.contains("tape_t2") && !vjp.contains("tape_t3"),
+        "{vjp}"
+    );
+    // exp_m1 and asinh read only their operand: `b` is kept for exp_m1 (its
+    // value is kept too, but for clamp, which reads it), `a.asinh()` is not.
+    assert!(vjp.contains("exp_m1_pullback(&b, &b, "), "{vjp}");
+    assert!(vjp.contains("asinh_pullback(&a, &a, "), "{vjp}");
+    assert!(vjp.contains("segment_b[slot] = b;"), "{vjp}");
+    assert!(!vjp.contains("tape_t6"), "{vjp}");
+    // clamp: one pullback per operand, right to left.
+    let hi = vjp.find("clamp_pullback_hi(&t4, &lo, &hi, ").expect(vjp);
+    let lo = vjp.find("clamp_pullback_lo(&t4, &lo, &hi, ").expect(vjp);
+    let x = vjp.find("clamp_pullback_x(&t4, &lo, &hi, ").expect(vjp);
+    assert!(hi < lo && lo < x, "{vjp}");
+}

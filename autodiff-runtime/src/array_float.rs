@@ -78,7 +78,20 @@ where
         cosh_pullback,
         tanh_pullback,
         abs_pullback,
-        recip_pullback
+        recip_pullback,
+        ln_1p_pullback,
+        exp_m1_pullback,
+        asinh_pullback,
+        acosh_pullback,
+        atanh_pullback,
+        to_radians_pullback,
+        to_degrees_pullback,
+        floor_pullback,
+        ceil_pullback,
+        round_pullback,
+        trunc_pullback,
+        signum_pullback,
+        fract_pullback
     );
 
     #[inline]
@@ -99,10 +112,23 @@ where
         atan2_pullback_lhs,
         atan2_pullback_rhs,
         hypot_pullback_lhs,
-        hypot_pullback_rhs
+        hypot_pullback_rhs,
+        log_pullback_lhs,
+        log_pullback_rhs,
+        copysign_pullback_lhs,
+        copysign_pullback_rhs,
+        rem_euclid_pullback_lhs,
+        rem_euclid_pullback_rhs
     );
 
-    ternary!(mul_add_pullback_x, mul_add_pullback_a, mul_add_pullback_b);
+    ternary!(
+        mul_add_pullback_x,
+        mul_add_pullback_a,
+        mul_add_pullback_b,
+        clamp_pullback_x,
+        clamp_pullback_lo,
+        clamp_pullback_hi
+    );
 }
 
 #[cfg(test)]
@@ -165,6 +191,9 @@ mod tests {
     fn unit(x: f64) -> f64 {
         x / 2.0
     }
+    fn above_one(x: f64) -> f64 {
+        x.abs() + 1.1
+    }
 
     macro_rules! unary_tests {
         ($($test:ident: $method:ident, $pullback:ident, $domain:ident;)*) => {$(
@@ -194,6 +223,19 @@ mod tests {
         test_tanh: tanh, tanh_pullback, any;
         test_abs: abs, abs_pullback, any;
         test_recip: recip, recip_pullback, any;
+        test_ln_1p: ln_1p, ln_1p_pullback, positive;
+        test_exp_m1: exp_m1, exp_m1_pullback, any;
+        test_asinh: asinh, asinh_pullback, any;
+        test_acosh: acosh, acosh_pullback, above_one;
+        test_atanh: atanh, atanh_pullback, unit;
+        test_to_radians: to_radians, to_radians_pullback, any;
+        test_to_degrees: to_degrees, to_degrees_pullback, any;
+        test_floor: floor, floor_pullback, any;
+        test_ceil: ceil, ceil_pullback, any;
+        test_round: round, round_pullback, any;
+        test_trunc: trunc, trunc_pullback, any;
+        test_signum: signum, signum_pullback, any;
+        test_fract: fract, fract_pullback, any;
     }
 
     macro_rules! binary_tests {
@@ -211,6 +253,9 @@ mod tests {
         test_min: min, min_pullback_lhs, min_pullback_rhs, any;
         test_atan2: atan2, atan2_pullback_lhs, atan2_pullback_rhs, any;
         test_hypot: hypot, hypot_pullback_lhs, hypot_pullback_rhs, any;
+        test_log: log, log_pullback_lhs, log_pullback_rhs, positive;
+        test_copysign: copysign, copysign_pullback_lhs, copysign_pullback_rhs, any;
+        test_rem_euclid: rem_euclid, rem_euclid_pullback_lhs, rem_euclid_pullback_rhs, any;
     }
 
     #[test]
@@ -241,6 +286,32 @@ mod tests {
             weighted(&w, &y)
         };
         check(f, (x, a, b), g).assert_close(1e-8);
+    }
+
+    #[test]
+    fn test_clamp() {
+        // Bounds lo ≤ 0 ≤ hi, and x twice as spread: some inside, some
+        // clamped at either end.
+        let x = random((3, 4), 14).mapv(|v| 2.0 * v);
+        let lo = random((3, 4), 15).mapv(|v| -v.abs());
+        let hi = random((3, 4), 16).mapv(f64::abs);
+        let w = random((3, 4), 17);
+        let g = (
+            rules::clamp_pullback_x(&x, &lo, &hi, &w),
+            rules::clamp_pullback_lo(&x, &lo, &hi, &w),
+            rules::clamp_pullback_hi(&x, &lo, &hi, &w),
+        );
+        for taken in [&g.0, &g.1, &g.2] {
+            assert!(taken.iter().any(|&g| g != 0.0), "{g:?}");
+        }
+        let f = |(x, lo, hi): &(Array2<f64>, Array2<f64>, Array2<f64>)| {
+            let y = ndarray::Zip::from(x)
+                .and(lo)
+                .and(hi)
+                .map_collect(|&x, &lo, &hi| x.clamp(lo, hi));
+            weighted(&w, &y)
+        };
+        check(f, (x, lo, hi), g).assert_close(1e-8);
     }
 
     #[test]

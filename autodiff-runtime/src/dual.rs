@@ -582,6 +582,45 @@ impl<F: Float> FloatRules for Dual<F> {
     fn recip_pullback(&self, y: &Self, d: &Self) -> Self {
         -*d * *y * *y
     }
+    fn ln_1p_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (Dual::one() + *self)
+    }
+    fn exp_m1_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d * self.exp()
+    }
+    fn asinh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / (*self * *self + Dual::one()).sqrt()
+    }
+    fn acosh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / ((*self - Dual::one()).sqrt() * (*self + Dual::one()).sqrt())
+    }
+    fn atanh_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d / ((Dual::one() - *self) * (Dual::one() + *self))
+    }
+    fn to_radians_pullback(&self, _y: &Self, d: &Self) -> Self {
+        d.to_radians()
+    }
+    fn to_degrees_pullback(&self, _y: &Self, d: &Self) -> Self {
+        d.to_degrees()
+    }
+    fn floor_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn ceil_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn round_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn trunc_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn signum_pullback(&self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn fract_pullback(&self, _y: &Self, d: &Self) -> Self {
+        *d
+    }
     fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
         if n == 0 {
             return Dual::zero();
@@ -640,6 +679,33 @@ impl<F: Float> FloatRules for Dual<F> {
     fn hypot_pullback_rhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
         *d * *p / *y
     }
+    fn log_pullback_lhs(&self, b: &Self, _y: &Self, d: &Self) -> Self {
+        *d / (*self * b.ln())
+    }
+    fn log_pullback_rhs(&self, b: &Self, y: &Self, d: &Self) -> Self {
+        -*d * *y / (*b * b.ln())
+    }
+    fn copysign_pullback_lhs(&self, sign: &Self, _y: &Self, d: &Self) -> Self {
+        if self.re.is_zero() {
+            Dual::zero()
+        } else if self.re.is_nan() {
+            *self
+        } else if self.re.is_sign_negative() == sign.re.is_sign_negative() {
+            *d
+        } else {
+            -*d
+        }
+    }
+    fn copysign_pullback_rhs(&self, _sign: &Self, _y: &Self, _d: &Self) -> Self {
+        Dual::zero()
+    }
+    fn rem_euclid_pullback_lhs(&self, _r: &Self, _y: &Self, d: &Self) -> Self {
+        *d
+    }
+    fn rem_euclid_pullback_rhs(&self, r: &Self, y: &Self, d: &Self) -> Self {
+        // The quotient is piecewise constant: a constant at dual numbers.
+        -*d * Dual::constant(((self.re - y.re) / r.re).round())
+    }
     fn mul_add_pullback_x(&self, a: &Self, _b: &Self, d: &Self) -> Self {
         *d * *a
     }
@@ -648,6 +714,19 @@ impl<F: Float> FloatRules for Dual<F> {
     }
     fn mul_add_pullback_b(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
         *d
+    }
+    fn clamp_pullback_x(&self, lo: &Self, hi: &Self, d: &Self) -> Self {
+        if self.re < lo.re || self.re > hi.re {
+            Dual::zero()
+        } else {
+            *d
+        }
+    }
+    fn clamp_pullback_lo(&self, lo: &Self, _hi: &Self, d: &Self) -> Self {
+        if self.re < lo.re { *d } else { Dual::zero() }
+    }
+    fn clamp_pullback_hi(&self, _lo: &Self, hi: &Self, d: &Self) -> Self {
+        if self.re > hi.re { *d } else { Dual::zero() }
     }
 }
 
@@ -753,6 +832,14 @@ mod tests {
             ("recip", Float::recip, f64::recip),
             ("exp_m1", Float::exp_m1, f64::exp_m1),
             ("ln_1p", Float::ln_1p, f64::ln_1p),
+            ("to_radians", Float::to_radians, f64::to_radians),
+            ("to_degrees", Float::to_degrees, f64::to_degrees),
+            ("floor", Float::floor, f64::floor),
+            ("ceil", Float::ceil, f64::ceil),
+            ("round", Float::round, f64::round),
+            ("trunc", Float::trunc, f64::trunc),
+            ("fract", Float::fract, f64::fract),
+            ("signum", Float::signum, f64::signum),
             ("powi3", |x| x.powi(3), |x| x.powi(3)),
             ("powf", |x| x.powf(Dual::constant(1.7)), |x| x.powf(1.7)),
             ("sigmoid", Sigmoid::sigmoid, crate::sigmoid),
@@ -790,6 +877,13 @@ mod tests {
             ("atan2", Float::atan2, f64::atan2),
             ("hypot", Float::hypot, f64::hypot),
             ("mul_add", |x, y| x.mul_add(y, x), |x, y| x.mul_add(y, x)),
+            ("copysign", Float::copysign, f64::copysign),
+            ("log", |x, y| x.log(-y), |x, y| x.log(-y)),
+            (
+                "clamp",
+                |x, y| x.clamp(y, Dual::constant(2.0)),
+                |x, y| x.clamp(y, 2.0),
+            ),
         ];
         for &(name, dual, plain) in ops {
             let da = dual(Dual::new(a, 1.0), Dual::constant(b)).eps;
@@ -797,6 +891,90 @@ mod tests {
             close(da, central(|x| plain(x, b), a), name);
             close(db, central(|y| plain(a, y), b), name);
         }
+    }
+
+    /// The two-operand pullbacks at dual numbers, along each operand: their
+    /// values are the plain pullbacks, their ε parts the pullbacks'
+    /// derivatives.
+    #[test]
+    fn test_binary_pullbacks_at_dual_numbers() {
+        type BinaryPullback = (
+            &'static str,
+            fn(&Dual<f64>, &Dual<f64>) -> Dual<f64>,
+            fn(f64, f64) -> f64,
+        );
+        let (a, b) = (0.8_f64, 1.3_f64);
+        let pullbacks: &[BinaryPullback] = &[
+            (
+                "log_lhs",
+                |x, p| x.log_pullback_lhs(p, &x.log(*p), &Dual::one()),
+                |x, p| x.log_pullback_lhs(&p, &x.log(p), &1.0),
+            ),
+            (
+                "log_rhs",
+                |x, p| x.log_pullback_rhs(p, &x.log(*p), &Dual::one()),
+                |x, p| x.log_pullback_rhs(&p, &x.log(p), &1.0),
+            ),
+            (
+                "copysign_lhs",
+                |x, p| x.copysign_pullback_lhs(&-*p, &x.copysign(-*p), &Dual::one()),
+                |x, p| x.copysign_pullback_lhs(&-p, &x.copysign(-p), &1.0),
+            ),
+            (
+                "copysign_rhs",
+                |x, p| x.copysign_pullback_rhs(p, &x.copysign(*p), &Dual::one()),
+                |x, p| x.copysign_pullback_rhs(&p, &x.copysign(p), &1.0),
+            ),
+            (
+                "rem_euclid_lhs",
+                |x, p| x.rem_euclid_pullback_lhs(p, &Dual::zero(), &Dual::one()),
+                |x, p| x.rem_euclid_pullback_lhs(&p, &0.0, &1.0),
+            ),
+            (
+                "rem_euclid_rhs",
+                // -x.rem_euclid(p) at x = −0.8, p = 1.3: the value x + p.
+                |x, p| {
+                    let x = -*x;
+                    x.rem_euclid_pullback_rhs(p, &(x + *p), &Dual::one())
+                },
+                |x, p| (-x).rem_euclid_pullback_rhs(&p, &(-x).rem_euclid(p), &1.0),
+            ),
+            (
+                "clamp_x",
+                |x, p| x.clamp_pullback_x(&-*p, p, &Dual::one()),
+                |x, p| x.clamp_pullback_x(&-p, &p, &1.0),
+            ),
+            (
+                "clamp_lo",
+                |x, p| x.clamp_pullback_lo(p, &(*p + Dual::one()), &Dual::one()),
+                |x, p| x.clamp_pullback_lo(&p, &(p + 1.0), &1.0),
+            ),
+            (
+                "clamp_hi",
+                |x, p| x.clamp_pullback_hi(&-*p, &(*p - Dual::one()), &Dual::one()),
+                |x, p| x.clamp_pullback_hi(&-p, &(p - 1.0), &1.0),
+            ),
+        ];
+        for &(name, dual, plain) in pullbacks {
+            let along_x = dual(&Dual::new(a, 1.0), &Dual::constant(b));
+            let along_p = dual(&Dual::constant(a), &Dual::new(b, 1.0));
+            close(along_x.re, plain(a, b), name);
+            close(along_x.eps, central(|x| plain(x, b), a), name);
+            close(along_p.eps, central(|p| plain(a, p), b), name);
+        }
+        // The routing at dual numbers is the plain one (the value decides).
+        let (x, lo, hi) = (
+            Dual::new(2.0_f64, 1.0),
+            Dual::constant(-1.0),
+            Dual::constant(2.0),
+        );
+        assert_eq!(x.clamp_pullback_x(&lo, &hi, &Dual::one()).re, 1.0);
+        assert_eq!(x.clamp_pullback_hi(&lo, &hi, &Dual::one()).re, 0.0);
+        let zero = Dual::new(0.0_f64, 1.0);
+        assert!(
+            zero.copysign_pullback_lhs(&Dual::one(), &zero, &Dual::one())
+                .is_zero()
+        );
     }
 
     /// The pullbacks at dual numbers: their values are the plain pullbacks,
@@ -840,6 +1018,45 @@ mod tests {
                 "powi",
                 |x| x.powi_pullback(3, &x.powi(3), &Dual::one()),
                 |x| x.powi_pullback(3, &x.powi(3), &1.0),
+            ),
+            (
+                "ln_1p",
+                |x| x.ln_1p_pullback(&x.ln_1p(), &Dual::one()),
+                |x| x.ln_1p_pullback(&x.ln_1p(), &1.0),
+            ),
+            (
+                "exp_m1",
+                |x| x.exp_m1_pullback(&x.exp_m1(), &Dual::one()),
+                |x| x.exp_m1_pullback(&x.exp_m1(), &1.0),
+            ),
+            (
+                "asinh",
+                |x| x.asinh_pullback(&x.asinh(), &Dual::one()),
+                |x| x.asinh_pullback(&x.asinh(), &1.0),
+            ),
+            (
+                "acosh",
+                // At 1 + x: acosh lives on [1, ∞).
+                |x| {
+                    let x = *x + Dual::one();
+                    x.acosh_pullback(&x.acosh(), &Dual::one())
+                },
+                |x| (x + 1.0).acosh_pullback(&(x + 1.0).acosh(), &1.0),
+            ),
+            (
+                "atanh",
+                |x| x.atanh_pullback(&x.atanh(), &Dual::one()),
+                |x| x.atanh_pullback(&x.atanh(), &1.0),
+            ),
+            (
+                "to_radians",
+                |x| x.to_radians_pullback(&x.to_radians(), &Dual::constant(2.0)),
+                |x| x.to_radians_pullback(&x.to_radians(), &2.0),
+            ),
+            (
+                "to_degrees",
+                |x| x.to_degrees_pullback(&x.to_degrees(), &Dual::constant(2.0)),
+                |x| x.to_degrees_pullback(&x.to_degrees(), &2.0),
             ),
         ];
         for &(name, dual, plain) in pullbacks {

@@ -10,7 +10,8 @@
 //!   finite and within `TOL` of the reference (relative, or absolute near 0).
 //! - Kinks, as documented: `abs` at `±0` → `0`, `relu` at `±0` → `0`,
 //!   `max`/`min` ties → the whole adjoint to the receiver, `hypot` at the
-//!   origin → `0`, `powi`/`powf` with exponent `0` → `0`.
+//!   origin → `0`, `powi`/`powf` with exponent `0` → `0`, `copysign` at
+//!   `x = ±0` → `0`, `clamp` ties → the whole adjoint to the receiver.
 //! - A NaN input that the derivative depends on gives NaN, never a panic.
 //!   Rules whose local derivative does not depend on an operand (`+ − ·` and
 //!   `mul_add` with respect to the other operand, `neg`) pass it through, and
@@ -190,6 +191,39 @@ fn d_recip(x: f64) -> Option<f64> {
         .then(|| -(x.recip() * x.recip()))
         .and_then(finite)
 }
+fn d_ln_1p(x: f64) -> Option<f64> {
+    inside(x, -1.0, f64::INFINITY)
+        .then(|| (1.0 + x).recip())
+        .and_then(finite)
+}
+fn d_asinh(x: f64) -> Option<f64> {
+    if x.is_infinite() {
+        return Some(0.0);
+    }
+    // 1/√(x² + 1) = 1 / (|x| · √(1 + 1/x²)) for |x| ≥ 1.
+    x.is_finite().then(|| {
+        let a = x.abs();
+        if a >= 1.0 {
+            a.recip() / (1.0 + a.recip() * a.recip()).sqrt()
+        } else {
+            (1.0 + a * a).sqrt().recip()
+        }
+    })
+}
+fn d_acosh(x: f64) -> Option<f64> {
+    if x == f64::INFINITY {
+        return Some(0.0);
+    }
+    // 1/√(x² − 1) = 1 / (x · √(1 − 1/x²)).
+    inside(x, 1.0, f64::INFINITY)
+        .then(|| x.recip() / (1.0 - x.recip() * x.recip()).sqrt())
+        .and_then(finite)
+}
+fn d_atanh(x: f64) -> Option<f64> {
+    inside(x, -1.0, 1.0)
+        .then(|| (1.0 - x * x).recip())
+        .and_then(finite)
+}
 fn d_sigmoid(x: f64) -> Option<f64> {
     if x.is_nan() {
         return None;
@@ -311,6 +345,88 @@ fn unary_table() -> Vec<Unary> {
             f: f64::recip,
             pullback: |x, y, d| x.recip_pullback(y, d),
             derivative: d_recip,
+        },
+        Unary {
+            name: "ln_1p",
+            f: f64::ln_1p,
+            pullback: |x, y, d| x.ln_1p_pullback(y, d),
+            derivative: d_ln_1p,
+        },
+        Unary {
+            name: "exp_m1",
+            f: f64::exp_m1,
+            pullback: |x, y, d| x.exp_m1_pullback(y, d),
+            derivative: d_exp,
+        },
+        Unary {
+            name: "asinh",
+            f: f64::asinh,
+            pullback: |x, y, d| x.asinh_pullback(y, d),
+            derivative: d_asinh,
+        },
+        Unary {
+            name: "acosh",
+            f: f64::acosh,
+            pullback: |x, y, d| x.acosh_pullback(y, d),
+            derivative: d_acosh,
+        },
+        Unary {
+            name: "atanh",
+            f: f64::atanh,
+            pullback: |x, y, d| x.atanh_pullback(y, d),
+            derivative: d_atanh,
+        },
+        // Linear: the derivative does not depend on x, and NaN passes as
+        // for `neg`.
+        Unary {
+            name: "to_radians",
+            f: f64::to_radians,
+            pullback: |x, y, d| x.to_radians_pullback(y, d),
+            derivative: |_| Some(core::f64::consts::PI / 180.0),
+        },
+        Unary {
+            name: "to_degrees",
+            f: f64::to_degrees,
+            pullback: |x, y, d| x.to_degrees_pullback(y, d),
+            derivative: |_| Some(180.0 / core::f64::consts::PI),
+        },
+        // Piecewise constant: 0 everywhere, jumps, ±∞ and NaN included; and
+        // `fract`, 1 everywhere (documented).
+        Unary {
+            name: "floor",
+            f: f64::floor,
+            pullback: |x, y, d| x.floor_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "ceil",
+            f: f64::ceil,
+            pullback: |x, y, d| x.ceil_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "round",
+            f: f64::round,
+            pullback: |x, y, d| x.round_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "trunc",
+            f: f64::trunc,
+            pullback: |x, y, d| x.trunc_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "signum",
+            f: f64::signum,
+            pullback: |x, y, d| x.signum_pullback(y, d),
+            derivative: |_| Some(0.0),
+        },
+        Unary {
+            name: "fract",
+            f: f64::fract,
+            pullback: |x, y, d| x.fract_pullback(y, d),
+            derivative: |_| Some(1.0),
         },
         Unary {
             name: "sigmoid",
@@ -519,6 +635,11 @@ fn binary_methods(a: f64, b: f64, d: f64) {
         nan_in,
     );
 
+    check_log(a, b, d);
+    check_copysign(a, b, d);
+    check_rem_euclid(a, b, d);
+    check_clamp(a, b, d);
+
     // hypot: ∂/∂x = x/h, ∂/∂p = p/h, bounded by 1; 0 at the origin.
     let h = a.hypot(b);
     // Known inaccuracy, reported (see `hypot_with_a_subnormal_result`): where
@@ -558,6 +679,108 @@ fn binary_methods(a: f64, b: f64, d: f64) {
     );
 
     check_mul_add(a, b, d);
+}
+
+// log (x = a, base b): ∂/∂x = 1/(x ln b), ∂/∂b = −ln x/(b ln² b), where
+// x > 0 and 0 < b ≠ 1 are finite.
+fn check_log(a: f64, b: f64, d: f64) {
+    let at = |rule: &str| format!("{rule}(x = {a:e}, b = {b:e}, d = {d})");
+    let nan_in = a.is_nan() || b.is_nan();
+    let y = a.log(b);
+    let l = b.ln();
+    let domain = a.is_finite() && a > 0.0 && b.is_finite() && b > 0.0 && l != 0.0;
+    let lhs = domain.then(|| a.recip() / l).and_then(finite);
+    let rhs = domain.then(|| -(a.ln() / l) / l / b).and_then(finite);
+    check(
+        &at("log_lhs"),
+        a.log_pullback_lhs(&b, &y, &d),
+        lhs.map(|g| d * g),
+        nan_in,
+    );
+    check(
+        &at("log_rhs"),
+        a.log_pullback_rhs(&b, &y, &d),
+        rhs.map(|g| d * g),
+        nan_in,
+    );
+}
+
+// copysign (x = a, sign = b): ∂/∂x = ±1 by the sign bits, 0 at x = ±0
+// (documented), NaN for a NaN x; ∂/∂sign = 0 everywhere (constant local
+// derivative: even a NaN passes as 0).
+fn check_copysign(a: f64, b: f64, d: f64) {
+    let at = |rule: &str| format!("{rule}(x = {a:e}, sign = {b:e}, d = {d})");
+    let y = a.copysign(b);
+    let got = a.copysign_pullback_lhs(&b, &y, &d);
+    if a.is_nan() {
+        assert!(got.is_nan(), "{}: {got:e}", at("copysign_lhs"));
+    } else {
+        let want = if a == 0.0 {
+            0.0
+        } else if a.is_sign_negative() == b.is_sign_negative() {
+            d
+        } else {
+            -d
+        };
+        assert_eq!(got, want, "{}", at("copysign_lhs"));
+    }
+    assert_eq!(
+        a.copysign_pullback_rhs(&b, &y, &d),
+        0.0,
+        "{}",
+        at("copysign_rhs")
+    );
+}
+
+// rem_euclid (x = a, r = b): ∂/∂x = 1 everywhere (constant: NaN passes);
+// ∂/∂r = −q, q the Euclidean quotient, where the value and q are finite.
+fn check_rem_euclid(a: f64, b: f64, d: f64) {
+    let at = |rule: &str| format!("{rule}(x = {a:e}, r = {b:e}, d = {d})");
+    let y = a.rem_euclid(b);
+    assert_eq!(
+        a.rem_euclid_pullback_lhs(&b, &y, &d),
+        d,
+        "{}",
+        at("rem_euclid_lhs")
+    );
+    let q = (a.is_finite() && b.is_finite() && b != 0.0)
+        .then(|| a.div_euclid(b))
+        .and_then(finite);
+    check(
+        &at("rem_euclid_rhs"),
+        a.rem_euclid_pullback_rhs(&b, &y, &d),
+        q.map(|q| -d * q),
+        a.is_nan() || b.is_nan(),
+    );
+}
+
+// clamp (x = a, lo = −|b|, hi = |b|): the whole adjoint to the operand the
+// value is, ties to x (documented); a NaN x is returned, and gets it.
+fn check_clamp(a: f64, b: f64, d: f64) {
+    if b.is_nan() {
+        return; // `clamp` panics on a NaN bound
+    }
+    let at = format!(
+        "clamp(x = {a:e}, lo = {:e}, hi = {:e}, d = {d})",
+        -b.abs(),
+        b.abs()
+    );
+    let (lo, hi) = (-b.abs(), b.abs());
+    let y = a.clamp(lo, hi);
+    let want = if a.is_nan() || y == a {
+        (d, 0.0, 0.0)
+    } else if y.to_bits() == lo.to_bits() {
+        // (by its bits: lo = −0 and hi = +0 compare equal)
+        (0.0, d, 0.0)
+    } else {
+        (0.0, 0.0, d)
+    };
+    let got = (
+        a.clamp_pullback_x(&lo, &hi, &d),
+        a.clamp_pullback_lo(&lo, &hi, &d),
+        a.clamp_pullback_hi(&lo, &hi, &d),
+    );
+    assert_eq!(got, want, "{at}");
 }
 
 // mul_add (x = a, a = b, b = 1): ∂/∂x = a, ∂/∂a = x, ∂/∂b = 1.

@@ -12,7 +12,11 @@ use crate::tangent::Differentiable;
 /// Implemented for `f32` (computed in `f32`) and `f64`. Where the derivative
 /// is not defined at a kink, the choice made is stated on the method:
 /// `abs` at `0` gives `0`, `max`/`min` ties give the whole adjoint to the
-/// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`.
+/// receiver, `powi` with `n = 0` gives `0`, `sqrt` at `0` gives `+∞`,
+/// `copysign` at `x = 0` gives `0`, `clamp` ties with a bound give the whole
+/// adjoint to the receiver, `rem_euclid` at its jumps follows the branch the
+/// value took; the piecewise-constant `floor ceil round trunc signum` give
+/// `0` everywhere, their jumps included, and `fract` gives `d` everywhere.
 ///
 /// ```
 /// use autodiff_runtime::rules_traits::FloatRules;
@@ -72,6 +76,48 @@ pub trait FloatRules: Differentiable {
     fn abs_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `−d / x²`, computed as `−d · y²`.
     fn recip_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (1 + x)` (`+∞` at `x = −1`, as the true derivative).
+    fn ln_1p_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · eˣ`, computed from `x`: not as `d · (y + 1)`, which cancels where
+    /// `y = eˣ − 1` is near `−1` (`0` instead of `4e-18` at `x = −40`).
+    fn exp_m1_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / √(x² + 1)`, computed as `d / hypot(x, 1)` so that `x²` cannot
+    /// overflow.
+    fn asinh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / √(x² − 1)`, computed as `d / (√(x − 1) · √(x + 1))`: no
+    /// cancellation near `x = 1`, no overflow (`+∞` at `x = 1`; NaN below,
+    /// outside the domain).
+    fn acosh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d / (1 − x²)`, computed as `d / ((1 − x)(1 + x))` (`+∞` at `|x| = 1`).
+    fn atanh_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · π/180`, computed as `d.to_radians()` (the method is linear: the
+    /// same constant, rounded the same way).
+    fn to_radians_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d · 180/π`, computed as `d.to_degrees()`.
+    fn to_degrees_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`: `x.floor()` is constant between integers. At the jumps (the
+    /// integers), where the derivative does not exist, it is taken as `0`
+    /// too, and so at `±∞` and NaN: nothing flows back through a rounded
+    /// value.
+    fn floor_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn ceil_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the half-integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn round_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`, also at the jumps (the non-zero integers), as for
+    /// [`floor_pullback`](Self::floor_pullback).
+    fn trunc_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `0`: `x.signum()` is `±1` on either side of `0`. At the jump `x = ±0`
+    /// the derivative is taken as `0` too (as `abs` takes its kink there),
+    /// and so for NaN.
+    fn signum_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// `d`: `x.fract() = x − x.trunc()` has slope `1` between its jumps. At
+    /// the jumps (the non-zero integers) both one-sided derivatives are `1`,
+    /// and the derivative is taken as `1` there too; the adjoint passes
+    /// unchanged, also for a NaN or infinite `x`.
+    fn fract_pullback(&self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// `d · n · xⁿ⁻¹`; `0` for `n = 0` (also at `x = 0`, where `0 · 0⁻¹`
     /// would be NaN).
     fn powi_pullback(&self, n: i32, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
@@ -112,12 +158,77 @@ pub trait FloatRules: Differentiable {
     fn hypot_pullback_lhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
     /// To `p` in `y = x.hypot(p)`: `d · p / y`; `0` at `x = p = 0`.
     fn hypot_pullback_rhs(&self, p: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.log(b)` (`ln x / ln b`): `d / (x · ln b)` (`±∞` at
+    /// `x = 0` and at `b = 1`, as the true derivative).
+    fn log_pullback_lhs(&self, b: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the base `b` in `y = x.log(b)`: `−d · ln x / (b · ln² b)`, computed
+    /// as `−d · y / (b · ln b)`; `0` at `x = 1`, where `y` is `0` for every base.
+    fn log_pullback_rhs(&self, b: &Self, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To `x` in `y = x.copysign(sign)` (`|x|` with the sign of `sign`):
+    /// `d` where the signs of `x` and `sign` agree, `−d` where they differ
+    /// (`sgn x · sgn sign`). A sign is read from the sign bit, as `copysign`
+    /// does: `−0.0` and a NaN with its sign bit set count as negative. At the
+    /// kink `x = ±0` the derivative is taken as `0`, as for `abs` (which is
+    /// `x.copysign(1.0)`); NaN for a NaN `x`.
+    fn copysign_pullback_lhs(
+        &self,
+        sign: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `sign` in `y = x.copysign(sign)`: `0`. Only the sign of `sign` is
+    /// read; where it flips (at `sign = ±0`) the value jumps from `|x|` to
+    /// `−|x|`, and the derivative is taken as `0` there too.
+    fn copysign_pullback_rhs(
+        &self,
+        sign: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `x` in `y = x.rem_euclid(r)` (`x − r·q`, `q` the Euclidean
+    /// quotient): `d`. At the jumps, where `x` crosses a multiple of `r` and
+    /// the value drops from `|r|` to `0`, the derivative is taken as `1` too
+    /// (both one-sided derivatives are `1`).
+    fn rem_euclid_pullback_lhs(
+        &self,
+        r: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
+    /// To `r` in `y = x.rem_euclid(r)`: `−d · q`, the quotient of the branch
+    /// the value took, recovered from the value as `q = round((x − y) / r)`
+    /// (so that it agrees with `y` where `x.div_euclid(r)`, computed from the
+    /// rounded `x / r`, would not). At the jumps the quotient steps by one and
+    /// the derivative is that of the branch taken. NaN where the value is not
+    /// finite (`r = 0`, an infinite `x`).
+    fn rem_euclid_pullback_rhs(
+        &self,
+        r: &Self,
+        y: &Self::Tangent,
+        d: &Self::Tangent,
+    ) -> Self::Tangent;
     /// To the receiver `x` of `x.mul_add(a, b) = x·a + b`: `d · a`.
     fn mul_add_pullback_x(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
     /// To `a` in `x.mul_add(a, b)`: `d · x`.
     fn mul_add_pullback_a(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
     /// To `b` in `x.mul_add(a, b)`: `d`.
     fn mul_add_pullback_b(&self, a: &Self, b: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To the receiver `x` of `x.clamp(lo, hi)`: `d` where the value is `x`
+    /// itself, `lo ≤ x ≤ hi`, else `0`.
+    ///
+    /// On a tie with a bound (`x == lo` or `x == hi`) the whole adjoint goes
+    /// to the receiver `x` and `0` to the bound, as for `max`/`min` ties (and
+    /// as `clamp` returns `x` there): `x.clamp(lo, hi)` routes its adjoint as
+    /// `x.max(lo).min(hi)` does. A NaN `x`, which `clamp` returns as is, gets
+    /// the adjoint too.
+    fn clamp_pullback_x(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `lo` in `x.clamp(lo, hi)`: `d` where `x < lo` (the value is `lo`),
+    /// else `0` (also on the tie `x == lo`; see
+    /// [`clamp_pullback_x`](Self::clamp_pullback_x)).
+    fn clamp_pullback_lo(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
+    /// To `hi` in `x.clamp(lo, hi)`: `d` where `x > hi` (the value is `hi`),
+    /// else `0` (also on the tie `x == hi`).
+    fn clamp_pullback_hi(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
 }
 
 // Every rule is `d` times the local derivative, written in the float type
@@ -224,6 +335,61 @@ macro_rules! float_method_rules {
                 -*d * (*y * *y)
             }
             #[inline]
+            fn ln_1p_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / (1.0 + *self)
+            }
+            #[inline]
+            fn exp_m1_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d * self.exp()
+            }
+            #[inline]
+            fn asinh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / self.hypot(1.0)
+            }
+            // x − 1 is exact for x in [1, 2] (Sterbenz), and the product of
+            // the two roots cannot overflow where x² would.
+            #[inline]
+            fn acosh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / ((*self - 1.0).sqrt() * (*self + 1.0).sqrt())
+            }
+            // (1 − x)(1 + x): each factor is exact where it is small.
+            #[inline]
+            fn atanh_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d / ((1.0 - *self) * (1.0 + *self))
+            }
+            #[inline]
+            fn to_radians_pullback(&self, _y: &$t, d: &$t) -> $t {
+                d.to_radians()
+            }
+            #[inline]
+            fn to_degrees_pullback(&self, _y: &$t, d: &$t) -> $t {
+                d.to_degrees()
+            }
+            #[inline]
+            fn floor_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn ceil_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn round_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn trunc_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn signum_pullback(&self, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn fract_pullback(&self, _y: &$t, d: &$t) -> $t {
+                *d
+            }
+            #[inline]
             fn powi_pullback(&self, n: i32, _y: &$t, d: &$t) -> $t {
                 if n == 0 {
                     return 0.0;
@@ -289,6 +455,40 @@ macro_rules! float_method_rules {
                 if *y == 0.0 { 0.0 } else { *d * (*p / *y) }
             }
             #[inline]
+            fn log_pullback_lhs(&self, b: &$t, _y: &$t, d: &$t) -> $t {
+                *d / (*self * b.ln())
+            }
+            #[inline]
+            fn log_pullback_rhs(&self, b: &$t, y: &$t, d: &$t) -> $t {
+                -*d * *y / (*b * b.ln())
+            }
+            #[inline]
+            fn copysign_pullback_lhs(&self, sign: &$t, _y: &$t, d: &$t) -> $t {
+                if *self == 0.0 {
+                    0.0
+                } else if self.is_nan() {
+                    *self
+                } else if self.is_sign_negative() == sign.is_sign_negative() {
+                    *d
+                } else {
+                    -*d
+                }
+            }
+            #[inline]
+            fn copysign_pullback_rhs(&self, _sign: &$t, _y: &$t, _d: &$t) -> $t {
+                0.0
+            }
+            #[inline]
+            fn rem_euclid_pullback_lhs(&self, _r: &$t, _y: &$t, d: &$t) -> $t {
+                *d
+            }
+            // y is x − q·r up to one rounding (of `x % r + |r|` where
+            // `x % r < 0`), so (x − y)/r is within rounding of the integer q.
+            #[inline]
+            fn rem_euclid_pullback_rhs(&self, r: &$t, y: &$t, d: &$t) -> $t {
+                -*d * ((*self - *y) / *r).round()
+            }
+            #[inline]
             fn mul_add_pullback_x(&self, a: &$t, _b: &$t, d: &$t) -> $t {
                 *d * *a
             }
@@ -300,6 +500,21 @@ macro_rules! float_method_rules {
             fn mul_add_pullback_b(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
                 *d
             }
+            // `clamp` is `if x < lo { lo } else if x > hi { hi } else { x }`
+            // (it panics unless lo ≤ hi): the adjoint goes where the value
+            // came from.
+            #[inline]
+            fn clamp_pullback_x(&self, lo: &$t, hi: &$t, d: &$t) -> $t {
+                if *self < *lo || *self > *hi { 0.0 } else { *d }
+            }
+            #[inline]
+            fn clamp_pullback_lo(&self, lo: &$t, _hi: &$t, d: &$t) -> $t {
+                if *self < *lo { *d } else { 0.0 }
+            }
+            #[inline]
+            fn clamp_pullback_hi(&self, _lo: &$t, hi: &$t, d: &$t) -> $t {
+                if *self > *hi { *d } else { 0.0 }
+            }
         }
     )*};
 }
@@ -307,8 +522,13 @@ macro_rules! float_method_rules {
 float_method_rules!(f32, f64);
 
 #[cfg(test)]
-// Exact values (kinks, ±∞, ties) are what many asserts check.
-#[allow(clippy::float_cmp, clippy::many_single_char_names)]
+// Exact values (kinks, ±∞, ties) are what many asserts check; references
+// are the digits mpmath computed, which rustc rounds.
+#[allow(
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::excessive_precision
+)]
 mod tests {
     use super::*;
     use crate::check::check;
@@ -591,6 +811,271 @@ mod tests {
         assert_eq!(2.0_f64.recip_pullback(&0.5, &1.0), -0.25);
     }
 
+    /// Units in the last place between `got` and `want` (same sign, finite).
+    fn ulps(got: f64, want: f64) -> u64 {
+        assert!(
+            got.is_finite() && want.is_finite() && got.signum() == want.signum(),
+            "{got:e} vs {want:e}"
+        );
+        got.to_bits().abs_diff(want.to_bits())
+    }
+
+    /// `pullback(x, f(x), 1)` is within 4 ulp of each reference `(x, f'(x))`
+    /// (40-digit values from mpmath, at the float `x` exactly).
+    #[track_caller]
+    fn within_4_ulp(f: fn(f64) -> f64, pullback: Unary64, cases: &[(f64, f64)]) {
+        for &(x, want) in cases {
+            let got = pullback(&x, &f(x), &1.0);
+            let n = ulps(got, want);
+            assert!(n <= 4, "at x = {x:e}: {got:e}, want {want:e} ({n} ulp)");
+        }
+    }
+
+    /// The `f32` rule within 4 `f32` ulp of the derivative computed in
+    /// `f64` (`exact`), at `n` points evenly spread over `[lo, hi]`.
+    #[track_caller]
+    fn f32_within_4_ulp(
+        f: fn(f32) -> f32,
+        pullback: fn(&f32, &f32, &f32) -> f32,
+        exact: fn(f64) -> f64,
+        (lo, hi): (f32, f32),
+    ) {
+        let n = 2000_u16;
+        for i in 0..=n {
+            let x = lo + (hi - lo) * f32::from(i) / f32::from(n);
+            let got = pullback(&x, &f(x), &1.0);
+            #[allow(clippy::cast_possible_truncation)]
+            let want = exact(f64::from(x)) as f32;
+            let n = got.to_bits().abs_diff(want.to_bits());
+            assert!(
+                got.signum() == want.signum() && n <= 4,
+                "at x = {x:e}: {got:e}, want {want:e} ({n} ulp)"
+            );
+        }
+    }
+
+    #[test]
+    fn test_ln_1p() {
+        fd_unary(
+            f64::ln_1p,
+            rules::ln_1p_pullback,
+            &[-0.9, -0.3, 0.0, 1e-9, 2.5, 100.0],
+        );
+        fd_unary_f32(f32::ln_1p, rules::ln_1p_pullback, &[-0.5, 0.0, 3.0]);
+        within_4_ulp(
+            f64::ln_1p,
+            rules::ln_1p_pullback,
+            &[
+                (1e-10, 0.999_999_999_900_000_000_01),
+                (-0.75, 4.0),
+                (3.0, 0.25),
+                (1e10, 9.999_999_999_000_000_000_1e-11),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::ln_1p,
+            rules::ln_1p_pullback,
+            |x| 1.0 / (1.0 + x),
+            (-0.99, 50.0),
+        );
+        // x = −1: +∞, the true derivative.
+        assert_eq!(
+            (-1.0_f64).ln_1p_pullback(&f64::NEG_INFINITY, &1.0),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn test_exp_m1() {
+        fd_unary(
+            f64::exp_m1,
+            rules::exp_m1_pullback,
+            &[-30.0, -1.0, 0.0, 1e-9, 0.7, 5.0],
+        );
+        fd_unary_f32(f32::exp_m1, rules::exp_m1_pullback, &[-3.0, 0.0, 1.5]);
+        within_4_ulp(
+            f64::exp_m1,
+            rules::exp_m1_pullback,
+            &[
+                // y + 1 would be exactly 0 here.
+                (-40.0, 4.248_354_255_291_588_995_329_235e-18),
+                (-1e-8, 0.999_999_990_000_000_049_999_999_6),
+                (0.7, 2.013_752_707_470_476_432_195_965),
+                (30.0, 10_686_474_581_524.462_146_990_47),
+            ],
+        );
+        f32_within_4_ulp(f32::exp_m1, rules::exp_m1_pullback, f64::exp, (-20.0, 20.0));
+    }
+
+    #[test]
+    fn test_asinh() {
+        fd_unary(
+            f64::asinh,
+            rules::asinh_pullback,
+            &[-50.0, -2.0, -0.5, 0.0, 0.5, 1.5, 1e3],
+        );
+        fd_unary_f32(f32::asinh, rules::asinh_pullback, &[-3.0, 0.0, 0.5, 10.0]);
+        within_4_ulp(
+            f64::asinh,
+            rules::asinh_pullback,
+            &[
+                // x² would overflow.
+                (-1e200, 1.000_000_000_000_000_030_266_878e-200),
+                (-0.5, 0.894_427_190_999_915_878_563_669_5),
+                (1e-8, 0.999_999_999_999_999_95),
+                (3.0, 0.316_227_766_016_837_933_199_889_4),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::asinh,
+            rules::asinh_pullback,
+            |x| 1.0 / x.hypot(1.0),
+            (-100.0, 100.0),
+        );
+    }
+
+    #[test]
+    fn test_acosh() {
+        fd_unary(
+            f64::acosh,
+            rules::acosh_pullback,
+            &[1.1, 1.5, 2.0, 10.0, 1e3],
+        );
+        fd_unary_f32(f32::acosh, rules::acosh_pullback, &[1.5, 3.0, 20.0]);
+        within_4_ulp(
+            f64::acosh,
+            rules::acosh_pullback,
+            &[
+                // x² − 1 would cancel: 2⁻³⁹ + 2⁻⁸⁰ from 1 + 2⁻⁴⁰ squared.
+                (1.0 + 2e0_f64.powi(-40), 741_455.200_189_296_669_552_096_3),
+                (1.5, 0.894_427_190_999_915_878_563_669_5),
+                // x² would overflow.
+                (1e200, 1.000_000_000_000_000_030_266_878e-200),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::acosh,
+            rules::acosh_pullback,
+            |x| 1.0 / ((x - 1.0) * (x + 1.0)).sqrt(),
+            (1.001, 100.0),
+        );
+        // x = 1: +∞, the true (one-sided) derivative; below 1, outside the
+        // domain: NaN.
+        assert_eq!(1.0_f64.acosh_pullback(&0.0, &1.0), f64::INFINITY);
+        assert!(0.5_f64.acosh_pullback(&f64::NAN, &1.0).is_nan());
+    }
+
+    #[test]
+    fn test_atanh() {
+        fd_unary(
+            f64::atanh,
+            rules::atanh_pullback,
+            &[-0.95, -0.5, 0.0, 0.3, 0.9],
+        );
+        fd_unary_f32(f32::atanh, rules::atanh_pullback, &[-0.5, 0.0, 0.7]);
+        within_4_ulp(
+            f64::atanh,
+            rules::atanh_pullback,
+            &[
+                (-0.999_999, 500_000.249_985_747_167_804_811_4),
+                (-1e-8, 1.000_000_000_000_000_1),
+                (0.5, 1.333_333_333_333_333_333_333_333),
+                // 1 − x² would lose the low digits.
+                (1.0 - 2e0_f64.powi(-40), 549_755_813_888.250_000_000_000_1),
+            ],
+        );
+        f32_within_4_ulp(
+            f32::atanh,
+            rules::atanh_pullback,
+            |x| 1.0 / ((1.0 - x) * (1.0 + x)),
+            (-0.999, 0.999),
+        );
+        assert_eq!(1.0_f64.atanh_pullback(&f64::INFINITY, &1.0), f64::INFINITY);
+        assert_eq!(
+            (-1.0_f64).atanh_pullback(&f64::NEG_INFINITY, &1.0),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn test_to_radians_and_to_degrees() {
+        let xs = [-720.0, -1.0, 0.0, 45.0, 1e6];
+        fd_unary(f64::to_radians, rules::to_radians_pullback, &xs);
+        fd_unary(f64::to_degrees, rules::to_degrees_pullback, &xs);
+        fd_unary_f32(
+            f32::to_radians,
+            rules::to_radians_pullback,
+            &[-90.0, 0.0, 30.0],
+        );
+        fd_unary_f32(
+            f32::to_degrees,
+            rules::to_degrees_pullback,
+            &[-3.0, 0.0, 1.5],
+        );
+        within_4_ulp(
+            f64::to_radians,
+            rules::to_radians_pullback,
+            &[(7.0, 0.017_453_292_519_943_295_769_236_91)],
+        );
+        within_4_ulp(
+            f64::to_degrees,
+            rules::to_degrees_pullback,
+            &[(-0.1, 57.295_779_513_082_320_876_798_15)],
+        );
+        // Linear: the pullback is the method applied to the adjoint.
+        for d in [1.0_f32, -0.7, 3e30] {
+            assert_eq!(0.0_f32.to_radians_pullback(&0.0, &d), d.to_radians());
+            assert_eq!(0.0_f32.to_degrees_pullback(&0.0, &d), d.to_degrees());
+        }
+    }
+
+    /// `floor ceil round trunc signum`: `0` everywhere, and `fract`: `d`,
+    /// also at their jumps, at `±∞` and NaN (documented).
+    #[test]
+    fn test_piecewise_constant() {
+        type Rule = (&'static str, fn(f64) -> f64, Unary64, f64);
+        let rules: [Rule; 6] = [
+            ("floor", f64::floor, rules::floor_pullback, 0.0),
+            ("ceil", f64::ceil, rules::ceil_pullback, 0.0),
+            ("round", f64::round, rules::round_pullback, 0.0),
+            ("trunc", f64::trunc, rules::trunc_pullback, 0.0),
+            ("signum", f64::signum, rules::signum_pullback, 0.0),
+            ("fract", f64::fract, rules::fract_pullback, 1.0),
+        ];
+        // Between the jumps: the slope of the finite differences.
+        for &(_, f, pullback, _) in &rules {
+            fd_unary(f, pullback, &[-2.7, -0.3, 0.2, 1.7, 1e3 + 0.25]);
+        }
+        fd_unary_f32(f32::floor, rules::floor_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::ceil, rules::ceil_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::round, rules::round_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::trunc, rules::trunc_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::signum, rules::signum_pullback, &[-2.7, 1.7]);
+        fd_unary_f32(f32::fract, rules::fract_pullback, &[-2.7, 1.7]);
+        // At the jumps, ±0, ±∞ and NaN: the same, exactly.
+        for &(name, f, pullback, slope) in &rules {
+            for x in [
+                -2.0,
+                -0.5,
+                -0.0,
+                0.0,
+                0.5,
+                3.0,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+            ] {
+                for d in [1.0, -0.7, f64::INFINITY] {
+                    let got = pullback(&x, &f(x), &d);
+                    let want = if slope == 0.0 { 0.0 } else { d };
+                    assert_eq!(got, want, "{name}_pullback at x = {x}, d = {d}");
+                }
+            }
+        }
+        assert_eq!(2.5_f32.floor_pullback(&2.0, &1.0), 0.0);
+        assert_eq!(2.5_f32.fract_pullback(&0.5, &-3.0), -3.0);
+    }
+
     #[test]
     fn test_powi() {
         for n in [-3, -1, 1, 2, 3, 5] {
@@ -762,6 +1247,209 @@ mod tests {
         // The kink at the origin: 0, as for `abs`.
         assert_eq!(0.0_f64.hypot_pullback_lhs(&0.0, &0.0, &1.0), 0.0);
         assert_eq!(0.0_f64.hypot_pullback_rhs(&0.0, &0.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_log() {
+        let points = [
+            (0.5, 2.0),
+            (3.0, 10.0),
+            (2.0, 0.5),
+            (1.0, 3.0),
+            (100.0, 1.5),
+        ];
+        fd_binary(
+            f64::log,
+            rules::log_pullback_lhs,
+            rules::log_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::log,
+            rules::log_pullback_lhs,
+            rules::log_pullback_rhs,
+            &[(0.5, 2.0), (3.0, 10.0)],
+        );
+        // Within 4 ulp of ∂/∂x = 1/(x ln b), ∂/∂b = −ln x / (b ln² b)
+        // (mpmath, 40 digits).
+        for (x, b, dx, db) in [
+            (
+                3.0,
+                10.0,
+                0.144_764_827_301_083_942_550_376_3,
+                -0.020_721_112_812_350_524_403_697_41,
+            ),
+            (
+                0.5,
+                2.0,
+                2.885_390_081_777_926_814_719_849,
+                0.721_347_520_444_481_703_679_962_3,
+            ),
+            (
+                100.0,
+                1.5,
+                0.024_663_034_623_764_316_860_079_1,
+                -18.674_434_120_901_442_516_577_25,
+            ),
+        ] {
+            let y = f64::log(x, b);
+            for (got, want) in [
+                (rules::log_pullback_lhs(&x, &b, &y, &1.0), dx),
+                (rules::log_pullback_rhs(&x, &b, &y, &1.0), db),
+            ] {
+                let n = ulps(got, want);
+                assert!(n <= 4, "at ({x}, {b}): {got:e}, want {want:e} ({n} ulp)");
+            }
+        }
+        // x = 1: log is 0 in every base.
+        assert_eq!(1.0_f64.log_pullback_rhs(&7.0, &0.0, &1.0), 0.0);
+    }
+
+    #[test]
+    fn test_copysign() {
+        let points = [
+            (1.5, 2.0),
+            (1.5, -2.0),
+            (-0.3, 0.7),
+            (-0.3, -4.0),
+            (8.0, 1e-3),
+        ];
+        fd_binary(
+            f64::copysign,
+            rules::copysign_pullback_lhs,
+            rules::copysign_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::copysign,
+            rules::copysign_pullback_lhs,
+            rules::copysign_pullback_rhs,
+            &[(1.5, -2.0), (-0.3, 0.7)],
+        );
+        let d = 3.0_f64;
+        // Signs agree: d; differ: −d; the sign bit decides (−0.0, −NaN).
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&5.0, &2.0, &d), d);
+        assert_eq!((-2.0_f64).copysign_pullback_lhs(&5.0, &2.0, &d), -d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&-0.0, &-2.0, &d), -d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&0.0, &2.0, &d), d);
+        assert_eq!(2.0_f64.copysign_pullback_lhs(&-f64::NAN, &-2.0, &d), -d);
+        assert_eq!(2.0_f32.copysign_pullback_lhs(&-1.0, &-2.0, &1.0), -1.0);
+        // The kink x = ±0: 0, as for `abs`.
+        for zero in [0.0_f64, -0.0] {
+            for sign in [1.0, -1.0] {
+                assert_eq!(
+                    zero.copysign_pullback_lhs(&sign, &zero.copysign(sign), &d),
+                    0.0
+                );
+            }
+        }
+        assert!(f64::NAN.copysign_pullback_lhs(&1.0, &f64::NAN, &d).is_nan());
+        // Nothing flows to `sign`, also where it flips.
+        for sign in [-2.0, -0.0, 0.0, 2.0, f64::NAN] {
+            assert_eq!(1.5_f64.copysign_pullback_rhs(&sign, &1.5, &d), 0.0);
+        }
+    }
+
+    #[test]
+    fn test_rem_euclid() {
+        let points = [
+            (5.3, 2.0),
+            (-5.3, 2.0),
+            (5.3, -2.0),
+            (-5.3, -2.0),
+            (0.5, 3.0),
+            (1e3, 0.7),
+        ];
+        fd_binary(
+            f64::rem_euclid,
+            rules::rem_euclid_pullback_lhs,
+            rules::rem_euclid_pullback_rhs,
+            &points,
+        );
+        fd_binary_f32(
+            f32::rem_euclid,
+            rules::rem_euclid_pullback_lhs,
+            rules::rem_euclid_pullback_rhs,
+            &[(5.3, 2.0), (-5.3, -2.0)],
+        );
+        // ∂/∂r = −q: −5.3 = 2·(−3) + 0.7, and 5.3 = (−2)·(−2) + 1.3.
+        let y = (-5.3_f64).rem_euclid(2.0);
+        assert_eq!((-5.3_f64).rem_euclid_pullback_rhs(&2.0, &y, &1.0), 3.0);
+        let y = 5.3_f64.rem_euclid(-2.0);
+        assert_eq!(5.3_f64.rem_euclid_pullback_rhs(&-2.0, &y, &1.0), 2.0);
+        // The quotient of the value, not of the rounded x / r: here x / r
+        // rounds to 3, `div_euclid` says 3, yet the value is x − 2r.
+        let (x, r) = (1.0 - f64::EPSILON / 2.0, 1.0 / 3.0);
+        let y = x.rem_euclid(r);
+        assert_eq!(x.div_euclid(r), 3.0);
+        assert_eq!(y, x - 2.0 * r);
+        assert_eq!(x.rem_euclid_pullback_rhs(&r, &y, &1.0), -2.0);
+        // A huge quotient, still an integer.
+        let y = 1e300_f64.rem_euclid(0.1);
+        let g = 1e300_f64.rem_euclid_pullback_rhs(&0.1, &y, &1.0);
+        assert!(g.fract() == 0.0 && (g + 1e301).abs() < 1e287, "{g:e}");
+        // r = 0: no value, NaN.
+        assert!(
+            1.0_f64
+                .rem_euclid_pullback_rhs(&0.0, &f64::NAN, &1.0)
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn test_clamp() {
+        let (lo, hi) = (-1.0_f64, 2.0);
+        for x in [-3.0, -0.5, 0.0, 1.5, 4.0] {
+            for d in ADJOINTS {
+                let g = (
+                    rules::clamp_pullback_x(&x, &lo, &hi, &d),
+                    rules::clamp_pullback_lo(&x, &lo, &hi, &d),
+                    rules::clamp_pullback_hi(&x, &lo, &hi, &d),
+                );
+                let r = check(
+                    |&(x, lo, hi): &(f64, f64, f64)| d * x.clamp(lo, hi),
+                    (x, lo, hi),
+                    g,
+                );
+                assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+                // Exactly one of the three gets the adjoint.
+                assert_eq!(g.0 + g.1 + g.2, d);
+            }
+        }
+        let (lo32, hi32) = (-1.0_f32, 2.0_f32);
+        for x in [-3.0_f32, 0.5, 4.0] {
+            let g = (
+                x.clamp_pullback_x(&lo32, &hi32, &-0.7),
+                x.clamp_pullback_lo(&lo32, &hi32, &-0.7),
+                x.clamp_pullback_hi(&lo32, &hi32, &-0.7),
+            );
+            let r = check(
+                |&(x, lo, hi): &(f32, f32, f32)| -0.7 * x.clamp(lo, hi),
+                (x, lo32, hi32),
+                g,
+            );
+            assert!(r.is_close(1e-2), "at x = {x}: {r}");
+        }
+        // Ties go to the receiver, as `x.max(lo).min(hi)` routes them.
+        for x in [lo, hi] {
+            assert_eq!(x.clamp_pullback_x(&lo, &hi, &3.0), 3.0);
+            assert_eq!(x.clamp_pullback_lo(&lo, &hi, &3.0), 0.0);
+            assert_eq!(x.clamp_pullback_hi(&lo, &hi, &3.0), 0.0);
+            let via_min_max = rules::max_pullback_lhs(&x, &lo, &x.max(lo), &3.0)
+                * rules::min_pullback_lhs(&x.max(lo), &hi, &x.max(lo).min(hi), &1.0);
+            assert_eq!(via_min_max, 3.0);
+        }
+        // lo == hi: the value is x itself.
+        assert_eq!(1.0_f64.clamp_pullback_x(&1.0, &1.0, &3.0), 3.0);
+        // A NaN x is returned as is: the adjoint goes to it.
+        assert_eq!(f64::NAN.clamp_pullback_x(&lo, &hi, &3.0), 3.0);
+        assert_eq!(f64::NAN.clamp_pullback_lo(&lo, &hi, &3.0), 0.0);
+        assert_eq!(f64::NAN.clamp_pullback_hi(&lo, &hi, &3.0), 0.0);
+        // Infinite bounds: never taken by a finite x.
+        assert_eq!(
+            5.0_f64.clamp_pullback_x(&f64::NEG_INFINITY, &f64::INFINITY, &3.0),
+            3.0
+        );
     }
 
     #[test]

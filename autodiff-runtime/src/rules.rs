@@ -431,13 +431,13 @@ pub fn neg_pullback<X: NegRule + ?Sized>(x: &X, d: &X::DOut) -> X::Tangent {
 }
 
 macro_rules! unary_float_rules {
-    ($($name:ident: $method:ident),*) => {$(
+    ($($name:ident: $method:ident $(at $x:literal)?),*) => {$(
         #[doc = concat!("Pullback of `y = x.", stringify!($method), "()`: `d · f'(x)`, given `x`, `y` and the")]
         /// adjoint `d` of `y`. See [`FloatRules`] for the formula and its
         /// value at kinks.
         ///
         /// ```
-        /// let x = 0.5_f64;
+        #[doc = concat!("let x = ", unary_float_rules!(@at $($x)?), "_f64;")]
         #[doc = concat!("let g = autodiff_runtime::rules::", stringify!($name), "(&x, &x.", stringify!($method), "(), &1.0);")]
         #[doc = concat!("autodiff_runtime::check(|x: &f64| x.", stringify!($method), "(), x, g).assert_close(1e-8);")]
         /// ```
@@ -446,6 +446,9 @@ macro_rules! unary_float_rules {
             x.$name(y, d)
         }
     )*};
+    // The point of the doc example: 0.5 unless the rule names one.
+    (@at) => { "0.5" };
+    (@at $x:literal) => { stringify!($x) };
 }
 
 unary_float_rules!(
@@ -466,7 +469,20 @@ unary_float_rules!(
     cosh_pullback: cosh,
     tanh_pullback: tanh,
     abs_pullback: abs,
-    recip_pullback: recip
+    recip_pullback: recip,
+    ln_1p_pullback: ln_1p,
+    exp_m1_pullback: exp_m1,
+    asinh_pullback: asinh,
+    acosh_pullback: acosh at 1.5,
+    atanh_pullback: atanh,
+    to_radians_pullback: to_radians,
+    to_degrees_pullback: to_degrees,
+    floor_pullback: floor,
+    ceil_pullback: ceil,
+    round_pullback: round at 0.3,
+    trunc_pullback: trunc,
+    signum_pullback: signum,
+    fract_pullback: fract
 );
 
 macro_rules! binary_float_rules {
@@ -500,6 +516,9 @@ binary_float_rules! {
     min_pullback_lhs, min_pullback_rhs, min;
     atan2_pullback_lhs, atan2_pullback_rhs, atan2;
     hypot_pullback_lhs, hypot_pullback_rhs, hypot;
+    log_pullback_lhs, log_pullback_rhs, log;
+    copysign_pullback_lhs, copysign_pullback_rhs, copysign;
+    rem_euclid_pullback_lhs, rem_euclid_pullback_rhs, rem_euclid;
 }
 
 /// Pullback of `y = x.powi(n)`: `d · n · x^(n−1)` (`0` for `n = 0`).
@@ -561,6 +580,61 @@ pub fn mul_add_pullback_b<X: FloatRules + ?Sized>(
     d: &X::Tangent,
 ) -> X::Tangent {
     x.mul_add_pullback_b(a, b, d)
+}
+
+/// Pullback of `x.clamp(lo, hi)` to `x`: `d` where `lo ≤ x ≤ hi` (the value
+/// is `x`; ties with a bound go to `x`, as `max`/`min` ties go to the
+/// receiver), else `0`. See [`FloatRules::clamp_pullback_x`].
+///
+/// ```
+/// use autodiff_runtime::rules::{clamp_pullback_hi, clamp_pullback_lo, clamp_pullback_x};
+/// let (lo, hi, d) = (-1.0_f64, 1.0, 0.5);
+/// let g = |x: f64| {
+///     (
+///         clamp_pullback_x(&x, &lo, &hi, &d),
+///         clamp_pullback_lo(&x, &lo, &hi, &d),
+///         clamp_pullback_hi(&x, &lo, &hi, &d),
+///     )
+/// };
+/// assert_eq!(g(0.3), (0.5, 0.0, 0.0));
+/// assert_eq!(g(-2.0), (0.0, 0.5, 0.0));
+/// assert_eq!(g(2.0), (0.0, 0.0, 0.5));
+/// assert_eq!(g(1.0), (0.5, 0.0, 0.0)); // a tie: the receiver
+/// let f = |&(x, lo, hi): &(f64, f64, f64)| d * x.clamp(lo, hi);
+/// autodiff_runtime::check(f, (0.3, lo, hi), g(0.3)).assert_close(1e-8);
+/// ```
+#[inline]
+pub fn clamp_pullback_x<X: FloatRules + ?Sized>(
+    x: &X,
+    lo: &X,
+    hi: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.clamp_pullback_x(lo, hi, d)
+}
+
+/// Pullback of `x.clamp(lo, hi)` to `lo`: `d` where `x < lo`, else `0`; see
+/// [`clamp_pullback_x`].
+#[inline]
+pub fn clamp_pullback_lo<X: FloatRules + ?Sized>(
+    x: &X,
+    lo: &X,
+    hi: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.clamp_pullback_lo(lo, hi, d)
+}
+
+/// Pullback of `x.clamp(lo, hi)` to `hi`: `d` where `x > hi`, else `0`; see
+/// [`clamp_pullback_x`].
+#[inline]
+pub fn clamp_pullback_hi<X: FloatRules + ?Sized>(
+    x: &X,
+    lo: &X,
+    hi: &X,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.clamp_pullback_hi(lo, hi, d)
 }
 
 /// Pullback of [`sigmoid`](crate::sigmoid): `d · σ(x) · σ(−x)`, computed from `x`.

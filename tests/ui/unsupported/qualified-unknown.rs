@@ -1,10 +1,10 @@
 use autodiff::grad;
 
 #[grad]
-fn steps(x: f64) -> f64 {
-    f64::floor(x) //~ ERROR no derivative rule for `f64::floor`
+fn polar(x: f64) -> f64 {
+    f64::sin_cos(x).0 //~ ERROR no derivative rule for `f64::sin_cos`
 }
 
 fn main() {
-    let _ = steps(3.5);
+    let _ = polar(3.5);
 }
