@@ -250,7 +250,8 @@ pub struct Plan {
     /// level into a segment of each tape sized on entry of the loop
     /// (`rules::segment`), instead of pushing them one at a time: recounted
     /// loops, for values of `Copy` types with a default (floats, the sides
-    /// of `min`/`max`, winners' trips). The reverse drains the same segment.
+    /// of `min`/`max`, winners' trips, integer counters). The reverse drains
+    /// the same segment.
     pub segmented: HashMap<BlockKey, Vec<VarId>>,
     /// For each loop (by body) reversed backwards over its bounds, and each
     /// array whose elements its straight-line body reads only as `a[i]`
@@ -1111,6 +1112,34 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     }
 }
 
+/// Integer counters: the headers and exits of [`Plan::inductions`] (stepped
+/// by an integer literal), and of the carried values of outer loops that
+/// take them over from one iteration to the next (the packed triangle's `l`).
+fn counters(f: &Function, plan: &Plan) -> HashSet<VarId> {
+    let mut out: HashSet<VarId> = plan
+        .inductions
+        .iter()
+        .flat_map(|(&header, induction)| [header, induction.exit])
+        .collect();
+    let all = loops(&f.body);
+    loop {
+        let before = out.len();
+        for lp in &all {
+            let End::Continue(values) = &lp.body.end else {
+                continue;
+            };
+            for (carried, value) in lp.carried.iter().zip(values) {
+                if matches!(value.kind, OperandKind::Var(var) if out.contains(&var)) {
+                    out.extend([carried.header, carried.exit]);
+                }
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
 /// Fills [`Plan::lagged`].
 fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     for lp in loops(&f.body) {
@@ -1219,6 +1248,7 @@ fn segmented(f: &Function, plan: &mut Plan) {
             _ => None,
         })
         .chain(plan.winners.values().map(|winner| winner.trip))
+        .chain(counters(f, plan))
         .collect();
     for lp in loops(&f.body) {
         let body = key(&lp.body);
