@@ -134,7 +134,7 @@ diagnostics! {
         ui: "control/match-binding.rs";
     unbounded_range() => "a differentiated loop runs over a range with constant bounds (`lo..hi` or `lo..=hi`, integers)",
         ui: "control/unbounded-range.rs";
-    loop_iterator() => "`#[grad]` loops run over ranges (`0..n`) or over local slices, `Vec`s and arrays: `xs.iter()`, `xs.iter().enumerate()`, `xs.iter().zip(ys)`, `&xs`; index for anything else",
+    loop_iterator() => "`#[grad]` loops run over ranges (`0..n`) or over local slices, `Vec`s and arrays: `xs.iter()`, `xs.iter().enumerate()`, `xs.iter().zip(ys)`, `&xs`, `xs.windows(k)`, through `rev skip take step_by map filter copied cloned`; index for anything else",
         ui: "control/loop-iterator.rs";
     loop_pattern() => "bind loop elements to names (`x`, `&x`, `(i, x)`, `(x, y)`)",
         ui: "control/loop-pattern.rs";
@@ -152,7 +152,7 @@ diagnostics! {
         ui: "unsupported/compound-in-expression.rs";
     cast() => "`as` casts of differentiated values are not supported: keep the value in its float type, or cast a constant",
         ui: "unsupported/cast.rs";
-    closure() => "closures that use differentiated values are not supported in `#[grad]` functions: write the closure as a `#[grad]` function and call it",
+    closure() => "a closure that uses differentiated values can only be called (`f(x)`) or passed to an iterator chain (`xs.iter().map(f)`) in `#[grad]` functions: call it there, or write it as a `#[grad]` function and call that",
         ui: "unsupported/closure.rs";
     macro_call(name) => "macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust",
         ui: "unsupported/macro-call.rs";
