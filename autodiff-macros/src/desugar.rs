@@ -20,7 +20,8 @@
 //!
 //! Anything else is left as written. The pass does not know which values are
 //! differentiated, and a chain over constants is fine as it is; where the
-//! chain does read one, `lower` reports it.
+//! chain does read one, `lower` reports the link with no rewrite
+//! ([`iterator_culprit`]).
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
@@ -1161,6 +1162,93 @@ fn position(chain: &Chain, j: &Ident, positions: &Positions) -> TokenStream {
         (None, true) => quote!(#lo (#count - 1 - #j)),
         (None, false) => quote!(#lo #j),
     }
+}
+
+/// The methods of `Iterator` and of slices that start one.
+const ITERATOR_METHODS: &[&str] = &[
+    "iter",
+    "into_iter",
+    "iter_mut",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "flatten",
+    "zip",
+    "enumerate",
+    "rev",
+    "skip",
+    "take",
+    "step_by",
+    "skip_while",
+    "take_while",
+    "map_while",
+    "scan",
+    "chain",
+    "cycle",
+    "copied",
+    "cloned",
+    "inspect",
+    "peekable",
+    "fold",
+    "reduce",
+    "sum",
+    "product",
+    "count",
+    "collect",
+    "for_each",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "last",
+    "nth",
+    "any",
+    "all",
+    "position",
+    "find",
+    "try_fold",
+];
+
+/// The adaptors [`Desugar::chain`] rewrites.
+const REWRITTEN: &[&str] = &[
+    "iter",
+    "into_iter",
+    "windows",
+    "zip",
+    "enumerate",
+    "map",
+    "filter",
+    "copied",
+    "cloned",
+    "skip",
+    "take",
+    "step_by",
+    "rev",
+];
+
+/// For an iterator method call `lower` has no rule for (a chain this pass
+/// left as written): the link to blame, the first from the source that has
+/// no rewrite, else the method itself.
+pub fn iterator_culprit(call: &syn::ExprMethodCall) -> Option<&Ident> {
+    if !ITERATOR_METHODS.contains(&call.method.to_string().as_str()) {
+        return None;
+    }
+    let mut links = vec![&call.method];
+    let mut current = &*call.receiver;
+    while let Expr::MethodCall(inner) = strip_parens(current) {
+        links.push(&inner.method);
+        current = &inner.receiver;
+    }
+    let culprit = links
+        .iter()
+        .skip(1)
+        .rev()
+        .find(|link| !REWRITTEN.contains(&link.to_string().as_str()));
+    Some(culprit.copied().unwrap_or(&call.method))
 }
 
 /// `Vec<…>`, `std::vec::Vec<…>`.

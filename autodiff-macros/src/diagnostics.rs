@@ -166,6 +166,8 @@ diagnostics! {
         ui: "unsupported/block-without-value.rs";
     no_method_rule(name, methods) => "no derivative rule for the method `{name}`: the methods with rules are {methods}; for other code, write a `#[grad]` function and call it",
         ui: "unsupported/unknown-method.rs";
+    iterator_chain(name) => "`.{name}(..)` has no rewrite in an iterator chain under `#[grad]`: a chain is differentiated when it starts at `xs.iter()`, `xs.into_iter()`, `xs.windows(k)` or `lo..hi`, goes through `zip enumerate map filter copied cloned skip take step_by rev`, and ends in `sum product fold count` or a `collect` into a `Vec` (over a range, `.sum::<f64>()`); write this one as a `for` loop",
+        ui: "unsupported/iterator-chain.rs";
     method_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
         ui: "unsupported/method-arity.rs";
     powi_exponent() => "the exponent of `powi` is an integer and cannot be differentiated: use `powf` for a differentiated exponent",

@@ -2318,6 +2318,11 @@ impl Lower<'_> {
                 args,
             });
         }
+        if let Some(link) = crate::desugar::iterator_culprit(call) {
+            self.cx
+                .error(link.span(), diagnostics::iterator_chain(link));
+            return Op::Opaque(TokenStream::new());
+        }
         self.cx.error(
             call.method.span(),
             diagnostics::no_method_rule(&name, rules::method_list()),
