@@ -761,8 +761,19 @@ impl Lower<'_> {
             Expr::Cast(e) => is_float_type(&e.ty),
             // `x = 0.5` is lowered as `same_type(&x, 0.5)`.
             Expr::Call(call) => {
-                matches!(&*call.func, Expr::Path(path)
-                    if path.path.segments.last().is_some_and(|last| last.ident == "same_type"))
+                let Expr::Path(path) = &*call.func else {
+                    return false;
+                };
+                let last = path.path.segments.last().map(|last| &last.ident);
+                // The start of a `.sum()` or `.product()` that `desugar`
+                // turned into a loop: a float (or an integer that carries no
+                // derivative) whose type its use infers.
+                if path.path.segments.iter().any(|s| s.ident == "__private")
+                    && last.is_some_and(|last| last == "sum_start" || last == "product_start")
+                {
+                    return true;
+                }
+                last.is_some_and(|last| last == "same_type")
                     && call
                         .args
                         .first()
