@@ -31,13 +31,35 @@ use syn::{Expr, Ident, Pat, Stmt, parse_quote};
 /// The function body with its chains and local closures rewritten.
 pub fn block(block: &syn::Block) -> syn::Block {
     let mut block = block.clone();
-    let mut pass = Desugar { next: 0 };
+    let mut taken = Vec::new();
+    names_in(block.to_token_stream(), &mut taken);
+    let mut pass = Desugar {
+        next: 0,
+        taken,
+        accumulators: Vec::new(),
+    };
     pass.visit_block_mut(&mut block);
     block
 }
 
 struct Desugar {
     next: usize,
+    /// The names the body mentions, and those the pass has given out: a new
+    /// name is `acc`, `i`, … when free, else `__ad_acc3`, `__ad_i4`, ….
+    taken: Vec<String>,
+    /// The accumulators of rewritten chains, to recognise their blocks.
+    accumulators: Vec<Ident>,
+}
+
+/// Every identifier in `tokens`.
+fn names_in(tokens: TokenStream, names: &mut Vec<String>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => names.push(ident.to_string()),
+            proc_macro2::TokenTree::Group(group) => names_in(group.stream(), names),
+            _ => {}
+        }
+    }
 }
 
 impl Desugar {
@@ -46,17 +68,40 @@ impl Desugar {
         &mut self,
         rewrite: impl FnOnce(&mut Self) -> Rewrite<Option<Expr>>,
     ) -> Option<Expr> {
-        let next = self.next;
+        let (next, taken) = (self.next, self.taken.len());
         let result = rewrite(self).ok().flatten();
         if result.is_none() {
             self.next = next;
+            self.taken.truncate(taken);
         }
         result
     }
 
+    /// A name nothing else in the function uses: `base` itself the first
+    /// time, if the body does not mention it.
     fn fresh(&mut self, base: &str) -> Ident {
+        if !self.taken.iter().any(|name| name == base) {
+            self.taken.push(base.to_owned());
+            return format_ident!("{}", base);
+        }
         self.next += 1;
         format_ident!("__ad_{}{}", base, self.next)
+    }
+
+    /// Whether `block` is a rewritten chain: `{ let mut acc = …; … acc }`.
+    fn is_chain_block(&self, block: &syn::Block) -> bool {
+        let (Some(Stmt::Local(first)), Some(Stmt::Expr(Expr::Path(last), None))) =
+            (block.stmts.first(), block.stmts.last())
+        else {
+            return false;
+        };
+        let pat = match &first.pat {
+            Pat::Type(typed) => &*typed.pat,
+            pat => pat,
+        };
+        matches!(pat, Pat::Ident(acc) if acc.mutability.is_some()
+            && last.path.is_ident(&acc.ident)
+            && self.accumulators.contains(&acc.ident))
     }
 }
 
@@ -87,6 +132,18 @@ impl VisitMut for Desugar {
             k += 1;
         }
         visit_mut::visit_block_mut(self, block);
+        // Input:  { …; { let mut acc = 0.0; for … { … } acc } }   (a chain as the tail)
+        // Output: { …; let mut acc = 0.0; for … { … } acc }       (as one would write it)
+        if let Some(Stmt::Expr(Expr::Block(tail), None)) = block.stmts.last()
+            && tail.label.is_none()
+            && tail.attrs.is_empty()
+            && self.is_chain_block(&tail.block)
+        {
+            let Some(Stmt::Expr(Expr::Block(tail), None)) = block.stmts.pop() else {
+                unreachable!("matched above")
+            };
+            block.stmts.extend(tail.block.stmts);
+        }
     }
 
     // Input:  let h: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
@@ -322,7 +379,7 @@ struct Chain {
     body: Vec<(Vec<Stmt>, Option<Expr>)>,
     position_frozen: bool,
     /// The index into the source slices of the current item (index mode).
-    base_index: Ident,
+    base_index: Option<Ident>,
     /// The whole chain (with its terminal, or the `for` loop with its body),
     /// and the closure (or `for` loop) whose parameters are being bound: a
     /// parameter may name a source element, bound at the top of the loop
@@ -380,6 +437,7 @@ impl Desugar {
                 _ => None,
             });
         let mut acc = self.fresh("acc");
+        self.accumulators.push(acc.clone());
         let (init, combine, ty): (Expr, Stmt, Option<syn::Type>) = match method.as_str() {
             "sum" | "product" if terminal.args.is_empty() => {
                 let value = self.value(&mut chain, item)?;
@@ -425,6 +483,7 @@ impl Desugar {
                         .all(|pat| occurrences(pat, &first.ident) == 0)
                 {
                     acc = first.ident.clone();
+                    self.accumulators.push(acc.clone());
                 }
                 let acc_item = Item::Value(parse_quote!(#acc));
                 let value = self.apply(&mut chain, f, vec![acc_item, item])?;
@@ -482,7 +541,7 @@ impl Desugar {
             enumerated: false,
             body: vec![(Vec::new(), None)],
             position_frozen: false,
-            base_index: self.fresh("i"),
+            base_index: None,
             all: context,
             binder: TokenStream::new(),
         };
@@ -691,6 +750,14 @@ impl Desugar {
         }
     }
 
+    /// The index into the source slices (index mode), named on first use.
+    fn base_index(&mut self, chain: &mut Chain) -> Ident {
+        if chain.base_index.is_none() {
+            chain.base_index = Some(self.fresh("i"));
+        }
+        chain.base_index.clone().expect("set above")
+    }
+
     fn slot_name(&mut self, chain: &mut Chain, k: usize) -> Ident {
         if chain.slots[k].name.is_none() {
             chain.slots[k].name = Some(self.fresh("e"));
@@ -853,7 +920,7 @@ impl Desugar {
                 windows.push((
                     ident.ident.to_string(),
                     base.clone(),
-                    chain.base_index.clone(),
+                    self.base_index(chain),
                 ));
                 Ok(())
             }
@@ -999,7 +1066,7 @@ impl Desugar {
         let positions = self.count(&chain);
         let count = &positions.count;
         let moved = chain.step.is_some() || chain.rev || positions.lo.is_some();
-        let i = chain.base_index.clone();
+        let i = self.base_index(&mut chain);
         let mut top: Vec<Stmt> = Vec::new();
         if let Source::Range { lo: start, hi: end } = &chain.source {
             // The item is the range's value.
@@ -1155,11 +1222,12 @@ struct Positions {
 fn position(chain: &Chain, j: &Ident, positions: &Positions) -> TokenStream {
     let Positions { count, span, lo } = positions;
     let lo = lo.as_ref().map(|lo| quote!(#lo + ));
+    // Left to right, no step goes below zero: `j < count`.
     match (&chain.step, chain.rev) {
-        (Some(k), true) if chain.rev_then_step => quote!(#lo (#span - 1 - #j * #k)),
+        (Some(k), true) if chain.rev_then_step => quote!(#lo #span - 1 - #j * #k),
         (Some(k), true) => quote!(#lo (#count - 1 - #j) * #k),
         (Some(k), false) => quote!(#lo #j * #k),
-        (None, true) => quote!(#lo (#count - 1 - #j)),
+        (None, true) => quote!(#lo #count - 1 - #j),
         (None, false) => quote!(#lo #j),
     }
 }
@@ -1289,7 +1357,13 @@ impl VisitMut for Windows {
             && let Some((_, base, i)) = self.renames.iter().find(|(w, _, _)| *name == w)
         {
             let j = &index.index;
-            *expr = parse_quote!(#base[#i + #j]);
+            *expr = if matches!(&**j, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. })
+                if int.base10_digits() == "0")
+            {
+                parse_quote!(#base[#i])
+            } else {
+                parse_quote!(#base[#i + #j])
+            };
         }
     }
 }
@@ -1407,13 +1481,11 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ x.iter().map(|v| v * v).sum::<f64>() }),
             syn::parse_quote!({
-                {
-                    let mut __ad_acc2: f64 = 0.0;
-                    for v in x.iter() {
-                        __ad_acc2 += v * v;
-                    }
-                    __ad_acc2
+                let mut acc: f64 = 0.0;
+                for v in x.iter() {
+                    acc += v * v;
                 }
+                acc
             }),
         );
     }
@@ -1423,13 +1495,11 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ w.iter().zip(x).map(|(a, b)| a * b).sum() }),
             syn::parse_quote!({
-                {
-                    let mut __ad_acc2 = ::autodiff::__private::rules::sum_start();
-                    for (a, b) in w.iter().zip(x.iter()) {
-                        __ad_acc2 += a * b;
-                    }
-                    __ad_acc2
+                let mut acc = ::autodiff::__private::rules::sum_start();
+                for (a, b) in w.iter().zip(x.iter()) {
+                    acc += a * b;
                 }
+                acc
             }),
         );
     }
@@ -1439,15 +1509,13 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c) }),
             syn::parse_quote!({
-                {
-                    let mut acc = 0.0;
-                    for __ad_j3 in 0..coeffs.len() {
-                        let __ad_i1 = (coeffs.len() - 1 - __ad_j3);
-                        let c = &coeffs[__ad_i1];
-                        acc = acc * x + c;
-                    }
-                    acc
+                let mut acc = 0.0;
+                for j in 0..coeffs.len() {
+                    let i = coeffs.len() - 1 - j;
+                    let c = &coeffs[i];
+                    acc = acc * x + c;
                 }
+                acc
             }),
         );
     }
@@ -1457,13 +1525,11 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>() }),
             syn::parse_quote!({
-                {
-                    let mut __ad_acc2: f64 = 0.0;
-                    for __ad_i1 in 0..(x.len() + 1).saturating_sub(2) {
-                        __ad_acc2 += (x[__ad_i1 + 1] - x[__ad_i1 + 0]).powi(2);
-                    }
-                    __ad_acc2
+                let mut acc: f64 = 0.0;
+                for i in 0..(x.len() + 1).saturating_sub(2) {
+                    acc += (x[i + 1] - x[i]).powi(2);
                 }
+                acc
             }),
         );
     }
@@ -1473,15 +1539,13 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ x.iter().filter(|v| **v > 0.0).count() }),
             syn::parse_quote!({
-                {
-                    let mut __ad_acc3 = 0usize;
-                    for &__ad_e2 in x.iter() {
-                        if (__ad_e2) > 0.0 {
-                            __ad_acc3 += 1;
-                        }
+                let mut acc = 0usize;
+                for &e in x.iter() {
+                    if (e) > 0.0 {
+                        acc += 1;
                     }
-                    __ad_acc3
                 }
+                acc
             }),
         );
     }
@@ -1494,12 +1558,11 @@ mod tests {
             }),
             syn::parse_quote!({
                 let h: Vec<f64> = {
-                    let mut __ad_acc2 =
-                        ::std::vec![::autodiff::__private::rules::sum_start(); x.len()];
-                    for (__ad_j3, v) in x.iter().enumerate() {
-                        __ad_acc2[__ad_j3] = v.tanh();
+                    let mut acc = ::std::vec![::autodiff::__private::rules::sum_start(); x.len()];
+                    for (j, v) in x.iter().enumerate() {
+                        acc[j] = v.tanh();
                     }
-                    __ad_acc2
+                    acc
                 };
             }),
         );
@@ -1535,9 +1598,9 @@ mod tests {
                 }
             }),
             syn::parse_quote!({
-                for __ad_k1 in 0..::core::cmp::min(out.len(), x.len()) {
-                    let v = &x[__ad_k1];
-                    out[__ad_k1] = v.tanh();
+                for k in 0..::core::cmp::min(out.len(), x.len()) {
+                    let v = &x[k];
+                    out[k] = v.tanh();
                 }
             }),
         );
@@ -1548,14 +1611,34 @@ mod tests {
         assert_desugars(
             syn::parse_quote!({ x.iter().map(|v| v * 2.0).fold(0.0, |acc, w| acc + w * v) }),
             syn::parse_quote!({
-                {
-                    let mut acc = 0.0;
-                    for __ad_v2 in x.iter() {
-                        let w = __ad_v2 * 2.0;
-                        acc = acc + w * v;
-                    }
-                    acc
+                let mut acc = 0.0;
+                for __ad_v1 in x.iter() {
+                    let w = __ad_v1 * 2.0;
+                    acc = acc + w * v;
                 }
+                acc
+            }),
+        );
+    }
+
+    #[test]
+    fn names_the_body_uses_are_not_given_out() {
+        assert_desugars(
+            syn::parse_quote!({
+                let acc = 1.0;
+                let s = x.iter().sum::<f64>();
+                s + acc
+            }),
+            syn::parse_quote!({
+                let acc = 1.0;
+                let s = {
+                    let mut __ad_acc1: f64 = 0.0;
+                    for &e in x.iter() {
+                        __ad_acc1 += e;
+                    }
+                    __ad_acc1
+                };
+                s + acc
             }),
         );
     }
