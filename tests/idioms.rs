@@ -625,3 +625,18 @@ fn test_filter_on_pairs() {
     )
     .assert_close(1e-6);
 }
+
+/// A chain over an ndarray parameter is left as written (`a[k]` would not
+/// index a 2-D array); over constants it runs in the forward sweep as is.
+#[grad(wrt(x))]
+fn ndarray_constant_chain(x: f64, a: &ndarray::Array2<f64>) -> f64 {
+    let s = a.iter().map(|v| v * v).sum::<f64>();
+    x * s
+}
+
+#[test]
+fn test_ndarray_constant_chain() {
+    let a = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
+    let (y, dx) = ndarray_constant_chain_grad(0.5, &a);
+    assert_eq!((y, dx), (15.0, 30.0));
+}

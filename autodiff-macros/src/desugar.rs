@@ -29,14 +29,35 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Ident, Pat, Stmt, parse_quote};
 
 /// The function body with its chains and local closures rewritten.
-pub fn block(block: &syn::Block) -> syn::Block {
+pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
     let mut block = block.clone();
+    // ndarray parameters: `a.iter()` walks every element, `a[k]` does not.
+    let arrays = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => Some(typed),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .filter(|typed| {
+            let mut ty = &*typed.ty;
+            while let syn::Type::Reference(reference) = ty {
+                ty = &reference.elem;
+            }
+            matches!(ty, syn::Type::Path(path) if crate::lower::is_array_type(&path.path))
+        })
+        .filter_map(|typed| match &*typed.pat {
+            Pat::Ident(ident) => Some(ident.ident.clone()),
+            _ => None,
+        })
+        .collect();
     let mut taken = Vec::new();
     names_in(block.to_token_stream(), &mut taken);
     let mut pass = Desugar {
         next: 0,
         taken,
         accumulators: Vec::new(),
+        arrays,
     };
     pass.visit_block_mut(&mut block);
     block
@@ -49,6 +70,8 @@ struct Desugar {
     taken: Vec<String>,
     /// The accumulators of rewritten chains, to recognise their blocks.
     accumulators: Vec<Ident>,
+    /// The ndarray parameters, whose chains are left as written.
+    arrays: Vec<Ident>,
 }
 
 /// Every identifier in `tokens`.
@@ -677,6 +700,19 @@ impl Desugar {
             }
         }
         if matches!(chain.source, Source::Range { .. }) && chain.enumerated {
+            return Err(Skip);
+        }
+        let windows_base = match &chain.source {
+            Source::Windows { base, .. } => Some(base),
+            _ => None,
+        };
+        if chain
+            .slots
+            .iter()
+            .map(|slot| &slot.base)
+            .chain(windows_base)
+            .any(|base| self.arrays.contains(base))
+        {
             return Err(Skip);
         }
         Ok(Some((chain, item)))
@@ -1468,7 +1504,8 @@ mod tests {
 
     /// `body` after the pass, as text.
     fn desugared(body: syn::Block) -> String {
-        super::block(&body).into_token_stream().to_string()
+        let sig: syn::Signature = syn::parse_quote!(fn f(a: &Array2<f64>));
+        super::block(&sig, &body).into_token_stream().to_string()
     }
 
     #[track_caller]
@@ -1663,6 +1700,7 @@ mod tests {
             syn::parse_quote!({ x.iter().map(|v| v * v).collect::<HashSet<_>>() }),
             syn::parse_quote!({ x.iter().enumerate().skip(1).map(|(i, v)| v).sum::<f64>() }),
             syn::parse_quote!({ x.iter().scan(0.0, |s, v| Some(*s + v)).sum::<f64>() }),
+            syn::parse_quote!({ a.iter().map(|v| v * v).sum::<f64>() }),
         ] {
             let body: syn::Block = body;
             assert_eq!(

@@ -48,7 +48,7 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
 fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let args = args::parse(args)?;
     let mut cx = Errors::new();
-    let body = desugar::block(&item.block);
+    let body = desugar::block(&item.sig, &item.block);
     let mut lowered = lower::function(&mut cx, &item.sig, &body, &args);
     let args = &args;
     cx.propagate()?;

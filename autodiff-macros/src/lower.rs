@@ -2687,7 +2687,7 @@ fn is_runtime_path(path: &syn::Path) -> bool {
 
 /// `Array2<f64>`, `ndarray::ArrayView1<'_, f32>`, `ArrayBase<S, D>`: the
 /// differentiable ndarray types (not `ArrayViewMut`).
-fn is_array_type(path: &syn::Path) -> bool {
+pub(crate) fn is_array_type(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|segment| {
         let name = segment.ident.to_string();
         let rest = name
