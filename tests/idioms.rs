@@ -640,3 +640,24 @@ fn test_ndarray_constant_chain() {
     let (y, dx) = ndarray_constant_chain_grad(0.5, &a);
     assert_eq!((y, dx), (15.0, 30.0));
 }
+
+#[grad]
+fn collect_generic<T: Scalar>(x: &[T]) -> T {
+    let h: Vec<T> = x.iter().map(|v| v.tanh()).collect();
+    h[0] * h[1]
+}
+
+#[grad]
+fn collect_turbofish(x: &[f64]) -> f64 {
+    let h = x.iter().rev().map(|v| v.sin()).collect::<Vec<_>>();
+    h[0] - h[4]
+}
+
+#[test]
+fn test_collect_generic_and_turbofish() {
+    let (_, g) = collect_generic_grad(&X);
+    check1(collect_generic::<f64>, &g);
+    let (y, g) = collect_turbofish_grad(&X);
+    assert_eq!(y, X[4].sin() - X[0].sin());
+    check1(collect_turbofish, &g);
+}

@@ -58,6 +58,11 @@ pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
         taken,
         accumulators: Vec::new(),
         arrays,
+        generics: sig
+            .generics
+            .type_params()
+            .map(|param| param.ident.clone())
+            .collect(),
     };
     pass.visit_block_mut(&mut block);
     block
@@ -72,6 +77,8 @@ struct Desugar {
     accumulators: Vec<Ident>,
     /// The ndarray parameters, whose chains are left as written.
     arrays: Vec<Ident>,
+    /// The function's type parameters.
+    generics: Vec<Ident>,
 }
 
 /// Every identifier in `tokens`.
@@ -174,7 +181,7 @@ impl VisitMut for Desugar {
     fn visit_local_mut(&mut self, local: &mut syn::Local) {
         visit_mut::visit_local_mut(self, local);
         if let Pat::Type(typed) = &local.pat
-            && is_vec(&typed.ty)
+            && is_float_vec(&typed.ty, &self.generics)
             && let Some(init) = &mut local.init
             && let Expr::MethodCall(call) = &*init.expr
             && call.method == "collect"
@@ -516,7 +523,10 @@ impl Desugar {
             // by index, as `lower` knows local `Vec`s.
             "collect"
                 if terminal.args.is_empty()
-                    && (into_vec || turbofish.as_ref().is_some_and(is_vec))
+                    && (into_vec
+                        || turbofish
+                            .as_ref()
+                            .is_some_and(|ty| is_float_vec(ty, &self.generics)))
                     && chain.body.len() == 1 =>
             {
                 let value = self.value(&mut chain, item)?;
@@ -1356,9 +1366,31 @@ pub fn iterator_culprit(call: &syn::ExprMethodCall) -> Option<&Ident> {
 }
 
 /// `Vec<…>`, `std::vec::Vec<…>`.
-fn is_vec(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(path)
-        if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+/// `Vec<f64>`, `Vec<f32>`, `Vec<_>`, `Vec<T>` (`T` a type parameter of the
+/// function), also as `std::vec::Vec<…>`: a `Vec` of floats, as far as the
+/// pass can tell (a `Vec<String>` is left to `collect`).
+fn is_float_vec(ty: &syn::Type, generics: &[Ident]) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    path.qself.is_none()
+        && last.ident == "Vec"
+        && args.args.len() == 1
+        && match &args.args[0] {
+            syn::GenericArgument::Type(syn::Type::Infer(_)) => true,
+            syn::GenericArgument::Type(elem) => {
+                is_float(elem)
+                    || matches!(elem, syn::Type::Path(p)
+                        if p.path.get_ident().is_some_and(|ident| generics.contains(ident)))
+            }
+            _ => false,
+        }
 }
 
 /// How often `name` occurs in `tokens`.
@@ -1701,6 +1733,9 @@ mod tests {
             syn::parse_quote!({ x.iter().enumerate().skip(1).map(|(i, v)| v).sum::<f64>() }),
             syn::parse_quote!({ x.iter().scan(0.0, |s, v| Some(*s + v)).sum::<f64>() }),
             syn::parse_quote!({ a.iter().map(|v| v * v).sum::<f64>() }),
+            syn::parse_quote!({
+                let s: Vec<String> = names.iter().cloned().collect();
+            }),
         ] {
             let body: syn::Block = body;
             assert_eq!(
