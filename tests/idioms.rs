@@ -661,3 +661,26 @@ fn test_collect_generic_and_turbofish() {
     assert_eq!(y, X[4].sin() - X[0].sin());
     check1(collect_turbofish, &g);
 }
+
+/// A chain inside a closure of a chain: two nested loops. (The outer
+/// element is taken by value, `|&v|`: a `&f64` loop element read in an inner
+/// loop is not differentiated yet, written as a chain or by hand.)
+#[grad]
+fn nested(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .map(|&v| y.iter().map(|w| (w - v).powi(2)).sum::<f64>())
+        .sum::<f64>()
+}
+
+#[test]
+fn test_nested() {
+    let y = [0.25, -0.5, 1.0];
+    let (value, (dx, dy)) = nested_grad(&X, &y);
+    assert_eq!(value, nested(&X, &y));
+    check(
+        |(x, y): &(Vec<f64>, Vec<f64>)| nested(x, y),
+        (xs(), y.to_vec()),
+        (dx, dy),
+    )
+    .assert_close(1e-6);
+}
