@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! args::parse      #[grad(...)] tokens -> GradArgs
+//! desugar::block   syn -> syn: iterator chains and local closures -> loops
+//!                  and `let`s (Rust as written -> the core language)
 //! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on;
 //!                  lower::facts: what each statement reads, purity, offsets)
 //! simplify         IR -> IR: array elements forwarded from the write that
@@ -18,7 +20,7 @@
 
 use crate::diagnostics;
 use crate::report::Errors;
-use crate::{analyse, args, emit, lower, reverse};
+use crate::{analyse, args, desugar, emit, lower, reverse};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
@@ -46,7 +48,8 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
 fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     let args = args::parse(args)?;
     let mut cx = Errors::new();
-    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let body = desugar::block(&item.sig, &item.block);
+    let mut lowered = lower::function(&mut cx, &item.sig, &body, &args);
     let args = &args;
     cx.propagate()?;
     let (active, adjoint, plan) = middle(&mut lowered.function);

@@ -6,6 +6,7 @@
 mod analyse;
 mod args;
 mod custom;
+mod desugar;
 mod diagnostics;
 mod emit;
 mod expand;

@@ -761,8 +761,19 @@ impl Lower<'_> {
             Expr::Cast(e) => is_float_type(&e.ty),
             // `x = 0.5` is lowered as `same_type(&x, 0.5)`.
             Expr::Call(call) => {
-                matches!(&*call.func, Expr::Path(path)
-                    if path.path.segments.last().is_some_and(|last| last.ident == "same_type"))
+                let Expr::Path(path) = &*call.func else {
+                    return false;
+                };
+                let last = path.path.segments.last().map(|last| &last.ident);
+                // The start of a `.sum()` or `.product()` that `desugar`
+                // turned into a loop: a float (or an integer that carries no
+                // derivative) whose type its use infers.
+                if path.path.segments.iter().any(|s| s.ident == "__private")
+                    && last.is_some_and(|last| last == "sum_start" || last == "product_start")
+                {
+                    return true;
+                }
+                last.is_some_and(|last| last == "same_type")
                     && call
                         .args
                         .first()
@@ -2318,6 +2329,11 @@ impl Lower<'_> {
                 args,
             });
         }
+        if let Some(link) = crate::desugar::iterator_culprit(call) {
+            self.cx
+                .error(link.span(), diagnostics::iterator_chain(link));
+            return Op::Opaque(TokenStream::new());
+        }
         self.cx.error(
             call.method.span(),
             diagnostics::no_method_rule(&name, rules::method_list()),
@@ -2671,7 +2687,7 @@ fn is_runtime_path(path: &syn::Path) -> bool {
 
 /// `Array2<f64>`, `ndarray::ArrayView1<'_, f32>`, `ArrayBase<S, D>`: the
 /// differentiable ndarray types (not `ArrayViewMut`).
-fn is_array_type(path: &syn::Path) -> bool {
+pub(crate) fn is_array_type(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|segment| {
         let name = segment.ident.to_string();
         let rest = name

@@ -289,7 +289,7 @@ fn unusual_input_is_an_error_not_a_panic() {
         quote! { fn f(x: f64) -> f64 {} },
         quote! { fn f((a, b): (f64, f64)) -> f64 { a } },
         quote! { fn f(x: f64) -> f64 { let y; x } },
-        quote! { fn f(x: f64) -> f64 { (|| x)() } },
+        quote! { fn f(x: f64) -> f64 { apply(|t: f64| t * x, x) } },
         quote! { fn f(x: f64) -> f64 { 'a: for i in 0..3 { break 'a; } x } },
         quote! { fn f(x: f64) -> f64 { if let Some(y) = Some(x) { y } else { x } } },
         quote! { fn f(x: f64) -> f64 { match x { 1.0 => x, _ => 2.0 * x } } },

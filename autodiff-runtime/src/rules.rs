@@ -95,6 +95,48 @@ pub fn elem_zero<T: Default>(_of: &[T]) -> T {
     T::default()
 }
 
+/// The start of a desugared `.sum()`: a zero of the type the caller's use
+/// infers (`f32`, `f64`, a generic `T: Scalar`, an integer), so a chain
+/// without a turbofish needs no type written.
+///
+/// ```
+/// // x.iter().sum() where an `f32` is expected:
+/// let x = [1.5_f32, 2.0];
+/// let total: f32 = {
+///     let mut acc = autodiff_runtime::rules::sum_start();
+///     for v in x.iter() {
+///         acc += v;
+///     }
+///     acc
+/// };
+/// assert_eq!(total, 3.5);
+/// ```
+#[inline]
+#[must_use]
+pub fn sum_start<T: Default>() -> T {
+    T::default()
+}
+
+/// The start of a desugared `.product()`: a one of the type the caller's use
+/// infers.
+///
+/// ```
+/// let x = [1.5_f64, 2.0];
+/// let total: f64 = {
+///     let mut acc = autodiff_runtime::rules::product_start();
+///     for v in x.iter() {
+///         acc *= v;
+///     }
+///     acc
+/// };
+/// assert_eq!(total, 3.0);
+/// ```
+#[inline]
+#[must_use]
+pub fn product_start<T: num_traits::One>() -> T {
+    T::one()
+}
+
 /// Adds `g` into `slice[index]` when that element exists: the flush of a
 /// running sum after the loop (one past the end, nothing was added).
 ///
