@@ -17,7 +17,7 @@
 //!   tests in `tests.rs` assert on it.
 
 use crate::ir::{
-    AdjStmt, Adjoint, Block, End, Function, Loop, LoopKind, Node, Op, Operand, OperandKind,
+    AdjStmt, Adjoint, Block, End, Function, Loop, LoopKind, Mode, Node, Op, Operand, OperandKind,
     RuleArg, StmtId, VarId,
 };
 use std::collections::{HashMap, HashSet};
@@ -260,6 +260,14 @@ pub struct Plan {
     /// running sums in registers, writing each element once, when no later
     /// iteration of the reverse adds to it (RK4's `tmp[i - 1] - tmp[i]`).
     pub lagged: HashMap<(BlockKey, VarId), HashMap<StmtId, usize>>,
+    /// For each loop (by body) that runs over its bounds again, the slices,
+    /// `Vec`s and arrays of floats that a statement at the top of its body,
+    /// before any branch or loop, indexes at exactly the loop's index, and
+    /// that the body uses only element by element: every iteration read or
+    /// wrote element `i`, so the reverse binds `&mut d_a[..hi]` (and, for a
+    /// parameter, `&a[..hi]`) around the loop, whose length rustc then knows
+    /// to be the bound: no check per element, and the loop vectorises.
+    pub sliced: HashMap<BlockKey, Vec<VarId>>,
 }
 
 /// A loop of [`Plan::winners`].
@@ -674,6 +682,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         inductions: HashMap::new(),
         winners: HashMap::new(),
         segmented: HashMap::new(),
+        sliced: HashMap::new(),
         lagged: HashMap::new(),
         settled: settled(f),
         defining: f
@@ -806,6 +815,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     winners(f, adjoint, active, &mut plan);
     reserve(f, &f.body, &mut Vec::new(), &mut plan);
     segmented(f, &mut plan);
+    sliced(f, &mut plan);
     lagged(f, adjoint, active, &mut plan);
     skippable(f, adjoint, active, &mut plan);
     plan.live = crate::liveness::liveness(f, adjoint, &plan.needed);
@@ -1266,6 +1276,129 @@ fn segmented(f: &Function, plan: &mut Plan) {
             plan.segmented.insert(body, vars);
         }
     }
+}
+
+/// Fills [`Plan::sliced`].
+fn sliced(f: &Function, plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        let body = key(&lp.body);
+        if !plan.recounted.contains(&body) || plan.fused.contains_key(&body) {
+            continue;
+        }
+        let index = match &lp.kind {
+            LoopKind::Range { index, .. } => *index,
+            LoopKind::Counted { counter, .. } => *counter,
+            LoopKind::Plain => continue,
+        };
+        let at_index = |operand: &Operand| {
+            matches!(operand.kind, OperandKind::Var(v) if v == index) && operand.mode == Mode::Value
+        };
+        let mut found: Vec<VarId> = Vec::new();
+        for node in &lp.body.nodes {
+            let Node::Stmt(id) = node else { break };
+            let base = match &f.stmts[*id].op {
+                Op::Index {
+                    base:
+                        Operand {
+                            kind: OperandKind::Var(base),
+                            ..
+                        },
+                    index,
+                    ..
+                } if at_index(index) => *base,
+                Op::SetIndex { base, index, .. } if at_index(index) => *base,
+                _ => continue,
+            };
+            let var = &f.vars[base];
+            if found.contains(&base)
+                || !var.sequence
+                || !var.elem_scalar
+                || var.touched
+                || carries(lp, base)
+                || mentions(f, &lp.body, base) != element_uses(f, &lp.body, base, index)
+                || writes_elsewhere(f, &lp.body, base, index)
+            {
+                continue;
+            }
+            found.push(base);
+        }
+        if !found.is_empty() {
+            plan.sliced.insert(body, found);
+        }
+    }
+}
+
+/// Whether `lp` or a loop in it carries `var` (its initial value, header
+/// or exit).
+fn carries(lp: &Loop, var: VarId) -> bool {
+    std::iter::once(lp).chain(loops(&lp.body)).any(|lp| {
+        lp.carried.iter().any(|carried| {
+            carried.header == var
+                || carried.exit == var
+                || matches!(carried.init.kind, OperandKind::Var(v) if v == var)
+        })
+    })
+}
+
+/// How many statements in `block_`, at any depth, read `var` as the base of
+/// an element read `var[index]` or write its element `index`, reading it
+/// nowhere else: an access at any other index (`var[i + 1]`, or the index
+/// of an inner loop) is not counted, as the slice bound may not cover it.
+fn element_uses(f: &Function, block_: &Block, var: VarId, index: VarId) -> usize {
+    let is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
+    let at = |operand: &Operand| {
+        matches!(operand.kind, OperandKind::Var(v) if v == index) && operand.mode == Mode::Value
+    };
+    block_
+        .nodes
+        .iter()
+        .map(|node| match node {
+            Node::Stmt(id) => {
+                let stmt = &f.stmts[*id];
+                let reads = stmt.reads.iter().filter(|&&read| read == var).count();
+                let element = match &stmt.op {
+                    Op::Index {
+                        base, index: at_, ..
+                    } => is(base) && at(at_),
+                    Op::SetIndex {
+                        base,
+                        index: at_,
+                        value,
+                        ..
+                    } => *base == var && at(at_) && !is(value),
+                    _ => false,
+                };
+                usize::from(element && reads <= 1) * reads
+            }
+            Node::If(branch) => {
+                element_uses(f, &branch.then, var, index) + element_uses(f, &branch.els, var, index)
+            }
+            Node::Loop(lp) => element_uses(f, &lp.body, var, index),
+        })
+        .sum()
+}
+
+/// Whether a statement in `block_`, at any depth, writes an element of `var`
+/// at another index than `index` (`var[j] += ..` in an inner loop): writes
+/// are not reads, so [`mentions`] does not see them.
+fn writes_elsewhere(f: &Function, block_: &Block, var: VarId, index: VarId) -> bool {
+    block_.nodes.iter().any(|node| match node {
+        Node::Stmt(id) => match &f.stmts[*id].op {
+            Op::SetIndex {
+                base, index: at, ..
+            } => {
+                *base == var
+                    && !(matches!(at.kind, OperandKind::Var(v) if v == index)
+                        && at.mode == Mode::Value)
+            }
+            _ => false,
+        },
+        Node::If(branch) => {
+            writes_elsewhere(f, &branch.then, var, index)
+                || writes_elsewhere(f, &branch.els, var, index)
+        }
+        Node::Loop(lp) => writes_elsewhere(f, &lp.body, var, index),
+    })
 }
 
 /// How many times `var` is read in `block_`, at any depth: by statements,

@@ -463,8 +463,6 @@ struct Body<'a> {
     /// Recorded values written into a segment of their tape (see
     /// [`Plan::segmented`]): the segment, and the iteration's slot in it.
     segments: HashMap<VarId, (Ident, TokenStream)>,
-    /// The slot counter of each range loop with segments, by body.
-    slots: HashMap<crate::ir::BlockId, TokenStream>,
     /// Split mode: the reverse sweep is a closure that may run many times,
     /// so it consumes nothing of the forward sweep's.
     split: bool,
@@ -684,7 +682,6 @@ impl<'a> Body<'a> {
             sinks: HashSet::new(),
             fusing: false,
             segments: HashMap::new(),
-            slots: HashMap::new(),
             split,
             generic: false,
         }
@@ -719,6 +716,19 @@ impl<'a> Body<'a> {
     }
 
     /// An operand as the forward sweep uses it: `x`, `&x`, `*x`, `2.0`.
+    /// The slot of a range loop's iteration in a segment of its tape: its
+    /// index from `lo` (`i as usize` from a literal `0`).
+    fn slot(&self, index: VarId, lo: &Operand) -> TokenStream {
+        let index = self.ident(index);
+        match &lo.kind {
+            OperandKind::Const(lit) if lit.to_string() == "0" => quote!((#index as usize)),
+            _ => {
+                let lo = self.operand(lo);
+                quote!(((#index - #lo) as usize))
+            }
+        }
+    }
+
     fn operand(&self, operand: &Operand) -> TokenStream {
         let value = match &operand.kind {
             OperandKind::Var(var) => self.ident(*var),
@@ -1059,18 +1069,22 @@ impl<'a> Body<'a> {
         for &var in segmented.into_iter().flatten() {
             let (count, slot) = match &lp.kind {
                 LoopKind::Range {
-                    lo, hi, inclusive, ..
+                    index,
+                    lo,
+                    hi,
+                    inclusive,
                 } => {
+                    let lo_operand = lo;
                     let (lo, hi) = (self.operand(lo), self.operand(hi));
                     let range = if *inclusive {
                         quote!(#lo..=#hi)
                     } else {
                         quote!(#lo..#hi)
                     };
-                    (
-                        quote!(::core::iter::Iterator::size_hint(&(#range)).0),
-                        self.segment_slot(lp, tokens, &mut body),
-                    )
+                    // The iteration's slot is its index from `lo`, which
+                    // rustc sees is below the segment's length.
+                    let slot = self.slot(*index, lo_operand);
+                    (quote!(::core::iter::Iterator::size_hint(&(#range)).0), slot)
                 }
                 LoopKind::Counted { counter, len } => {
                     let len = self.operand(len);
@@ -1107,29 +1121,9 @@ impl<'a> Body<'a> {
         for var in segmented.into_iter().flatten() {
             self.segments.remove(var);
         }
-        self.slots.remove(&lp.body.id);
         if let Some(flush) = self.flushes.remove(&loop_key(lp)) {
             flush.to_tokens(tokens);
         }
-    }
-
-    /// The slot of a range loop's iteration in its segments: a counter from
-    /// zero, declared before the loop (into `tokens`) and stepped at the top
-    /// of each iteration (into `body`); one per loop.
-    fn segment_slot(
-        &mut self,
-        lp: &'a Loop,
-        tokens: &mut TokenStream,
-        body: &mut TokenStream,
-    ) -> TokenStream {
-        if let Some(slot) = self.slots.get(&lp.body.id) {
-            return slot.clone();
-        }
-        let (position, slot) = (fresh(self.names, "position"), fresh(self.names, "slot"));
-        quote!(let mut #position = 0_usize;).to_tokens(tokens);
-        quote!(let #slot = #position; #position += 1;).to_tokens(body);
-        self.slots.insert(lp.body.id, slot.to_token_stream());
-        slot.to_token_stream()
     }
 
     /// Reserves, on entry of the outermost loop around them, the tapes the
@@ -1623,6 +1617,63 @@ impl<'a> Body<'a> {
             };
             let count = fresh(self.names, "count");
             let forward = replays.is_some();
+            // Values of `Copy` types are read from the segment by the
+            // iteration's slot: one loop counter, no check per entry, the
+            // segment dropped after the loop.
+            let segmented = self.plan.segmented.get(&lp.body.id);
+            let copied = drained.iter().all(|var| {
+                self.f.vars[*var].scalar || segmented.is_some_and(|vars| vars.contains(var))
+            });
+            if copied {
+                let (index, slot) = match &lp.kind {
+                    LoopKind::Range { index, lo, .. } => {
+                        // (`wrapping_sub` or a helper hides from LLVM that
+                        // the slot is below the count: a check per entry.)
+                        (self.ident(*index), self.slot(*index, lo))
+                    }
+                    LoopKind::Counted { counter, .. } => {
+                        let counter = self.ident(*counter);
+                        (counter.clone(), counter)
+                    }
+                    LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+                };
+                let iter = if forward {
+                    range.clone()
+                } else {
+                    quote!(::core::iter::Iterator::rev(#range))
+                };
+                let (mut bind, mut close, mut reads) =
+                    (TokenStream::new(), TokenStream::new(), TokenStream::new());
+                for var in &drained {
+                    let (tape, _) = &self.tapes[var];
+                    let ident = self.ident(*var);
+                    let stem = self.stem(*var);
+                    let (start, segment) = (
+                        fresh(self.names, &format!("start_{stem}")),
+                        fresh(self.names, &format!("segment_{stem}")),
+                    );
+                    quote! {
+                        let #start = #tape.len() - #count;
+                        let #segment = &#tape[#start..];
+                    }
+                    .to_tokens(&mut bind);
+                    quote!(#tape.truncate(#start);).to_tokens(&mut close);
+                    quote!(let #ident = #segment[#slot];).to_tokens(&mut reads);
+                    if self.borrows_mutated(*var) {
+                        quote!(let #ident = &#ident;).to_tokens(&mut reads);
+                    }
+                }
+                let reversed = quote! {
+                    let #count = ::core::iter::Iterator::size_hint(&#range).0;
+                    #bind
+                    for #index in #iter { #reads #body }
+                    #close
+                };
+                let reversed = self.sliced(lp, reversed);
+                self.close_loop(lp, adjoints, reversed, tokens);
+                lag_flush.to_tokens(tokens);
+                return;
+            }
             let mut iter = if forward {
                 range.clone()
             } else {
@@ -1649,6 +1700,7 @@ impl<'a> Body<'a> {
                 let #count = ::core::iter::Iterator::size_hint(&#range).0;
                 for #pattern in #iter { #rebind #body }
             };
+            let reversed = self.sliced(lp, reversed);
             self.close_loop(lp, adjoints, reversed, tokens);
             lag_flush.to_tokens(tokens);
             return;
@@ -1698,8 +1750,63 @@ impl<'a> Body<'a> {
             }
             LoopKind::Plain => quote!(for _ in 0..#trip { #body }),
         };
+        let reversed = if recounted {
+            self.sliced(lp, reversed)
+        } else {
+            reversed
+        };
         self.close_loop(lp, adjoints, reversed, tokens);
         lag_flush.to_tokens(tokens);
+    }
+
+    /// `reversed`, the reverse of a loop that runs over its bounds again, in
+    /// a block that first binds the arrays of [`Plan::sliced`] to their
+    /// prefix the loop indexes: `let d_a = &mut d_a[..hi];`, and for a
+    /// parameter `let a = &a[..hi];`. The forward sweep read or wrote
+    /// `a[hi - 1]` when the loop ran at all, so the slice is in bounds.
+    fn sliced(&mut self, lp: &'a Loop, reversed: TokenStream) -> TokenStream {
+        let Some(arrays) = self.plan.sliced.get(&lp.body.id) else {
+            return reversed;
+        };
+        // Bound only when the loop runs: then `hi` is in bounds, and the
+        // trip count is `hi - lo`.
+        let (end, runs) = match &lp.kind {
+            LoopKind::Range {
+                lo, hi, inclusive, ..
+            } => {
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                if *inclusive {
+                    (quote!(#hi + 1), quote!(#lo <= #hi))
+                } else {
+                    (quote!(#hi), quote!(#lo < #hi))
+                }
+            }
+            LoopKind::Counted { len, .. } => {
+                let len = self.operand(len);
+                (quote!((#len as usize)), quote!(true))
+            }
+            LoopKind::Plain => return reversed,
+        };
+        let end_ident = fresh(self.names, "end");
+        let mut bind = quote!(let #end_ident: usize = #end;);
+        let mut any = false;
+        for &array in arrays {
+            if self.active[array] && self.defined.contains(&array) {
+                let d = self.adjoint(array);
+                quote!(let mut #d = &mut #d[..#end_ident];).to_tokens(&mut bind);
+                any = true;
+            }
+            if self.f.vars[array].is_param && !self.split {
+                let ident = self.ident(array);
+                quote!(let #ident = &#ident[..#end_ident];).to_tokens(&mut bind);
+                any = true;
+            }
+        }
+        if any {
+            quote!(if #runs { #bind #reversed })
+        } else {
+            reversed
+        }
     }
 
     /// The running sums of the arrays a backwards loop adds into at lagging

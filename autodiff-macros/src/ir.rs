@@ -126,6 +126,10 @@ pub struct Var {
     pub is_param: bool,
     /// An array, slice or `Vec` whose elements are known floats.
     pub elem_scalar: bool,
+    /// A slice, `Vec` or array (a sequence parameter, or a local made by
+    /// `vec![…]`, `[v; n]`, `[a, b, …]` or a copy of one), never an ndarray:
+    /// `&v[..n]` slices it.
+    pub sequence: bool,
     /// Written element by element (`v[i] = …`): the generated code binds it
     /// `mut`, and what is read from it is recorded, never recomputed.
     pub mutated: bool,

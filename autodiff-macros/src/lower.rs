@@ -582,6 +582,7 @@ impl Lower<'_> {
             self.vars[param.var].scalar = param.class == TypeClass::Float;
             self.vars[param.var].elem_scalar =
                 elem_is_float(&param.ty) || generic_elem(&param.ty, sig).is_some();
+            self.vars[param.var].sequence = param.class == TypeClass::Sequence;
         }
         (params, receiver)
     }
@@ -595,6 +596,7 @@ impl Lower<'_> {
             scalar: false,
             is_param: false,
             elem_scalar: false,
+            sequence: false,
             mutated: false,
             touched: false,
         });
@@ -662,9 +664,11 @@ impl Lower<'_> {
         };
         let scalar = self.op_scalar(&op);
         let elem_scalar = self.op_elem_scalar(&op);
+        let sequence = self.op_sequence(&op);
         let var = self.new_var(emitted, span, varied, by_ref);
         self.vars[var].scalar = scalar;
         self.vars[var].elem_scalar = elem_scalar;
+        self.vars[var].sequence = sequence;
         self.push(var, op, ty, span);
         var
     }
@@ -680,6 +684,29 @@ impl Lower<'_> {
             Op::Opaque(tokens) => {
                 syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
             }
+            _ => false,
+        }
+    }
+
+    /// Whether `op`'s value is a slice, `Vec` or array: `vec![…]`, `[v; n]`,
+    /// `[a, b, …]`, or a copy of one.
+    fn op_sequence(&self, op: &Op) -> bool {
+        match op {
+            Op::Copy(x) | Op::Clone(x) => match x.kind {
+                OperandKind::Var(var) => self.vars[var].sequence && x.mode != Mode::Deref,
+                OperandKind::Const(_) => false,
+            },
+            Op::Opaque(tokens) => syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| {
+                let mut expr = &expr;
+                while let Expr::Paren(inner) = expr {
+                    expr = &inner.expr;
+                }
+                match expr {
+                    Expr::Repeat(_) | Expr::Array(_) => true,
+                    Expr::Macro(mac) => mac.mac.path.is_ident("vec"),
+                    _ => false,
+                }
+            }),
             _ => false,
         }
     }

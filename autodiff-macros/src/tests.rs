@@ -553,14 +553,19 @@ fn a_loop_that_overwrites_its_carried_value_records_one_value_per_iteration() {
     let vjp = function(&out, "iterate_vjp");
     // Written into a segment of its tape sized on entry, one per iteration.
     assert_eq!(vjp.matches(".push(").count(), 0, "{vjp}");
-    assert!(vjp.contains("segment_y_1[slot] = y_1;"), "{vjp}");
-    // The reverse runs over the loop's bounds again, backwards, and takes
-    // the recorded values back as one drained segment of the tape.
+    assert!(vjp.contains("segment_y_1[(i as usize)] = y_1;"), "{vjp}");
+    // The reverse runs over the loop's bounds again, backwards, and reads
+    // the recorded values back from the tape's last segment, by index,
+    // then drops it.
     assert!(
-        vjp.contains("tape_y_1.drain((tape_y_1.len() - count)..)"),
+        vjp.contains("let start_y_1 = tape_y_1.len() - count;"),
         "{vjp}"
     );
-    assert!(vjp.contains("for (i, y_1) in"), "{vjp}");
+    assert!(
+        vjp.contains("let y_1 = segment_y_1_1[(i as usize)];"),
+        "{vjp}"
+    );
+    assert!(vjp.contains("tape_y_1.truncate(start_y_1);"), "{vjp}");
     assert!(!vjp.contains(".pop()"), "{vjp}");
 }
 
@@ -851,11 +856,79 @@ fn float_methods_in_a_loop_record_only_what_their_pullbacks_read() {
     // value is kept too, but for clamp, which reads it), `a.asinh()` is not.
     assert!(vjp.contains("exp_m1_pullback(&b, &b, "), "{vjp}");
     assert!(vjp.contains("asinh_pullback(&a, &a, "), "{vjp}");
-    assert!(vjp.contains("segment_b[slot] = b;"), "{vjp}");
+    assert!(vjp.contains("segment_b[(i as usize)] = b;"), "{vjp}");
     assert!(!vjp.contains("tape_t6"), "{vjp}");
     // clamp: one pullback per operand, right to left.
-    let hi = vjp.find("clamp_pullback_hi(&t4, &lo, &hi, ").expect(vjp);
-    let lo = vjp.find("clamp_pullback_lo(&t4, &lo, &hi, ").expect(vjp);
-    let x = vjp.find("clamp_pullback_x(&t4, &lo, &hi, ").expect(vjp);
+    let hi = vjp.find("clamp_pullback_hi(").expect(vjp);
+    let lo = vjp.find("clamp_pullback_lo(").expect(vjp);
+    let x = vjp.find("clamp_pullback_x(").expect(vjp);
     assert!(hi < lo && lo < x, "{vjp}");
+}
+
+/// The names of the arrays each loop's reverse cuts to its bound.
+fn sliced_names(item: TokenStream) -> Vec<Vec<String>> {
+    let (f, plan) = planned(item);
+    let mut names: Vec<Vec<String>> = plan
+        .sliced
+        .values()
+        .map(|vars| {
+            let mut names: Vec<String> = vars.iter().map(|&v| f.vars[v].name.clone()).collect();
+            names.sort();
+            names
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn arrays_read_at_the_loop_index_are_cut_to_its_bound() {
+    // RK4's shape: every array read at `i` and nowhere else, a value
+    // carried through the loop (a summing loop would be fused instead).
+    assert_eq!(
+        sliced_names(quote! {
+            fn f(x: &[f64], k: &[f64]) -> f64 {
+                let n = x.len();
+                let mut s = 0.0;
+                for i in 0..n { s = (s * x[i] + 0.5 * k[i]).sin(); }
+                s
+            }
+        }),
+        [["k", "x"]]
+    );
+}
+
+#[test]
+fn arrays_read_at_another_index_are_not_cut() {
+    // `y[i + 1] = .. y[i] ..`: `y` is read past the bound.
+    assert_eq!(
+        sliced_names(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                y[0] = x[0];
+                for i in 0..n - 1 { y[i + 1] = y[i].sin() * x[i]; }
+                y[n - 1]
+            }
+        }),
+        [["x"]]
+    );
+    // `y[i] += y[j]` in an inner loop over `j < i`: `y[i]` is written at
+    // the outer index, so the inner loop may not cut `y` to `i` (the outer
+    // loop cuts `x`, read at `i` only).
+    assert_eq!(
+        sliced_names(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                for i in 0..n {
+                    y[i] = x[i];
+                    for j in 0..i { y[i] += y[j] * 0.01; }
+                    y[i] = y[i].sin();
+                }
+                y[n - 1]
+            }
+        }),
+        [["x"]]
+    );
 }

@@ -1,0 +1,133 @@
+//! Regressions found by the differential tests (`tests/differential.rs`)
+//! while the reverse of a loop learned to bind `&mut d_a[..hi]` around
+//! itself (`Plan::sliced`): an array the loop also reads or writes at
+//! another index than the loop's own (`y[i + 1] = .. y[i] ..`, or
+//! `y[i] += y[j]` in an inner loop over `j`) must not be cut to the bound.
+
+#![allow(unused, unused_mut, unused_parens, unused_braces, clippy::all)]
+
+use autodiff::{grad, sigmoid};
+
+#[grad]
+pub fn f47(xs: &[f64], x0: f64) -> f64 {
+    let mut m1 = ((((f64::exp(x0.abs())).powf(x0.tanh() * 2.0)).atan()).tanh() * 3.0).exp();
+    for j in 0..2 {
+        m1 = (m1 * (-2.0)
+            + ({
+                let b2 = x0;
+                m1 - (-2.0)
+            }))
+        .tanh()
+            * 2.0;
+    }
+    let c3: f64 = (-1.25) * 0.25;
+    let v5 = {
+        let b4 = m1;
+        0.25 as f64
+    };
+    let mut s6 = 0.0;
+    for i8 in 0..xs.len() {
+        let t9 = sigmoid((m1.tanh() * 1.3).tan() + (xs[i8].mul_add(f64::tanh(s6), v5)));
+        let mut p10 = 1.0;
+        for i11 in 0..xs.len() {
+            s6 += xs[i11] * p10;
+            p10 *= t9;
+        }
+    }
+    let n12 = xs.len();
+    let mut y13 = vec![0.0; n12];
+    y13[0] = xs[0];
+    for i14 in 0..n12 - 1 {
+        y13[i14 + 1] = (sigmoid(f64::powf((-s6).abs() + 0.1, xs[i14].tanh() * 2.0))) * y13[i14]
+            + (sigmoid((v5.min(xs[i14])).min(f64::cos(c3))));
+    }
+    ((sigmoid(y13[n12 - 1])).mul_add(0.875, x0)).atan2((sigmoid(c3)).powi(2) + 0.5)
+}
+
+/// Central difference along `k` with step `h`.
+fn central(f: impl Fn(&[f64], i64) -> f64, x: &[f64], n: i64, k: usize, h: f64) -> f64 {
+    let (mut xp, mut xm) = (x.to_vec(), x.to_vec());
+    xp[k] = x[k] + h;
+    xm[k] = x[k] - h;
+    (f(&xp, n) - f(&xm, n)) / (xp[k] - xm[k])
+}
+
+/// `g` against the Richardson-extrapolated central difference (steps h/2,
+/// h; checked against h, 2h), relative error at most 1e-6.
+fn check_component(f: impl Fn(&[f64], i64) -> f64 + Copy, x: &[f64], n: i64, k: usize, g: f64) {
+    let fx = f(x, n);
+    let h = 1e-4 * x[k].abs().max(1.0);
+    let (d0, d1, d2) = (
+        central(f, x, n, k, 0.5 * h),
+        central(f, x, n, k, h),
+        central(f, x, n, k, 2.0 * h),
+    );
+    let floor = 1e-3 * (1.0 + fx.abs());
+    let fd = (4.0 * d0 - d1) / 3.0;
+    let coarse = (4.0 * d1 - d2) / 3.0;
+    assert!(
+        (fd - coarse).abs() <= 1e-6 * fd.abs().max(coarse.abs()).max(floor),
+        "d/dx{k}: finite differences disagree ({fd} vs {coarse}): not comparable here"
+    );
+    let err = (g - fd).abs() / g.abs().max(fd.abs()).max(floor);
+    assert!(
+        err <= 1e-6,
+        "d/dx{k} at {x:?}, n = {n}: gradient {g}, finite difference {fd} (relative error {err:.1e})"
+    );
+}
+
+#[test]
+fn regression_seed1_f47() {
+    let x: &[f64] = &[
+        1.501263590873922,
+        -1.5561655350783536,
+        0.7337813893377065,
+        1.9117316578215648,
+    ];
+    let n: i64 = 2;
+    let f = |x: &[f64], n: i64| f47(&x[0..3], x[3]);
+    let (v, (g0, g1)) = f47_grad(&x[0..3], x[3]);
+    let mut g = [g0.to_vec(), vec![g1]].concat();
+    assert_eq!(v.to_bits(), f(x, n).to_bits(), "value of f47_grad");
+    for (j, &k) in [0, 1, 2, 3].iter().enumerate() {
+        check_component(f, x, n, k, g[j]);
+    }
+}
+
+#[grad]
+pub fn f82(xs: &[f64], x0: f64, x1: f64) -> f64 {
+    let v2 = x0;
+    let n5 = xs.len();
+    let mut y6 = vec![0.0; n5];
+    y6[0] = xs[0];
+    for i7 in 0..n5 {
+        for j8 in 0..i7 {
+            y6[i7] += y6[j8] * 1e-2;
+        }
+        y6[i7] = sigmoid(y6[i7]);
+    }
+    (y6[n5 - 1]
+        - ({
+            let b9 = v2;
+            x0
+        }))
+}
+
+#[test]
+fn regression_seed31_f82() {
+    let x: &[f64] = &[
+        0.48011505666375287,
+        1.860977906362772,
+        -1.0443884575711837,
+        0.7423054259137412,
+        -0.1948865578934149,
+    ];
+    let n: i64 = 4;
+    let f = |x: &[f64], n: i64| f82(&x[0..3], x[3], x[4]);
+    let (v, (g0, g1, g2)) = f82_grad(&x[0..3], x[3], x[4]);
+    let mut g = [g0.to_vec(), vec![g1], vec![g2]].concat();
+    assert_eq!(v.to_bits(), f(x, n).to_bits(), "value of f82_grad");
+    for (j, &k) in [0, 1, 2, 3, 4].iter().enumerate() {
+        check_component(f, x, n, k, g[j]);
+    }
+}
