@@ -1,9 +1,12 @@
 //! `#[grad(...)]` arguments.
 //!
 //! Entry point: [`parse`]. Error policy: the first malformed argument stops
-//! parsing with a spanned error that lists what is accepted.
+//! parsing with a spanned error that lists what is accepted, pushed into
+//! `cx`; the arguments understood before it are still returned, for the
+//! signatures of the stubs emitted beside the error.
 
 use crate::diagnostics;
+use crate::report::Errors;
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
@@ -27,11 +30,13 @@ pub struct GradArgs {
     pub hvp: bool,
 }
 
-pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
+pub fn parse(cx: &mut Errors, tokens: TokenStream) -> GradArgs {
     let mut args = GradArgs::default();
     let parser = syn::meta::parser(|meta| parse_one(&mut args, meta));
-    parser.parse2(tokens)?;
-    Ok(args)
+    if let Err(error) = parser.parse2(tokens) {
+        cx.push(error);
+    }
+    args
 }
 
 fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {

@@ -9,10 +9,13 @@
 //! call `f`. The compiler checks the hand-written function against that
 //! signature, at `path`.
 
+use crate::args::GradArgs;
 use crate::diagnostics;
+use crate::emit::{self, Wanted};
 use crate::emit::{allowed_lints, grad_where, inputs, tangent_type};
 use crate::ir::TypeClass;
 use crate::lower::classify;
+use crate::report::Errors;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -69,17 +72,48 @@ pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
             return quote!(#error #input);
         }
     };
-    match expand(args, &item) {
+    let args = CustomArgs::parse.parse2(args);
+    let expanded = match &args {
+        Ok(args) => expand(args, &item),
+        Err(error) => Err(error.clone()),
+    };
+    match expanded {
         Ok(generated) => quote!(#item #generated),
         Err(error) => {
             let error = error.into_compile_error();
-            quote!(#item #error)
+            let stubs = stubs(&item, args.ok());
+            quote!(#[allow(dead_code)] #item #error #stubs)
         }
     }
 }
 
-fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
-    let args = CustomArgs::parse.parse2(args)?;
+/// The stubs of what the attribute generates ([`emit::stubs`]). Without a
+/// path there is no telling whether `f_vjp` is the user's own, so it gets
+/// no stub.
+fn stubs(item: &ItemFn, args: Option<CustomArgs>) -> TokenStream {
+    let vjp_name = format_ident!("{}_vjp", item.sig.ident);
+    let vjp = args.as_ref().is_some_and(|args| {
+        args.vjp
+            .segments
+            .last()
+            .is_some_and(|last| last.ident != vjp_name)
+    });
+    let args = GradArgs {
+        wrt: args.and_then(|args| args.wrt),
+        ..GradArgs::default()
+    };
+    let mut ignored = Errors::new();
+    let front = crate::front::signature(&mut ignored, &item.sig, &args);
+    let _ = ignored.propagate();
+    let wanted = Wanted {
+        vjp,
+        split: false,
+        hvp: false,
+    };
+    emit::stubs(item, &front, wanted, "custom_vjp")
+}
+
+fn expand(args: &CustomArgs, item: &ItemFn) -> syn::Result<TokenStream> {
     let sig = &item.sig;
     let ReturnType::Type(_, ret_ty) = &sig.output else {
         return Err(syn::Error::new(

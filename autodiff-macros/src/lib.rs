@@ -10,6 +10,7 @@ mod desugar;
 mod diagnostics;
 mod emit;
 mod expand;
+mod front;
 #[cfg(test)]
 mod fuzz;
 mod ir;
