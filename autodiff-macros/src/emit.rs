@@ -14,27 +14,42 @@ use crate::ir::{
     Operand, OperandKind, RuleArg, StmtId, TypeClass, VarId,
 };
 use crate::lower::{Lowered, Names, var_ident};
+use crate::rules::{INTO_RULES, PRIMAL_INTO_RULES};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
-/// Rules with an `_into` variant that takes the adjoint by value.
-const INTO_RULES: &[&str] = &[
-    "sigmoid_pullback",
-    "relu_pullback",
-    "softplus_pullback",
-    "neg_pullback",
-    "add_pullback_lhs",
-    "add_pullback_rhs",
-    "sub_pullback_lhs",
-    "sub_pullback_rhs",
-    "transpose_pullback",
-];
-
-/// Rules with an `_into` variant that takes their (array) operand by value.
-const PRIMAL_INTO_RULES: &[&str] = &["norm_sq_pullback"];
+/// `__rule_table!()`: every name of [`crate::rules::runtime_names`] and
+/// [`crate::rules::PRIVATE_ITEMS`] imported from `::autodiff::__private`,
+/// then the rule names as a `&[&str]`. Each name is spanned at the call, so a
+/// missing one is an "unresolved import" there, naming it.
+pub fn rule_table(input: TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new_spanned(input, "`__rule_table!` takes no arguments")
+            .into_compile_error();
+    }
+    let names = crate::rules::runtime_names();
+    let rules: Vec<Ident> = names
+        .iter()
+        .map(|name| Ident::new(name, Span::call_site()))
+        .collect();
+    let items: Vec<Ident> = crate::rules::PRIVATE_ITEMS
+        .iter()
+        .map(|name| Ident::new(name, Span::call_site()))
+        .collect();
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::rules::{#(#rules),*};
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{#(#items),*};
+            let names: &[&str] = &[#(#names),*];
+            names
+        }
+    }
+}
 
 /// Lints the expansion may trigger in code the user did not write.
 pub fn allowed_lints() -> TokenStream {

@@ -2253,8 +2253,9 @@ impl Lower<'_> {
         let args: Vec<Operand> = args.iter().map(|arg| self.operand(arg)).collect();
         // x.min(p) of floats: which side was taken, as a `bool`.
         let side = match (rule.name, &args[..]) {
-            ("min" | "max", [p])
-                if self.operand_scalar(&recv)
+            (name, [p])
+                if rules::SIDED.contains(&name)
+                    && self.operand_scalar(&recv)
                     && self.operand_scalar(p)
                     && (self.operand_varied(&recv) || self.operand_varied(p)) =>
             {
