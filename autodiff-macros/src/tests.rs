@@ -944,3 +944,55 @@ fn float_methods_in_a_loop_record_only_what_their_pullbacks_read() {
     let x = vjp.find("clamp_pullback_x(&t4, &lo, &hi, ").expect(vjp);
     assert!(hi < lo && lo < x, "{vjp}");
 }
+
+/// `#[custom_vjp]` copies the function's `#[cfg]`s onto every function it
+/// generates, as `#[grad]` does; and its stubs, on an error, too.
+#[test]
+fn custom_vjp_carries_cfg() {
+    let item = quote! {
+        #[cfg(feature = "fast")]
+        fn f(x: f64) -> f64 { x }
+    };
+    for args in [quote!(f_rule), quote!(f_rule, wrt(y))] {
+        let output = crate::custom::custom_vjp(args.clone(), item.clone());
+        let signatures = signatures(output);
+        assert_eq!(signatures.len(), 3, "{signatures:?}");
+        for (name, signature) in signatures {
+            assert!(
+                signature.starts_with("# [cfg (feature = \"fast\")]"),
+                "#[custom_vjp({args})]: `{name}` is `{signature}`"
+            );
+        }
+    }
+}
+
+/// `#[custom_vjp]` reads `wrt(...)` and the parameters as `#[grad]` does.
+#[test]
+fn custom_vjp_shares_the_front_end() {
+    let cases = [
+        (quote!(r, wrt(x), wrt(x)), "duplicate `wrt` argument"),
+        (quote!(r, wrt()), "`wrt()` names no parameter"),
+        (quote!(r, wrt(x, x)), "`x` is listed twice"),
+        (quote!(r, wrt(n)), "`n` has type `i32`"),
+        (quote!(r, wrt(out)), "`out` is a `&mut` parameter"),
+        (quote!(r, split), "`#[custom_vjp]` takes the path"),
+    ];
+    let item = quote! {
+        fn f(x: f64, n: i32, out: &mut Vec<f64>) -> f64 { x }
+    };
+    for (args, message) in cases {
+        let output = crate::custom::custom_vjp(args.clone(), item.clone()).to_string();
+        assert!(output.contains(message), "#[custom_vjp({args})]: {output}");
+    }
+    // `x: T`: differentiated by default, its gradient a `T`.
+    let output = crate::custom::custom_vjp(
+        quote!(r),
+        quote! { fn f<T: Scalar>(x: T, k: usize) -> T { x } },
+    );
+    let grad = signatures(output)
+        .into_iter()
+        .find(|(name, _)| name == "f_grad")
+        .expect("f_grad")
+        .1;
+    assert!(grad.contains("-> (T , T)"), "{grad}");
+}
