@@ -116,3 +116,58 @@ fn test_rule_with_constant_parameters() {
     assert_eq!(value, uses_scaled_power(0.7));
     check(|&x: &f64| uses_scaled_power(x), 0.7, dx).assert_close(1e-6);
 }
+
+/// A generic `x: T` is a float of the caller's choice, differentiated by
+/// default, as in `#[grad]`; the integer is a constant.
+#[custom_vjp(scaled_cube_rule)]
+fn scaled_cube<T: autodiff::Scalar>(x: T, k: i32) -> T {
+    x.powi(3) * T::from(k).expect("a small integer")
+}
+
+fn scaled_cube_rule<T: autodiff::Scalar>(x: T, k: i32, seed: T) -> (T, T) {
+    let k_t = T::from(k).expect("a small integer");
+    (
+        scaled_cube(x, k),
+        seed * T::from(3).expect("3") * k_t * x * x,
+    )
+}
+
+#[test]
+fn test_generic_parameter_is_differentiated_by_default() {
+    let (value, dx) = scaled_cube_grad::<f64>(1.5, 2);
+    assert_eq!(value, scaled_cube(1.5, 2));
+    check(|&x: &f64| scaled_cube(x, 2), 1.5, dx).assert_close(1e-6);
+    let (_, dx32) = scaled_cube_grad::<f32>(1.5, 2);
+    check(|&x: &f32| scaled_cube(x, 2), 1.5, dx32).assert_close(1e-2);
+}
+
+/// A `#[cfg]`'d function with a rule: compiled in, its derivative is there;
+/// compiled out, nothing of it is (`gone_rule` does not exist). rustc strips
+/// an item whose `cfg` is false before the attribute runs (even written after
+/// it), so that the attribute copies the `cfg`s it sees onto what it
+/// generates is checked on the expansion, in autodiff-macros'
+/// `custom_vjp_carries_cfg`.
+#[custom_vjp(gone_rule)]
+#[cfg(not(test))]
+fn gone(x: f64) -> f64 {
+    x
+}
+
+#[custom_vjp(kept_rule)]
+#[cfg(test)]
+fn kept(x: f64) -> f64 {
+    x * x
+}
+
+#[cfg(test)]
+fn kept_rule(x: f64, seed: f64) -> (f64, f64) {
+    (kept(x), seed * 2.0 * x)
+}
+
+#[test]
+fn test_cfg_is_carried_onto_the_generated_functions() {
+    let (value, dx) = kept_grad(3.0);
+    assert_eq!(value, 9.0);
+    check(|&x: &f64| kept(x), 3.0, dx).assert_close(1e-6);
+    assert_eq!(kept_vjp(3.0, 0.5).1, 3.0);
+}

@@ -1,13 +1,17 @@
-//! `#[grad(...)]` arguments.
+//! `#[grad(...)]` and `#[custom_vjp(...)]` arguments: one parser, so both
+//! accept `wrt(...)` alike and reject the same mistakes.
 //!
-//! Entry point: [`parse`]. Error policy: the first malformed argument stops
-//! parsing with a spanned error that lists what is accepted.
+//! Entry points: [`parse`] and [`parse_custom`]. Error policy: the first malformed argument stops
+//! parsing with a spanned error that lists what is accepted, pushed into
+//! `cx`; the arguments understood before it are still returned, for the
+//! signatures of the stubs emitted beside the error.
 
 use crate::diagnostics;
-use proc_macro2::TokenStream;
+use crate::report::Errors;
+use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token};
 
@@ -27,21 +31,69 @@ pub struct GradArgs {
     pub hvp: bool,
 }
 
-pub fn parse(tokens: TokenStream) -> syn::Result<GradArgs> {
-    let mut args = GradArgs::default();
-    let parser = syn::meta::parser(|meta| parse_one(&mut args, meta));
-    parser.parse2(tokens)?;
-    Ok(args)
+/// Which attribute the arguments are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attribute {
+    Grad,
+    CustomVjp,
 }
 
-fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
+pub fn parse(cx: &mut Errors, tokens: TokenStream) -> GradArgs {
+    let mut args = GradArgs::default();
+    let parser = syn::meta::parser(|meta| parse_one(&mut args, Attribute::Grad, meta));
+    if let Err(error) = parser.parse2(tokens) {
+        cx.push(error);
+    }
+    args
+}
+
+/// `#[custom_vjp(...)]` arguments: the path of the hand-written function,
+/// then what `#[grad]` accepts of its own (`wrt(...)`).
+pub struct CustomArgs {
+    /// `None` if it is missing or malformed (an error in `cx`).
+    pub vjp: Option<syn::Path>,
+    pub args: GradArgs,
+}
+
+pub fn parse_custom(cx: &mut Errors, tokens: TokenStream) -> CustomArgs {
+    let mut vjp = None;
+    let mut args = GradArgs::default();
+    let usage = |span| syn::Error::new(span, diagnostics::custom_vjp_arguments());
+    let parser = |input: ParseStream| -> syn::Result<()> {
+        // #[custom_vjp]
+        if input.is_empty() {
+            return Err(usage(Span::call_site()));
+        }
+        // #[custom_vjp(f_vjp)]
+        vjp = Some(
+            input
+                .parse::<syn::Path>()
+                .map_err(|error| usage(error.span()))?,
+        );
+        if input.is_empty() {
+            return Ok(());
+        }
+        // #[custom_vjp(f_vjp, wrt(x, y))]: the rest as `#[grad]` reads it.
+        input
+            .parse::<Token![,]>()
+            .map_err(|error| usage(error.span()))?;
+        let rest: TokenStream = input.parse()?;
+        syn::meta::parser(|meta| parse_one(&mut args, Attribute::CustomVjp, meta)).parse2(rest)
+    };
+    if let Err(error) = parser.parse2(tokens) {
+        cx.push(error);
+    }
+    CustomArgs { vjp, args }
+}
+
+fn parse_one(args: &mut GradArgs, attribute: Attribute, meta: ParseNestedMeta) -> syn::Result<()> {
     // #[grad(split)]
-    if meta.path.is_ident(SPLIT) {
+    if meta.path.is_ident(SPLIT) && attribute == Attribute::Grad {
         args.split = true;
         return Ok(());
     }
     // #[grad(hvp)]
-    if meta.path.is_ident(HVP) {
+    if meta.path.is_ident(HVP) && attribute == Attribute::Grad {
         args.hvp = true;
         return Ok(());
     }
@@ -73,6 +125,9 @@ fn parse_one(args: &mut GradArgs, meta: ParseNestedMeta) -> syn::Result<()> {
         }
         args.wrt = Some(names);
         return Ok(());
+    }
+    if attribute == Attribute::CustomVjp {
+        return Err(meta.error(diagnostics::custom_vjp_arguments()));
     }
     let key = meta
         .path

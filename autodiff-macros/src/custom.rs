@@ -8,57 +8,22 @@
 //! `f_vjp`) and the hidden `__f_pullback` through which `#[grad]` functions
 //! call `f`. The compiler checks the hand-written function against that
 //! signature, at `path`.
+//!
+//! The arguments and the signature go through `#[grad]`'s own front end
+//! ([`args::parse_custom`], [`front::signature`]): the same `wrt(...)`
+//! checks, the same parameter classes (a generic `x: T` is a float), and the
+//! same generated signatures ([`emit::Headers`], `#[cfg]`s carried). Only
+//! methods are rejected here: the rule is a free function.
 
-use crate::diagnostics;
-use crate::emit::{allowed_lints, grad_where, inputs, tangent_type};
-use crate::ir::TypeClass;
-use crate::lower::classify;
+use crate::emit::{self, Headers, Wanted, allowed_lints};
+use crate::expand::front_end;
+use crate::front::Front;
+use crate::report::Errors;
+use crate::{args, diagnostics};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Token};
-
-struct CustomArgs {
-    vjp: syn::Path,
-    wrt: Option<Vec<Ident>>,
-}
-
-impl Parse for CustomArgs {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.is_empty() {
-            return Err(syn::Error::new(
-                Span::call_site(),
-                diagnostics::custom_vjp_arguments(),
-            ));
-        }
-        let vjp: syn::Path = input
-            .parse()
-            .map_err(|error| syn::Error::new(error.span(), diagnostics::custom_vjp_arguments()))?;
-        let mut wrt = None;
-        if input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
-            let key: Ident = input.call(Ident::parse_any)?;
-            if key != "wrt" || !input.peek(syn::token::Paren) {
-                return Err(syn::Error::new(
-                    key.span(),
-                    diagnostics::custom_vjp_arguments(),
-                ));
-            }
-            let content;
-            syn::parenthesized!(content in input);
-            let list =
-                Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
-            wrt = Some(list.into_iter().collect());
-            input.parse::<Option<Token![,]>>()?;
-        }
-        if !input.is_empty() {
-            return Err(input.error(diagnostics::custom_vjp_arguments()));
-        }
-        Ok(CustomArgs { vjp, wrt })
-    }
-}
+use syn::{Ident, ItemFn};
 
 pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
     let item: ItemFn = match syn::parse2(input.clone()) {
@@ -69,99 +34,66 @@ pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
             return quote!(#error #input);
         }
     };
-    match expand(args, &item) {
-        Ok(generated) => quote!(#item #generated),
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#item #error)
+    let mut cx = Errors::new();
+    let args = args::parse_custom(&mut cx, args);
+    let args_ok = cx.len() == 0;
+    let front = front_end(&mut cx, &item.sig, &args.args);
+    // `self`: the hand-written rule would have to be a method too, called
+    // as `self.rule(..)`; not supported yet.
+    if let Some(receiver) = front.receiver.as_ref().filter(|_| args_ok) {
+        cx.error(receiver.self_token.span, diagnostics::custom_vjp_method());
+    }
+    let vjp_name = format_ident!("{}_vjp", item.sig.ident);
+    match (cx.propagate(), &args.vjp) {
+        (Ok(()), Some(vjp)) => {
+            let generated = expand(&item, &front, vjp);
+            quote!(#item #generated)
+        }
+        (result, vjp) => {
+            let error = result.err().map(syn::Error::into_compile_error);
+            // Without a path there is no telling whether `f_vjp` is the
+            // user's own, so it gets no stub.
+            let wanted = Wanted {
+                vjp: vjp.as_ref().is_some_and(|vjp| !is_own(vjp, &vjp_name)),
+                split: false,
+                hvp: false,
+            };
+            let stubs = emit::stubs(&item, &front, wanted, "custom_vjp");
+            quote!(#[allow(dead_code)] #item #error #stubs)
         }
     }
 }
 
-fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
-    let args = CustomArgs::parse.parse2(args)?;
-    let sig = &item.sig;
-    let ReturnType::Type(_, ret_ty) = &sig.output else {
-        return Err(syn::Error::new(
-            sig.ident.span(),
-            diagnostics::returns_nothing(&sig.ident),
-        ));
-    };
-    let mut params = Vec::new();
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(recv) => {
-                return Err(syn::Error::new(
-                    recv.self_token.span,
-                    diagnostics::custom_vjp_method(),
-                ));
-            }
-            FnArg::Typed(typed) => match &*typed.pat {
-                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                    let class = classify(&typed.ty).0;
-                    params.push((pat.ident.clone(), (*typed.ty).clone(), class));
-                }
-                other => {
-                    return Err(syn::Error::new_spanned(
-                        other,
-                        diagnostics::parameter_pattern(),
-                    ));
-                }
-            },
-        }
-    }
-    let wrt: Vec<bool> = match &args.wrt {
-        Some(names) => {
-            for name in names {
-                if !params.iter().any(|(ident, _, _)| ident == name) {
-                    return Err(syn::Error::new(
-                        name.span(),
-                        diagnostics::wrt_not_a_parameter(name, &sig.ident),
-                    ));
-                }
-            }
-            params
-                .iter()
-                .map(|(ident, _, _)| names.contains(ident))
-                .collect()
-        }
-        None => params
-            .iter()
-            .map(|(_, _, class)| {
-                matches!(
-                    class,
-                    TypeClass::Float | TypeClass::Array | TypeClass::Sequence
-                )
-            })
-            .collect(),
-    };
-    if !wrt.iter().any(|&w| w) {
-        return Err(syn::Error::new(
-            sig.ident.span(),
-            diagnostics::nothing_to_differentiate(&sig.ident),
-        ));
-    }
+/// `#[custom_vjp(f_vjp)]`: the rule is the `_vjp` the attribute would add.
+fn is_own(vjp: &syn::Path, vjp_name: &Ident) -> bool {
+    vjp.segments
+        .last()
+        .is_some_and(|last| last.ident == *vjp_name)
+}
 
-    let name = &sig.ident;
-    let vis = &item.vis;
-    let generics = &sig.generics;
-    let where_clause = &generics.where_clause;
-    let inputs = inputs(sig, None);
-    let args_list: Vec<&Ident> = params.iter().map(|(ident, _, _)| ident).collect();
+fn expand(item: &ItemFn, front: &Front, vjp: &syn::Path) -> TokenStream {
+    let name = &item.sig.ident;
     let seed = Ident::new("seed", Span::mixed_site());
+    let headers = Headers::new(item, front, seed);
+    let Headers {
+        cfgs,
+        vis,
+        generics,
+        where_clause,
+        grad_where,
+        inputs,
+        seed,
+        ret_ty,
+        grad_ty,
+        all_types,
+        grad_name,
+        vjp_name,
+        pullback_name,
+        ..
+    } = &headers;
+    let args_list: Vec<&Ident> = front.inputs.iter().map(|input| &input.ident).collect();
     let value = Ident::new("value", Span::mixed_site());
-    let wrt_types: Vec<TokenStream> = params
-        .iter()
-        .zip(&wrt)
-        .filter(|(_, w)| **w)
-        .map(|((_, ty, class), _)| tangent_type(ty, *class))
-        .collect();
-    let grad_ty = if wrt_types.len() == 1 {
-        wrt_types[0].clone()
-    } else {
-        quote!((#(#wrt_types),*))
-    };
-    let gradients: Vec<Ident> = (0..wrt_types.len())
+    let gradients: Vec<Ident> = (0..front.wrt().count())
         .map(|k| Ident::new(&format!("g{k}"), Span::mixed_site()))
         .collect();
     let pattern = if gradients.len() == 1 {
@@ -170,10 +102,11 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
         quote!((#(#gradients),*))
     };
     let mut next = gradients.iter();
-    let all: Vec<TokenStream> = wrt
+    let all: Vec<TokenStream> = front
+        .inputs
         .iter()
-        .map(|&w| {
-            if w {
+        .map(|input| {
+            if input.wrt {
                 next.next()
                     .expect("one gradient per differentiated parameter")
                     .to_token_stream()
@@ -182,39 +115,20 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
             }
         })
         .collect();
-    let all_types: Vec<TokenStream> = params
-        .iter()
-        .zip(&wrt)
-        .map(|((_, ty, class), &w)| {
-            if w {
-                tangent_type(ty, *class)
-            } else {
-                quote!(::autodiff::__private::NotDifferentiated)
-            }
-        })
-        .collect();
     // The call of the hand-written function, spanned at its path: a
     // signature that does not fit is an error there.
-    let vjp = &args.vjp;
     let call = quote_spanned!(vjp.span()=> #vjp(#(#args_list,)* #seed));
     let checked = quote_spanned! {vjp.span()=>
         let (#value, #pattern): (#ret_ty, #grad_ty) = #call;
     };
     let allow = allowed_lints();
-    let grad_name = format_ident!("{}_grad", name);
-    let vjp_name = format_ident!("{}_vjp", name);
-    let pullback_name = format_ident!("__{}_pullback", name);
-    let grad_where = grad_where(ret_ty, where_clause.as_ref());
-    let vjp_is_own = vjp
-        .segments
-        .last()
-        .is_some_and(|last| last.ident == vjp_name);
-    let vjp_fn = (!vjp_is_own).then(|| {
+    let vjp_fn = (!is_own(vjp, vjp_name)).then(|| {
         let doc = format!(
             "Value and vector-Jacobian product of `{name}`, by its hand-written rule `{}`.",
             vjp.to_token_stream()
         );
         quote! {
+            #(#cfgs)*
             #[doc = #doc]
             #[inline]
             #allow
@@ -228,7 +142,8 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
         "Value and gradient of `{name}`, by its hand-written rule `{}`.",
         vjp.to_token_stream()
     );
-    Ok(quote! {
+    quote! {
+        #(#cfgs)*
         #[doc = #grad_doc]
         #[inline]
         #allow
@@ -240,6 +155,7 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
 
         #vjp_fn
 
+        #(#cfgs)*
         #[doc = "Pullback for `#[grad]` callers, by the hand-written rule. Not public API."]
         #[doc(hidden)]
         #[inline]
@@ -248,5 +164,5 @@ fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
             #checked
             (#value, (#(#all,)*))
         }
-    })
+    }
 }

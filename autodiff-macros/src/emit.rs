@@ -8,32 +8,48 @@
 //! mixed-site hygiene, so user code can neither see nor shadow them.
 
 use crate::analyse::{Merge, Plan};
+use crate::front::Front;
 use crate::ir::{
     AdjStmt, Adjoint, Block, Callee, End, Function, Grad, If, Loop, LoopKind, Mode, Node, Op,
     Operand, OperandKind, RuleArg, StmtId, TypeClass, VarId,
 };
 use crate::lower::{Lowered, Names, var_ident};
+use crate::rules::{INTO_RULES, PRIMAL_INTO_RULES};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
-/// Rules with an `_into` variant that takes the adjoint by value.
-const INTO_RULES: &[&str] = &[
-    "sigmoid_pullback",
-    "relu_pullback",
-    "softplus_pullback",
-    "neg_pullback",
-    "add_pullback_lhs",
-    "add_pullback_rhs",
-    "sub_pullback_lhs",
-    "sub_pullback_rhs",
-    "transpose_pullback",
-];
-
-/// Rules with an `_into` variant that takes their (array) operand by value.
-const PRIMAL_INTO_RULES: &[&str] = &["norm_sq_pullback"];
+/// `__rule_table!()`: every name of [`crate::rules::runtime_names`] and
+/// [`crate::rules::PRIVATE_ITEMS`] imported from `::autodiff::__private`,
+/// then the rule names as a `&[&str]`. Each name is spanned at the call, so a
+/// missing one is an "unresolved import" there, naming it.
+pub fn rule_table(input: TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new_spanned(input, "`__rule_table!` takes no arguments")
+            .into_compile_error();
+    }
+    let names = crate::rules::runtime_names();
+    let rules: Vec<Ident> = names
+        .iter()
+        .map(|name| Ident::new(name, Span::call_site()))
+        .collect();
+    let items: Vec<Ident> = crate::rules::PRIVATE_ITEMS
+        .iter()
+        .map(|name| Ident::new(name, Span::call_site()))
+        .collect();
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::rules::{#(#rules),*};
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{#(#items),*};
+            let names: &[&str] = &[#(#names),*];
+            names
+        }
+    }
+}
 
 /// Lints the expansion may trigger in code the user did not write.
 pub fn allowed_lints() -> TokenStream {
@@ -52,71 +68,325 @@ pub fn allowed_lints() -> TokenStream {
     }
 }
 
+/// The signatures of the generated functions, from the user's signature and
+/// the front end alone: the same for the derivative and for the stubs that
+/// stand in for it when the body is rejected.
+pub struct Headers {
+    /// `#[cfg]` and `#[cfg_attr]` of the user's function, carried over.
+    pub cfgs: Vec<syn::Attribute>,
+    pub vis: syn::Visibility,
+    pub generics: syn::Generics,
+    /// The user's where clause, with `T: Scalar` for every type parameter a
+    /// differentiated parameter is or holds: the bound that brings the rules.
+    pub where_clause: Option<syn::WhereClause>,
+    /// `f_grad`'s where clause (see [`grad_where`]).
+    pub grad_where: TokenStream,
+    /// `f_jacobian`'s: an output with a basis.
+    pub jacobian_where: syn::WhereClause,
+    /// The parameters, each followed by a comma (see [`inputs`]).
+    pub inputs: TokenStream,
+    pub seed: Ident,
+    pub ret_ty: Type,
+    /// `G`: the gradient of the one differentiated parameter, or a tuple.
+    pub grad_ty: TokenStream,
+    /// The gradient type of every parameter, `NotDifferentiated` for
+    /// constants: the pullback's.
+    pub all_types: Vec<TokenStream>,
+    /// A differentiated parameter is (or holds) a type parameter.
+    pub generic: bool,
+    pub grad_name: Ident,
+    pub vjp_name: Ident,
+    pub pullback_name: Ident,
+    pub forward_name: Ident,
+    pub jacobian_name: Ident,
+    pub hvp_name: Ident,
+    /// `f_hvp`'s, if the function has one (see [`front::hvp_scalar`]).
+    pub hvp: Option<HvpHeader>,
+}
+
+pub struct HvpHeader {
+    /// The type parameter the dual numbers are made of.
+    pub scalar: Ident,
+    /// `v_x: T`, one direction per differentiated parameter.
+    pub directions: Vec<TokenStream>,
+    /// Only `T: Scalar` outside: the arithmetic bounds on `&T` are the inner
+    /// function's, at `Dual<T>`, where they hold; on the outer function an
+    /// uninferred `T` would send the solver through ndarray's impls.
+    pub where_clause: syn::WhereClause,
+}
+
+impl Headers {
+    pub fn new(item: &ItemFn, front: &Front, seed: Ident) -> Self {
+        let sig = &item.sig;
+        let name = &sig.ident;
+        let generics = &sig.generics;
+        let mut scalar_params: Vec<&Ident> = Vec::new();
+        for input in front.wrt() {
+            if let Some(ident) = crate::lower::generic_scalar(&input.ty, sig)
+                .or_else(|| crate::lower::generic_elem(&input.ty, sig))
+                && !scalar_params.contains(&ident)
+            {
+                scalar_params.push(ident);
+            }
+        }
+        let where_clause = if scalar_params.is_empty() {
+            generics.where_clause.clone()
+        } else {
+            let mut clause = generics
+                .where_clause
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote!(where));
+            for ident in &scalar_params {
+                clause
+                    .predicates
+                    .push(syn::parse_quote!(#ident: ::autodiff::__private::Scalar));
+            }
+            Some(clause)
+        };
+        let cfgs = item
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
+            .cloned()
+            .collect();
+        let ret_ty: Type = match &sig.output {
+            ReturnType::Type(_, ty) => (**ty).clone(),
+            ReturnType::Default => syn::parse_quote!(()),
+        };
+        let wrt_types: Vec<TokenStream> = front
+            .wrt()
+            .map(|input| tangent_type(&input.ty, input.class))
+            .collect();
+        let all_types = front
+            .inputs
+            .iter()
+            .map(|input| {
+                if input.wrt {
+                    tangent_type(&input.ty, input.class)
+                } else {
+                    quote!(::autodiff::__private::NotDifferentiated)
+                }
+            })
+            .collect();
+        let grad_ty = if wrt_types.len() == 1 {
+            wrt_types[0].clone()
+        } else {
+            quote!((#(#wrt_types),*))
+        };
+        let mut jacobian_where = where_clause
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(where));
+        jacobian_where
+            .predicates
+            .push(syn::parse_quote!(for<'__autodiff> #ret_ty: ::autodiff::__private::Basis));
+        let hvp = crate::front::hvp_scalar(sig, front).map(|scalar| {
+            let directions = front
+                .wrt()
+                .map(|input| {
+                    let (ident, ty) = (&input.ident, &input.ty);
+                    let v = format_ident!("v_{}", ident.to_string().trim_start_matches("r#"));
+                    quote!(#v: #ty)
+                })
+                .collect();
+            let mut outer_where = generics
+                .where_clause
+                .clone()
+                .unwrap_or_else(|| syn::parse_quote!(where));
+            outer_where
+                .predicates
+                .push(syn::parse_quote!(#scalar: ::autodiff::__private::Scalar));
+            HvpHeader {
+                scalar: scalar.clone(),
+                directions,
+                where_clause: outer_where,
+            }
+        });
+        Headers {
+            cfgs,
+            vis: item.vis.clone(),
+            generics: generics.clone(),
+            grad_where: grad_where(&ret_ty, where_clause.as_ref()),
+            where_clause,
+            jacobian_where,
+            inputs: inputs(sig, front.receiver.as_ref()),
+            seed,
+            ret_ty,
+            grad_ty,
+            all_types,
+            generic: !scalar_params.is_empty(),
+            grad_name: format_ident!("{}_grad", name),
+            vjp_name: format_ident!("{}_vjp", name),
+            pullback_name: format_ident!("__{}_pullback", name),
+            forward_name: format_ident!("{}_forward", name),
+            jacobian_name: format_ident!("{}_jacobian", name),
+            hvp_name: format_ident!("{}_hvp", name),
+            hvp,
+        }
+    }
+}
+
+/// Which of the generated functions to write.
+#[derive(Clone, Copy)]
+pub struct Wanted {
+    /// `f_vjp` (`#[custom_vjp(f_vjp)]` names the user's own).
+    pub vjp: bool,
+    /// `f_forward` and `f_jacobian`.
+    pub split: bool,
+    /// `f_hvp`.
+    pub hvp: bool,
+}
+
+/// What stands in for the generated functions when the macro rejects the
+/// function: the same signatures, bodies that never run. Calls of `f_grad`
+/// and `f_vjp` then type-check and the compile shows only the real errors,
+/// not a "cannot find function" at every call (thiserror's fallback).
+///
+/// Input:  `#[grad] fn f(x: f64) -> f64 { /* rejected */ }`
+/// Output: `fn f_grad(x: f64) -> (f64, f64) { ::core::unimplemented!() }`,
+///         and likewise `f_vjp`, `__f_pullback` (and what `split`/`hvp` ask).
+pub fn stubs(item: &ItemFn, front: &Front, wanted: Wanted, attribute: &str) -> TokenStream {
+    let seed = Ident::new("seed", Span::mixed_site());
+    let headers = Headers::new(item, front, seed);
+    let Headers {
+        cfgs,
+        vis,
+        generics,
+        where_clause,
+        grad_where,
+        jacobian_where,
+        inputs,
+        seed,
+        ret_ty,
+        grad_ty,
+        all_types,
+        grad_name,
+        vjp_name,
+        pullback_name,
+        forward_name,
+        jacobian_name,
+        hvp_name,
+        hvp,
+        ..
+    } = &headers;
+    let doc = format!(
+        "Stands in for a function `#[{attribute}]` generates: `{}` has errors (see them), so this \
+         never runs.",
+        item.sig.ident
+    );
+    let unimplemented = quote!(::core::unimplemented!());
+    let allow = quote! {
+        #(#cfgs)*
+        #[doc = #doc]
+        #[allow(dead_code, unreachable_code, unused_qualifications)]
+        #[allow(
+            unused_variables,
+            unused_mut,
+            non_snake_case,
+            clippy::all,
+            clippy::pedantic,
+            clippy::nursery
+        )]
+    };
+    let vjp = wanted.vjp.then(|| {
+        quote! {
+            #allow
+            #vis fn #vjp_name #generics (#inputs #seed: #ret_ty) -> (#ret_ty, #grad_ty) #where_clause {
+                #unimplemented
+            }
+        }
+    });
+    let split = wanted.split.then(|| {
+        quote! {
+            #allow
+            #vis fn #forward_name #generics (#inputs) -> (#ret_ty, impl ::core::ops::Fn(#ret_ty) -> #grad_ty) #where_clause {
+                (#unimplemented, |_: #ret_ty| -> #grad_ty { #unimplemented })
+            }
+
+            #allow
+            #vis fn #jacobian_name #generics (#inputs) -> (#ret_ty, ::autodiff::__private::Vec<#grad_ty>) #jacobian_where {
+                #unimplemented
+            }
+        }
+    });
+    // No stub for an `f_hvp` the signature rules out: that is the error.
+    let hvp = hvp.as_ref().filter(|_| wanted.hvp).map(|hvp| {
+        let HvpHeader {
+            directions,
+            where_clause,
+            ..
+        } = hvp;
+        quote! {
+            #allow
+            #vis fn #hvp_name #generics (#inputs #(#directions,)*) -> (#ret_ty, #grad_ty) #where_clause {
+                #unimplemented
+            }
+        }
+    });
+    quote! {
+        #allow
+        #vis fn #grad_name #generics (#inputs) -> (#ret_ty, #grad_ty) #grad_where {
+            #unimplemented
+        }
+
+        #vjp
+
+        #allow
+        #[doc(hidden)]
+        #vis fn #pullback_name #generics (#inputs #seed: #ret_ty) -> (#ret_ty, (#(#all_types,)*)) #where_clause {
+            #unimplemented
+        }
+
+        #split
+
+        #hvp
+    }
+}
+
 pub fn functions(
     item: &ItemFn,
+    front: &Front,
     lowered: Lowered,
     adjoint: &Adjoint,
     active: &[bool],
     plan: &Plan,
-    split_mode_wanted: bool,
-    hvp_wanted: bool,
-) -> syn::Result<TokenStream> {
+    wanted: Wanted,
+) -> TokenStream {
     let Lowered {
         function: f,
         mut names,
-        receiver,
     } = lowered;
-    let sig = &item.sig;
-    let name = &sig.ident;
-    let vis = &item.vis;
-    let generics = &sig.generics;
-    // Every type parameter a differentiated float parameter has is bounded
-    // by `Scalar`, which brings the rules the generated code calls.
-    let mut scalar_params: Vec<&Ident> = Vec::new();
-    for param in f.params.iter().filter(|param| param.wrt) {
-        if let Some(ident) = crate::lower::generic_scalar(&param.ty, sig)
-            .or_else(|| crate::lower::generic_elem(&param.ty, sig))
-            && !scalar_params.contains(&ident)
-        {
-            scalar_params.push(ident);
-        }
-    }
-    let where_clause = if scalar_params.is_empty() {
-        generics.where_clause.clone()
-    } else {
-        let mut clause = generics
-            .where_clause
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(where));
-        for ident in &scalar_params {
-            clause
-                .predicates
-                .push(syn::parse_quote!(#ident: ::autodiff::__private::Scalar));
-        }
-        Some(clause)
-    };
-    let where_clause = &where_clause;
-    let cfgs: Vec<_> = item
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
-        .collect();
-    let ret_ty = match &sig.output {
-        ReturnType::Type(_, ty) => (**ty).clone(),
-        ReturnType::Default => syn::parse_quote!(()),
-    };
-
     let seed = Ident::new(&names.fresh("seed"), Span::mixed_site());
+    let headers = Headers::new(item, front, seed);
+    let Headers {
+        cfgs,
+        vis,
+        generics,
+        where_clause,
+        grad_where,
+        jacobian_where,
+        inputs,
+        seed,
+        ret_ty,
+        grad_ty,
+        all_types,
+        generic,
+        grad_name,
+        vjp_name,
+        pullback_name,
+        forward_name,
+        jacobian_name,
+        ..
+    } = &headers;
+    let name = &item.sig.ident;
 
-    let generic = !scalar_params.is_empty();
-    let split = split_mode_wanted.then(|| {
+    let split = wanted.split.then(|| {
         let mut body = Body::new(&f, adjoint, active, plan, &mut names, true);
-        body.generic = generic;
-        split_mode(body, &seed, &ret_ty)
+        body.generic = *generic;
+        split_mode(body, seed, ret_ty)
     });
     let mut body = Body::new(&f, adjoint, active, plan, &mut names, false);
-    body.generic = generic;
-    let core = body.core(&seed);
+    body.generic = *generic;
+    let core = body.core(seed);
     let ret_value = body.ret_value();
     let wrt_grads: Vec<TokenStream> = f
         .params
@@ -137,57 +407,24 @@ pub fn functions(
             }
         })
         .collect();
-
-    let wrt_types: Vec<TokenStream> = f
-        .params
-        .iter()
-        .filter(|param| param.wrt)
-        .map(|param| tangent_type(&param.ty, param.class))
-        .collect();
-    let all_types: Vec<TokenStream> = f
-        .params
-        .iter()
-        .map(|param| {
-            if param.wrt {
-                tangent_type(&param.ty, param.class)
-            } else {
-                quote!(::autodiff::__private::NotDifferentiated)
-            }
-        })
-        .collect();
-    let (grad_ty, grad_value) = if wrt_types.len() == 1 {
-        (wrt_types[0].clone(), wrt_grads[0].clone())
+    let grad_value = if wrt_grads.len() == 1 {
+        wrt_grads[0].clone()
     } else {
-        (quote!((#(#wrt_types),*)), quote!((#(#wrt_grads),*)))
+        quote!((#(#wrt_grads),*))
     };
 
-    let inputs = inputs(sig, receiver.as_ref());
     let items = &f.items;
     let allow = allowed_lints();
-    let grad_name = format_ident!("{}_grad", name);
-    let vjp_name = format_ident!("{}_vjp", name);
-    let pullback_name = format_ident!("__{}_pullback", name);
-    let forward_name = format_ident!("{}_forward", name);
-    let jacobian_name = format_ident!("{}_jacobian", name);
     let value_id = Ident::new("value", Span::mixed_site());
     let backward_id = Ident::new("backward", Span::mixed_site());
     let rows_id = Ident::new("rows", Span::mixed_site());
-    let mut jacobian_where = where_clause
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(where));
-    jacobian_where
-        .predicates
-        .push(syn::parse_quote!(for<'__autodiff> #ret_ty: ::autodiff::__private::Basis));
 
     let vjp_body = quote! {
         #(#items)*
         #core
         (#ret_value, #grad_value)
     };
-    let listing = listing(&vjp_name, &inputs, &seed, &ret_ty, &grad_ty, &vjp_body);
-
-    // `_grad` exists for every function (see `grad_where`).
-    let grad_where = grad_where(&ret_ty, where_clause.as_ref());
+    let listing = listing(vjp_name, inputs, seed, ret_ty, grad_ty, &vjp_body);
 
     let grad_doc = format!(
         "Value and gradient of `{name}`, generated by `#[grad]`.\n\n\
@@ -248,22 +485,13 @@ pub fn functions(
         }
     });
 
-    let hvp_fn = if hvp_wanted {
-        Some(hvp_function(
-            item,
-            &f,
-            receiver.is_some(),
-            &vjp_body,
-            &seed,
-            &ret_ty,
-            &grad_ty,
-            where_clause,
-        )?)
-    } else {
-        None
-    };
+    let hvp_fn = headers
+        .hvp
+        .as_ref()
+        .filter(|_| wanted.hvp)
+        .map(|hvp| hvp_function(item, &headers, hvp, &f, &vjp_body));
 
-    Ok(quote! {
+    quote! {
         #split_fns
 
         #hvp_fn
@@ -295,7 +523,7 @@ pub fn functions(
             #core
             (#ret_value, (#(#all_grads,)*))
         }
-    })
+    }
 }
 
 /// The where clause of `f_grad`: for an output the macro cannot see is a
@@ -517,47 +745,39 @@ fn split_mode(mut body: Body, seed: &Ident, ret_ty: &Type) -> TokenStream {
 /// function, forward over reverse. The gradient (a nested copy of `f_grad`)
 /// runs at `Dual<T>`, each differentiated argument carrying its direction in
 /// the ε part; the ε parts of the gradient are `H·v`.
-#[allow(clippy::too_many_arguments)]
 fn hvp_function(
     item: &ItemFn,
+    headers: &Headers,
+    hvp: &HvpHeader,
     f: &Function,
-    has_receiver: bool,
     vjp_body: &TokenStream,
-    seed: &Ident,
-    ret_ty: &Type,
-    grad_ty: &TokenStream,
-    where_clause: &Option<syn::WhereClause>,
-) -> syn::Result<TokenStream> {
+) -> TokenStream {
     let sig = &item.sig;
-    let error = || syn::Error::new(sig.ident.span(), crate::diagnostics::hvp_not_generic());
-    if has_receiver {
-        return Err(error());
-    }
-    let type_params: Vec<&Ident> = sig.generics.type_params().map(|p| &p.ident).collect();
-    let [scalar] = type_params[..] else {
-        return Err(error());
-    };
-    let wrt: Vec<&crate::ir::Param> = f.params.iter().filter(|param| param.wrt).collect();
-    let all_generic = wrt.iter().all(|param| {
-        crate::lower::generic_scalar(&param.ty, sig) == Some(scalar)
-            || crate::lower::generic_elem(&param.ty, sig) == Some(scalar)
-    });
-    if wrt.is_empty() || !all_generic {
-        return Err(error());
-    }
+    let Headers {
+        cfgs,
+        vis,
+        generics,
+        where_clause,
+        inputs,
+        seed,
+        ret_ty,
+        grad_ty,
+        hvp_name,
+        ..
+    } = headers;
+    let HvpHeader {
+        scalar,
+        directions,
+        where_clause: outer_where,
+    } = hvp;
     let name = &sig.ident;
-    let vis = &item.vis;
-    let generics = &sig.generics;
-    let hvp_name = format_ident!("{}_hvp", name);
     let inner = Ident::new("gradient", Span::mixed_site());
     let value = Ident::new("value", Span::mixed_site());
-    let inputs = inputs(sig, None);
-    let mut directions = Vec::new();
     let mut lifted = Vec::new();
     let mut parts = Vec::new();
     let gradient = Ident::new("g", Span::mixed_site());
     let rules = quote!(::autodiff::__private::rules);
-    let single = wrt.len() == 1;
+    let single = f.params.iter().filter(|param| param.wrt).count() == 1;
     let mut k = 0_usize;
     for param in &f.params {
         let ident = &param.ident;
@@ -568,7 +788,6 @@ fn hvp_function(
         let deref = if by_ref { quote!() } else { quote!(&) };
         if param.wrt {
             let v = format_ident!("v_{}", ident.to_string().trim_start_matches("r#"));
-            directions.push(quote!(#v: #ty));
             let lift = if is_scalar {
                 quote!(#rules::dual_of(#deref #ident, #deref #v))
             } else {
@@ -605,18 +824,8 @@ fn hvp_function(
          arguments after `{name}`'s own), shaped like `{name}_grad`'s gradient."
     );
     let allow = allowed_lints();
-    // Only `T: Scalar` outside: the arithmetic bounds on `&T` are the inner
-    // function's, at `Dual<T>`, where they hold; on the outer function an
-    // uninferred `T` would send the solver through ndarray's impls.
-    let mut outer_where = sig
-        .generics
-        .where_clause
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(where));
-    outer_where
-        .predicates
-        .push(syn::parse_quote!(#scalar: ::autodiff::__private::Scalar));
-    Ok(quote! {
+    quote! {
+        #(#cfgs)*
         #[doc = #doc]
         #allow
         #vis fn #hvp_name #generics (#inputs #(#directions,)*) -> (#ret_ty, #grad_ty) #outer_where {
@@ -629,7 +838,7 @@ fn hvp_function(
             let (#value, #gradient) = #inner::<::autodiff::__private::Dual<#scalar>>(#(#lifted),*);
             (#value.re, #hv)
         }
-    })
+    }
 }
 
 /// `is_zero(&d_h1) && is_zero(&d_h2) …` for a loop's carried adjoints, if

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! args::parse      #[grad(...)] tokens -> GradArgs
+//! front::signature the signature: qualifiers, parameter classes, `wrt`
+//!                  (shared with `#[custom_vjp]`; all a stub needs)
 //! desugar::block   syn -> syn: iterator chains and local closures -> loops
 //!                  and `let`s (Rust as written -> the core language)
 //! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on;
@@ -16,11 +18,14 @@
 //! ```
 //!
 //! On any error the user's function is still emitted, unchanged, beside the
-//! `compile_error!`s, so the rest of the crate keeps type-checking.
+//! `compile_error!`s, and so are stubs of the generated functions with their
+//! signatures ([`emit::stubs`]), so the rest of the crate keeps type-checking
+//! and a call of `f_grad` shows no error of its own.
 
-use crate::diagnostics;
+use crate::emit::Wanted;
+use crate::front::Front;
 use crate::report::Errors;
-use crate::{analyse, args, desugar, emit, lower, reverse};
+use crate::{analyse, args, desugar, diagnostics, emit, front, lower, reverse};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
@@ -34,28 +39,60 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
             return quote!(#error #input);
         }
     };
-    match expand(args, &item) {
-        // The user's function is kept as written; a caller that only uses its
-        // derivative should not get a dead-code warning for it.
+    let mut cx = Errors::new();
+    let args = args::parse(&mut cx, args);
+    let args_ok = cx.len() == 0;
+    let front = front_end(&mut cx, &item.sig, &args);
+    let wanted = Wanted {
+        vjp: true,
+        split: args.split,
+        hvp: args.hvp,
+    };
+    // The user's function is kept as written; a caller that only uses its
+    // derivative should not get a dead-code warning for it.
+    let expanded = if args_ok {
+        expand(&mut cx, &item, &front, wanted)
+    } else {
+        cx.propagate().map(|()| TokenStream::new())
+    };
+    match expanded {
         Ok(generated) => quote!(#[allow(dead_code)] #item #generated),
         Err(error) => {
             let error = error.into_compile_error();
-            quote!(#item #error)
+            let stubs = emit::stubs(&item, &front, wanted, "grad");
+            quote!(#[allow(dead_code)] #item #error #stubs)
         }
     }
 }
 
-fn expand(args: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(args)?;
-    let mut cx = Errors::new();
+/// The signature understood ([`front::signature`]). After a malformed
+/// argument only the argument's error is reported, as the signature's
+/// problems may be mere consequences of it; the signature is still read,
+/// for the stubs.
+pub fn front_end(cx: &mut Errors, sig: &syn::Signature, args: &args::GradArgs) -> Front {
+    if cx.len() == 0 {
+        return front::signature(cx, sig, args);
+    }
+    let mut ignored = Errors::new();
+    let front = front::signature(&mut ignored, sig, args);
+    let _ = ignored.propagate();
+    front
+}
+
+fn expand(
+    cx: &mut Errors,
+    item: &ItemFn,
+    front: &Front,
+    wanted: Wanted,
+) -> syn::Result<TokenStream> {
+    // The signature's errors and the body's are reported together.
     let body = desugar::block(&item.sig, &item.block);
-    let mut lowered = lower::function(&mut cx, &item.sig, &body, &args);
-    let args = &args;
+    let mut lowered = lower::function(cx, &item.sig, &body, front);
     cx.propagate()?;
     let (active, adjoint, plan) = middle(&mut lowered.function);
-    emit::functions(
-        item, lowered, &adjoint, &active, &plan, args.split, args.hvp,
-    )
+    Ok(emit::functions(
+        item, front, lowered, &adjoint, &active, &plan, wanted,
+    ))
 }
 
 /// The middle phase on a lowered function: the IR clean-ups, activity, each

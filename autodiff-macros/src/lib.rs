@@ -10,6 +10,7 @@ mod desugar;
 mod diagnostics;
 mod emit;
 mod expand;
+mod front;
 #[cfg(test)]
 mod fuzz;
 mod ir;
@@ -56,6 +57,15 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
     custom::custom_vjp(args.into(), input.into()).into()
+}
+
+/// Not public API: every name of `autodiff::__private` that generated code
+/// can call, imported (so that a name the runtime lacks fails to compile)
+/// and listed as a `&[&str]`. For the facade's `tests/rule_table.rs`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __rule_table(input: TokenStream) -> TokenStream {
+    emit::rule_table(input.into()).into()
 }
 
 /// Makes a struct of differentiable fields a parameter set: its own

@@ -12,8 +12,8 @@
 //! shadowing define new variables, so the reverse sweep can still read every
 //! value the forward sweep computed.
 
-use crate::args::GradArgs;
 use crate::diagnostics;
+use crate::front::Front;
 use crate::ir::{
     BinOp, Block, BlockId, Call, Callee, Carried, End, Function, If, Loop, LoopKind, MethodShape,
     Mode, Node, Op, Operand, OperandKind, Param, Stmt, TypeClass, Var, VarId,
@@ -27,7 +27,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
-use syn::{Expr, FnArg, Ident, Pat, ReturnType, Signature, Type};
+use syn::{Expr, Ident, Pat, ReturnType, Signature, Type};
 
 /// Names the generated functions reserve beside the user's.
 pub struct Names {
@@ -59,11 +59,9 @@ impl Names {
 pub struct Lowered {
     pub function: Function,
     pub names: Names,
-    /// The `self` receiver, if any.
-    pub receiver: Option<syn::Receiver>,
 }
 
-pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &GradArgs) -> Lowered {
+pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, front: &Front) -> Lowered {
     let mut lower = Lower {
         cx,
         vars: Vec::new(),
@@ -77,8 +75,7 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
         },
         temps: 0,
     };
-    check_signature(lower.cx, sig);
-    let (params, receiver) = lower.params(sig, args);
+    let params = lower.params(sig, front);
     reject_unsafe(lower.cx, block);
     let block = returns_in_loops(block, sig);
     let ret = lower.body(&block.stmts, sig);
@@ -110,7 +107,6 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, args: &Gra
     Lowered {
         function,
         names: lower.names,
-        receiver,
     }
 }
 
@@ -368,24 +364,6 @@ fn returns_in_loops(block: &syn::Block, sig: &Signature) -> syn::Block {
     rewritten
 }
 
-// Qualifiers the generated functions cannot carry over: an `async fn` returns a
-// future, not a value to differentiate; `extern` and variadic functions have
-// an ABI the adjoint cannot share (variadic functions are `extern` too); an `unsafe fn` body is unsafe code.
-fn check_signature(cx: &mut Errors, sig: &Signature) {
-    if let Some(token) = &sig.asyncness {
-        cx.error(token.span, diagnostics::async_fn());
-    }
-    if let syn::Safety::Unsafe(token) = &sig.safety {
-        cx.error(token.span, diagnostics::unsafe_fn());
-    }
-    if let Some(abi) = &sig.abi {
-        cx.error(abi.extern_token.span, diagnostics::extern_fn());
-    }
-    if let ReturnType::Default = sig.output {
-        cx.error(sig.ident.span(), diagnostics::returns_nothing(&sig.ident));
-    }
-}
-
 // `unsafe` blocks are rejected wherever they are: the macro cannot tell what
 // they read or write, so it could not promise a correct gradient.
 fn reject_unsafe(cx: &mut Errors, block: &syn::Block) {
@@ -470,121 +448,30 @@ struct Lower<'a> {
 }
 
 impl Lower<'_> {
-    fn params(&mut self, sig: &Signature, args: &GradArgs) -> (Vec<Param>, Option<syn::Receiver>) {
+    /// The parameters `front` classified, as variables of the body.
+    fn params(&mut self, sig: &Signature, front: &Front) -> Vec<Param> {
         let mut params = Vec::new();
-        let mut receiver = None;
-        let mut rejected = false;
-        for input in &sig.inputs {
-            match input {
-                FnArg::Receiver(recv) => {
-                    // `self`: a constant unless `wrt(self)` names it (a
-                    // `#[derive(Params)]` struct).
-                    let ty: Type = match &recv.kind {
-                        syn::ReceiverKind::Reference(_, lifetime, mutability) => {
-                            syn::parse_quote!(&#lifetime #mutability Self)
-                        }
-                        syn::ReceiverKind::Typed(_, ty) => (**ty).clone(),
-                        _ => syn::parse_quote!(Self),
-                    };
-                    let (class, by_ref) = classify(&ty);
-                    let var = self.new_var("self".to_owned(), recv.self_token.span, false, by_ref);
-                    self.vars[var].is_param = true;
-                    self.bind("self", var);
-                    receiver = Some(recv.clone());
-                    params.push(Param {
-                        var,
-                        ident: Ident::new("self", recv.self_token.span),
-                        ty,
-                        class,
-                        wrt: false,
-                    });
-                }
-                FnArg::Typed(typed) => {
-                    let ident = match &*typed.pat {
-                        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                            pat.ident.clone()
-                        }
-                        other => {
-                            self.cx
-                                .error_spanned(other, diagnostics::parameter_pattern());
-                            rejected = true;
-                            continue;
-                        }
-                    };
-                    let (mut class, by_ref) = classify(&typed.ty);
-                    // `x: T` with `T` a type parameter: a float of the
-                    // caller's choice (bounded by `autodiff::Scalar`).
-                    if generic_scalar(&typed.ty, sig).is_some() {
-                        class = TypeClass::Float;
-                    } else if generic_elem(&typed.ty, sig).is_some() {
-                        class = TypeClass::Sequence;
-                    }
-                    let name = ident.to_string();
-                    self.names.taken.insert(name.clone());
-                    let var = self.new_var(name.clone(), ident.span(), false, by_ref);
-                    self.vars[var].is_param = true;
-                    self.bind(&name, var);
-                    params.push(Param {
-                        var,
-                        ident,
-                        ty: (*typed.ty).clone(),
-                        class,
-                        wrt: false,
-                    });
-                }
+        for input in &front.inputs {
+            let name = input.ident.to_string();
+            if !input.receiver {
+                self.names.taken.insert(name.clone());
             }
+            let var = self.new_var(name.clone(), input.ident.span(), input.wrt, input.by_ref);
+            self.vars[var].is_param = true;
+            self.vars[var].scalar = input.class == TypeClass::Float;
+            self.vars[var].elem_scalar =
+                elem_is_float(&input.ty) || generic_elem(&input.ty, sig).is_some();
+            self.vars[var].sequence = input.class == TypeClass::Sequence;
+            self.bind(&name, var);
+            params.push(Param {
+                var,
+                ident: input.ident.clone(),
+                ty: input.ty.clone(),
+                class: input.class,
+                wrt: input.wrt,
+            });
         }
-        match &args.wrt {
-            // #[grad(wrt(x, w))]
-            Some(names) => {
-                for name in names {
-                    let Some(param) = params.iter_mut().find(|param| param.ident == *name) else {
-                        self.cx.error(
-                            name.span(),
-                            diagnostics::wrt_not_a_parameter(name, &sig.ident),
-                        );
-                        continue;
-                    };
-                    match param.class {
-                        TypeClass::Discrete => self.cx.error(
-                            name.span(),
-                            diagnostics::wrt_discrete(name, param.ty.to_token_stream()),
-                        ),
-                        TypeClass::MutRef => {
-                            self.cx.error(name.span(), diagnostics::wrt_mut_ref(name))
-                        }
-                        TypeClass::Float
-                        | TypeClass::Array
-                        | TypeClass::Sequence
-                        | TypeClass::Other => param.wrt = true,
-                    }
-                }
-            }
-            // #[grad]
-            None => {
-                for param in &mut params {
-                    param.wrt = param.ident != "self"
-                        && matches!(
-                            param.class,
-                            TypeClass::Float | TypeClass::Array | TypeClass::Sequence
-                        );
-                }
-            }
-        }
-        if args.wrt.is_none() && !rejected && !params.iter().any(|param| param.wrt) {
-            self.cx.error(
-                sig.ident.span(),
-                diagnostics::nothing_to_differentiate(&sig.ident),
-            );
-        }
-        for param in &params {
-            self.vars[param.var].varied = param.wrt;
-            self.vars[param.var].scalar = param.class == TypeClass::Float;
-            self.vars[param.var].elem_scalar =
-                elem_is_float(&param.ty) || generic_elem(&param.ty, sig).is_some();
-            self.vars[param.var].sequence = param.class == TypeClass::Sequence;
-        }
-        (params, receiver)
+        params
     }
 
     fn new_var(&mut self, name: String, span: Span, varied: bool, by_ref: bool) -> VarId {
@@ -2393,8 +2280,9 @@ impl Lower<'_> {
         let args: Vec<Operand> = args.iter().map(|arg| self.operand(arg)).collect();
         // x.min(p) of floats: which side was taken, as a `bool`.
         let side = match (rule.name, &args[..]) {
-            ("min" | "max", [p])
-                if self.operand_scalar(&recv)
+            (name, [p])
+                if rules::SIDED.contains(&name)
+                    && self.operand_scalar(&recv)
                     && self.operand_scalar(p)
                     && (self.operand_varied(&recv) || self.operand_varied(p)) =>
             {

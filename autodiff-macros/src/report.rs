@@ -23,6 +23,10 @@ impl Errors {
         self.errors.push(syn::Error::new(span, msg));
     }
 
+    pub fn push(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
     /// An error spanning all of `tokens` (stable Rust cannot join spans; syn
     /// emits the error from the first token to the last).
     pub fn error_spanned(&mut self, tokens: impl quote::ToTokens, msg: impl Display) {

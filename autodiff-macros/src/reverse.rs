@@ -9,22 +9,23 @@ use crate::ir::{
     AdjStmt, Adjoint, BinOp, Function, Grad, MethodRule, MethodShape, Op, Operand, OperandKind,
     RuleArg, StmtId, VarId,
 };
+use crate::rules::pullback_name;
 
 /// Float rules whose pullback reads the operand, never the output (their
 /// f32, f64 and `Dual` implementations alike).
-const OUTPUT_UNREAD: &[&str] = &[
+pub(crate) const OUTPUT_UNREAD: &[&str] = &[
     "ln", "log2", "log10", "sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "abs", "ln_1p",
     "exp_m1", "asinh", "acosh", "atanh",
 ];
 
 /// Float rules whose pullback reads the output, never the operand (their
 /// f32, f64 and `Dual` implementations alike).
-const OPERAND_UNREAD: &[&str] = &["exp", "exp2", "sqrt", "cbrt", "tan", "recip"];
+pub(crate) const OPERAND_UNREAD: &[&str] = &["exp", "exp2", "sqrt", "cbrt", "tan", "recip"];
 
 /// Float rules whose pullback reads neither the operand nor the output, only
 /// the adjoint (their f32, f64 and `Dual` implementations alike): linear
 /// (`d · π/180`) or piecewise constant (`0`, and `d` for `fract`).
-const BOTH_UNREAD: &[&str] = &[
+pub(crate) const BOTH_UNREAD: &[&str] = &[
     "to_radians",
     "to_degrees",
     "floor",
@@ -142,7 +143,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
         }
         Op::Neg(x) => {
             if let Some(target) = is_active(x) {
-                rule(target, "neg_pullback".into(), vec![primal(x), d()]);
+                rule(target, pullback_name("neg", ""), vec![primal(x), d()]);
             }
         }
         // Floats added or subtracted: the adjoint passes through, and the
@@ -168,12 +169,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
             }
         }
         Op::Binary(op, a, b) => {
-            let name = match op {
-                BinOp::Add => "add",
-                BinOp::Sub => "sub",
-                BinOp::Mul => "mul",
-                BinOp::Div => "div",
-            };
+            let name = op.rule();
             // Of floats, a product's pullback to one operand reads only the
             // other, and a quotient's only the divisor (and the quotient):
             // the slot of the operand it does not read gets the adjoint,
@@ -193,12 +189,12 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
                     args.push(out);
                 }
                 args.push(d());
-                rule(target, format!("{name}_pullback_rhs"), args);
+                rule(target, pullback_name(name, "rhs"), args);
             }
             if let Some(target) = is_active(a) {
                 let mut args = Vec::from(lhs_args);
                 args.push(d());
-                rule(target, format!("{name}_pullback_lhs"), args);
+                rule(target, pullback_name(name, "lhs"), args);
             }
         }
         // x.min(p), x.max(p) of floats: routed by the recorded side.
@@ -217,7 +213,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
                 if let Some(target) = is_active(operand) {
                     rule(
                         target,
-                        format!("select_pullback_{which}"),
+                        pullback_name("select", which),
                         vec![primal(&side), d()],
                     );
                 }
@@ -277,7 +273,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
 
 /// The pullbacks of `rule` applied to `operands` (the receiver first), one per
 /// active operand, right to left: `(target, rule function, its arguments)`.
-fn rule_pullbacks(
+pub(crate) fn rule_pullbacks(
     rule: &MethodRule,
     operands: &[&Operand],
     def: VarId,
@@ -307,13 +303,13 @@ fn rule_pullbacks(
                 } else {
                     (primal(x), out)
                 };
-                pullbacks.push((target, format!("{name}_pullback"), vec![x_arg, out, d]));
+                pullbacks.push((target, pullback_name(name, ""), vec![x_arg, out, d]));
             }
         }
         // x.sum(), x.t(), mean(x)
         (MethodShape::Reduce, [x]) => {
             if let Some(target) = is_active(x) {
-                pullbacks.push((target, format!("{name}_pullback"), vec![primal(x), d]));
+                pullbacks.push((target, pullback_name(name, ""), vec![primal(x), d]));
             }
         }
         // x.powi(n): the exponent is a constant.
@@ -321,7 +317,7 @@ fn rule_pullbacks(
             if let Some(target) = is_active(x) {
                 let out = if scalar(x) { primal(x) } else { out };
                 let args = vec![primal(x), RuleArg::Int((*n).clone()), out, d];
-                pullbacks.push((target, format!("{name}_pullback"), args));
+                pullbacks.push((target, pullback_name(name, ""), args));
             }
         }
         // x.powf(p): the method's output is an argument of both pullbacks.
@@ -334,7 +330,7 @@ fn rule_pullbacks(
                         RuleArg::Output(def),
                         RuleArg::Adjoint(def),
                     ];
-                    pullbacks.push((target, format!("{name}_pullback_{side}"), args));
+                    pullbacks.push((target, pullback_name(name, side), args));
                 }
             }
         }
@@ -343,17 +339,19 @@ fn rule_pullbacks(
             for (operand, side) in [(b, "rhs"), (a, "lhs")] {
                 if let Some(target) = is_active(operand) {
                     let args = vec![primal(a), primal(b), RuleArg::Adjoint(def)];
-                    pullbacks.push((target, format!("{name}_pullback_{side}"), args));
+                    pullbacks.push((target, pullback_name(name, side), args));
                 }
             }
         }
         // x.mul_add(a, b), x.clamp(lo, hi)
         (MethodShape::MulAdd | MethodShape::Clamp, [x, a, b]) => {
-            let [x_name, a_name, b_name] = rule.shape.operand_names();
+            let &[x_name, a_name, b_name] = rule.shape.sides() else {
+                return pullbacks;
+            };
             for (operand, which) in [(b, b_name), (a, a_name), (x, x_name)] {
                 if let Some(target) = is_active(operand) {
                     let args = vec![primal(x), primal(a), primal(b), RuleArg::Adjoint(def)];
-                    pullbacks.push((target, format!("{name}_pullback_{which}"), args));
+                    pullbacks.push((target, pullback_name(name, which), args));
                 }
             }
         }

@@ -1,8 +1,17 @@
 //! The table of what the macro knows how to differentiate by name: the float
 //! methods and the runtime primitives. Everything else is either a call of
 //! another `#[grad]` function or an error.
+//!
+//! It is also the contract with the runtime: generated code calls
+//! `::autodiff::__private::rules::<name>`, and every name it can call is
+//! derived here, from these tables ([`runtime_names`]). The facade's
+//! `tests/rule_table.rs` imports each of them from the runtime (through the
+//! hidden `__rule_table!`), so a rule the runtime lacks fails the project's
+//! own tests, not a user's build. Adding a method means a row in [`METHODS`];
+//! adding a helper the emitter calls means a row in [`HELPERS`] (a unit test
+//! checks the emitter names no other).
 
-use crate::ir::{MethodRule, MethodShape};
+use crate::ir::{BinOp, MethodRule, MethodShape};
 
 pub static METHODS: &[MethodRule] = &[
     unary("exp"),
@@ -88,22 +97,139 @@ pub fn primitive(name: &str) -> Option<&'static MethodRule> {
     PRIMITIVES.iter().find(|rule| rule.name == name)
 }
 
+/// `x.min(p)`, `x.max(p)` of floats: the forward sweep records which side
+/// was taken with `min_side`/`max_side`, and the reverse sweep routes the
+/// adjoint with `select_pullback_lhs`/`_rhs`.
+pub static SIDED: &[&str] = &["min", "max"];
+
+/// Rules with an `_into` variant that takes the adjoint by value.
+pub static INTO_RULES: &[&str] = &[
+    "sigmoid_pullback",
+    "relu_pullback",
+    "softplus_pullback",
+    "neg_pullback",
+    "add_pullback_lhs",
+    "add_pullback_rhs",
+    "sub_pullback_lhs",
+    "sub_pullback_rhs",
+    "transpose_pullback",
+];
+
+/// Rules with an `_into` variant that takes their (array) operand by value.
+pub static PRIMAL_INTO_RULES: &[&str] = &["norm_sq_pullback"];
+
+/// The arithmetic operators, by rule prefix: `add_pullback_lhs`, ….
+pub static OPERATORS: &[BinOp] = &[BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div];
+
+/// The functions of `__private::rules` the emitter calls by name, besides
+/// the pullbacks: seeds, zeros, accumulation, tapes, dual numbers.
+pub static HELPERS: &[&str] = &[
+    "accumulate",
+    "accumulate_at",
+    "basis",
+    "callee_gradient",
+    "constant_dual",
+    "constant_duals",
+    "dual_of",
+    "duals_of",
+    "elem_zero",
+    "epsilon_part",
+    "is_zero",
+    "one",
+    "one_like",
+    "product_start",
+    "same_type",
+    "scaled",
+    "segment",
+    "sum_start",
+    "type_of",
+    "zero",
+    "zero_of_type",
+    // A trait: the bound `callee_gradient` checks.
+    "IsGradient",
+];
+
+/// The other items of `__private` that generated code names.
+pub static PRIVATE_ITEMS: &[&str] = &[
+    "Basis",
+    "Differentiable",
+    "Dual",
+    "NotDifferentiated",
+    "Scalar",
+    "ScalarOutput",
+    "Vec",
+];
+
+impl BinOp {
+    /// The rule prefix of the operator: `add` → `add_pullback_lhs`.
+    pub fn rule(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+        }
+    }
+}
+
+/// `{rule}_pullback` for one operand, `{rule}_pullback_{side}` for one of
+/// several (see [`MethodShape::sides`]).
+pub fn pullback_name(rule: &str, side: &str) -> String {
+    if side.is_empty() {
+        format!("{rule}_pullback")
+    } else {
+        format!("{rule}_pullback_{side}")
+    }
+}
+
+/// Every name in `::autodiff::__private::rules` that generated code can
+/// call, derived from the tables above, sorted and without repeats.
+pub fn runtime_names() -> Vec<String> {
+    let mut names: Vec<String> = HELPERS.iter().map(|&name| name.to_owned()).collect();
+    for op in OPERATORS {
+        for side in ["lhs", "rhs"] {
+            names.push(pullback_name(op.rule(), side));
+        }
+    }
+    names.push(pullback_name("neg", ""));
+    for rule in METHODS.iter().chain(PRIMITIVES) {
+        for side in rule.shape.sides() {
+            names.push(pullback_name(rule.rule, side));
+        }
+    }
+    for name in SIDED {
+        names.push(format!("{name}_side"));
+    }
+    for side in ["lhs", "rhs"] {
+        names.push(pullback_name("select", side));
+    }
+    for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
+        names.push(format!("{rule}_into"));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 impl MethodShape {
+    /// The operands' suffixes in the names of the pullbacks, receiver first:
+    /// `""` for the one operand of `exp_pullback`, `lhs`/`rhs` for
+    /// `powf_pullback_lhs`, `x`/`a`/`b` for `mul_add_pullback_x`, ….
+    pub fn sides(self) -> &'static [&'static str] {
+        match self {
+            MethodShape::Unary | MethodShape::Reduce | MethodShape::Powi => &[""],
+            MethodShape::Binary | MethodShape::Bilinear => &["lhs", "rhs"],
+            MethodShape::MulAdd => &["x", "a", "b"],
+            MethodShape::Clamp => &["x", "lo", "hi"],
+        }
+    }
+
     /// How many arguments the method takes besides its receiver.
     pub fn arity(self) -> usize {
         match self {
             MethodShape::Unary | MethodShape::Reduce => 0,
             MethodShape::Binary | MethodShape::Bilinear | MethodShape::Powi => 1,
             MethodShape::MulAdd | MethodShape::Clamp => 2,
-        }
-    }
-
-    /// The names of a three-operand rule's pullbacks, receiver first:
-    /// `mul_add_pullback_{x,a,b}`, `clamp_pullback_{x,lo,hi}`.
-    pub fn operand_names(self) -> [&'static str; 3] {
-        match self {
-            MethodShape::Clamp => ["x", "lo", "hi"],
-            _ => ["x", "a", "b"],
         }
     }
 }
@@ -115,4 +241,125 @@ pub fn method_list() -> String {
         .map(|rule| rule.name)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Mode, Operand, OperandKind};
+    use proc_macro2::Span;
+
+    /// Every pullback `reverse` builds for every method and primitive, with
+    /// every operand active, scalar or not, is in the table.
+    #[test]
+    fn every_pullback_reverse_can_build_is_listed() {
+        let names = runtime_names();
+        for rule in METHODS.iter().chain(PRIMITIVES) {
+            let operands: Vec<Operand> = (0..=rule.shape.arity())
+                .map(|var| Operand {
+                    kind: OperandKind::Var(var),
+                    mode: Mode::Value,
+                    span: Span::call_site(),
+                })
+                .collect();
+            let operands: Vec<&Operand> = operands.iter().collect();
+            for scalar in [true, false] {
+                let pullbacks = crate::reverse::rule_pullbacks(
+                    rule,
+                    &operands,
+                    operands.len(),
+                    &|operand: &Operand| match operand.kind {
+                        OperandKind::Var(var) => Some(var),
+                        _ => None,
+                    },
+                    &|_: &Operand| scalar,
+                );
+                // One pullback per side: `powi`'s exponent has none.
+                assert_eq!(pullbacks.len(), rule.shape.sides().len(), "`{}`", rule.name);
+                for (_, name, _) in pullbacks {
+                    assert!(names.contains(&name), "`{name}` is not in the table");
+                }
+            }
+        }
+    }
+
+    /// The names the emitter writes as `::autodiff::__private::rules::name`
+    /// (or `#rules::name`) or `::autodiff::__private::Name`, anywhere in the
+    /// macro's source, are in the table: a helper added to the emitter must
+    /// be added to [`HELPERS`] too.
+    #[test]
+    fn the_emitter_names_only_listed_helpers() {
+        let sources = [
+            include_str!("analyse.rs"),
+            include_str!("custom.rs"),
+            include_str!("desugar.rs"),
+            include_str!("emit.rs"),
+            include_str!("expand.rs"),
+            include_str!("front.rs"),
+            include_str!("lower.rs"),
+            include_str!("params.rs"),
+            include_str!("reverse.rs"),
+            include_str!("simplify.rs"),
+        ];
+        let names = runtime_names();
+        let mut seen = 0;
+        for source in sources {
+            for (prefix, list) in [
+                ("__private::rules::", &names[..]),
+                // `let rules = quote!(::autodiff::__private::rules);`
+                ("#rules::", &names[..]),
+                (
+                    "__private::",
+                    &PRIVATE_ITEMS
+                        .iter()
+                        .map(|&n| n.to_owned())
+                        .collect::<Vec<_>>()[..],
+                ),
+            ] {
+                for (at, _) in source.match_indices(prefix) {
+                    let rest = &source[at + prefix.len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    // `rules::#rule`, interpolated: the pullbacks, checked above.
+                    if name.is_empty() || name == "rules" {
+                        continue;
+                    }
+                    seen += 1;
+                    assert!(list.contains(&name), "`{prefix}{name}` is not in the table");
+                }
+            }
+        }
+        assert!(seen > 30, "the scan found only {seen} names");
+    }
+
+    /// The lists that name rules by string name rules that exist.
+    #[test]
+    fn lists_by_name_name_rules() {
+        let names = runtime_names();
+        for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
+            assert!(names.contains(&(*rule).to_owned()), "`{rule}`");
+        }
+        let unary: Vec<&str> = METHODS
+            .iter()
+            .filter(|rule| rule.shape == MethodShape::Unary)
+            .map(|rule| rule.rule)
+            .collect();
+        for list in [
+            crate::reverse::OUTPUT_UNREAD,
+            crate::reverse::OPERAND_UNREAD,
+            crate::reverse::BOTH_UNREAD,
+        ] {
+            for name in list {
+                assert!(unary.contains(name), "`{name}` is not a unary method");
+            }
+        }
+        for name in SIDED {
+            assert!(
+                method(name).is_some_and(|rule| rule.shape == MethodShape::Binary),
+                "`{name}`"
+            );
+        }
+    }
 }

@@ -230,7 +230,90 @@ fn errors_keep_the_original_function() {
     let output = expand::grad(quote!(wrt(q)), quote! { fn f(x: f64) -> f64 { x } }).to_string();
     assert!(output.contains("fn f (x : f64) -> f64 { x }"), "{output}");
     assert!(output.contains("compile_error"), "{output}");
-    assert!(!output.contains("f_grad"), "{output}");
+    // Stubs stand in for the generated functions: no derivative code.
+    assert!(output.contains("fn f_grad"), "{output}");
+    assert!(output.contains("unimplemented"), "{output}");
+    assert!(!output.contains("rules"), "{output}");
+}
+
+/// The signatures of the generated functions, by name, in an expansion.
+fn signatures(output: TokenStream) -> Vec<(String, String)> {
+    let file: syn::File = syn::parse2(output).expect("the expansion parses");
+    let mut signatures: Vec<(String, String)> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(function) if function.sig.ident != "f" => {
+                let cfgs: Vec<_> = function
+                    .attrs
+                    .iter()
+                    .filter(|attr| attr.path().is_ident("cfg"))
+                    .collect();
+                let (vis, sig) = (&function.vis, &function.sig);
+                Some((
+                    sig.ident.to_string(),
+                    quote!(#(#cfgs)* #vis #sig).to_string(),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    signatures.sort();
+    signatures
+}
+
+/// A rejected body gets stubs with the signatures its derivative would have
+/// had: the same names, visibility, generics, where clauses and `#[cfg]`s.
+#[test]
+fn stubs_have_the_signatures_of_the_derivative() {
+    let accepted = quote! {
+        #[cfg(all())]
+        pub(crate) fn f<T: Scalar>(x: T, v: &[T], n: usize) -> T where T: Copy {
+            x * v[n]
+        }
+    };
+    let rejected = quote! {
+        #[cfg(all())]
+        pub(crate) fn f<T: Scalar>(x: T, v: &[T], n: usize) -> T where T: Copy {
+            x % v[n]
+        }
+    };
+    for args in [quote!(), quote!(wrt(x)), quote!(split, hvp)] {
+        let good = expand::grad(args.clone(), accepted.clone());
+        let bad = expand::grad(args.clone(), rejected.clone());
+        assert!(!good.to_string().contains("compile_error"), "{good}");
+        assert!(bad.to_string().contains("compile_error"), "{bad}");
+        let (good, bad) = (signatures(good), signatures(bad));
+        assert!(good.len() >= 3, "{good:?}");
+        assert_eq!(good, bad, "for #[grad({args})]");
+    }
+}
+
+/// Whatever the error, the stubs do not depend on the body: a malformed
+/// argument or signature still gets them, and `hvp` on a function that
+/// cannot have one gets no `f_hvp` stub.
+#[test]
+fn stubs_after_argument_and_signature_errors() {
+    for (args, item) in [
+        (quote!(wrt(x), wrt(x)), quote! { fn f(x: f64) -> f64 { x } }),
+        (quote!(bogus), quote! { fn f(x: f64) -> f64 { x } }),
+        (quote!(wrt(n)), quote! { fn f(x: f64, n: i32) -> f64 { x } }),
+        (quote!(hvp), quote! { fn f(x: f64) -> f64 { x } }),
+        (
+            quote!(),
+            quote! { fn f((a, b): (f64, f64), x: f64) -> f64 { x } },
+        ),
+    ] {
+        let output = expand::grad(args.clone(), item.clone());
+        let text = output.to_string();
+        assert!(text.contains("compile_error"), "{text}");
+        let names: Vec<String> = signatures(output).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["__f_pullback", "f_grad", "f_vjp"],
+            "#[grad({args})] {item}"
+        );
+    }
 }
 
 #[test]
@@ -319,9 +402,10 @@ fn unusual_input_is_an_error_not_a_panic() {
 /// Lowers and differentiates `item`, for tests of the IR phases.
 fn adjoint_of(args: TokenStream, item: TokenStream) -> (lower::Lowered, crate::ir::Adjoint) {
     let item: syn::ItemFn = syn::parse2(item).expect("a function");
-    let args = args::parse(args).expect("valid arguments");
     let mut cx = Errors::new();
-    let lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let args = args::parse(&mut cx, args);
+    let front = crate::front::signature(&mut cx, &item.sig, &args);
+    let lowered = lower::function(&mut cx, &item.sig, &item.block, &front);
     cx.propagate().expect("no errors");
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
@@ -592,9 +676,10 @@ fn a_branch_keeps_an_exp_and_recomputes_a_product() {
 /// `item` lowered, and the plan of its reverse sweep, as `#[grad]` makes it.
 fn planned(item: TokenStream) -> (crate::ir::Function, analyse::Plan) {
     let item: syn::ItemFn = syn::parse2(item).expect("a function");
-    let args = args::parse(quote!()).expect("no arguments");
     let mut cx = Errors::new();
-    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &args);
+    let args = args::parse(&mut cx, quote!());
+    let front = crate::front::signature(&mut cx, &item.sig, &args);
+    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &front);
     cx.propagate().expect("lowers");
     let (_, _, plan) = expand::middle(&mut lowered.function);
     (lowered.function, plan)
@@ -931,4 +1016,56 @@ fn arrays_read_at_another_index_are_not_cut() {
         }),
         [["x"]]
     );
+}
+
+/// `#[custom_vjp]` copies the function's `#[cfg]`s onto every function it
+/// generates, as `#[grad]` does; and its stubs, on an error, too.
+#[test]
+fn custom_vjp_carries_cfg() {
+    let item = quote! {
+        #[cfg(feature = "fast")]
+        fn f(x: f64) -> f64 { x }
+    };
+    for args in [quote!(f_rule), quote!(f_rule, wrt(y))] {
+        let output = crate::custom::custom_vjp(args.clone(), item.clone());
+        let signatures = signatures(output);
+        assert_eq!(signatures.len(), 3, "{signatures:?}");
+        for (name, signature) in signatures {
+            assert!(
+                signature.starts_with("# [cfg (feature = \"fast\")]"),
+                "#[custom_vjp({args})]: `{name}` is `{signature}`"
+            );
+        }
+    }
+}
+
+/// `#[custom_vjp]` reads `wrt(...)` and the parameters as `#[grad]` does.
+#[test]
+fn custom_vjp_shares_the_front_end() {
+    let cases = [
+        (quote!(r, wrt(x), wrt(x)), "duplicate `wrt` argument"),
+        (quote!(r, wrt()), "`wrt()` names no parameter"),
+        (quote!(r, wrt(x, x)), "`x` is listed twice"),
+        (quote!(r, wrt(n)), "`n` has type `i32`"),
+        (quote!(r, wrt(out)), "`out` is a `&mut` parameter"),
+        (quote!(r, split), "`#[custom_vjp]` takes the path"),
+    ];
+    let item = quote! {
+        fn f(x: f64, n: i32, out: &mut Vec<f64>) -> f64 { x }
+    };
+    for (args, message) in cases {
+        let output = crate::custom::custom_vjp(args.clone(), item.clone()).to_string();
+        assert!(output.contains(message), "#[custom_vjp({args})]: {output}");
+    }
+    // `x: T`: differentiated by default, its gradient a `T`.
+    let output = crate::custom::custom_vjp(
+        quote!(r),
+        quote! { fn f<T: Scalar>(x: T, k: usize) -> T { x } },
+    );
+    let grad = signatures(output)
+        .into_iter()
+        .find(|(name, _)| name == "f_grad")
+        .expect("f_grad")
+        .1;
+    assert!(grad.contains("-> (T , T)"), "{grad}");
 }
