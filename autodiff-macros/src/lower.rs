@@ -680,6 +680,10 @@ impl Lower<'_> {
             Op::Opaque(tokens) => {
                 syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
             }
+            // `[a, b]` of floats.
+            Op::Primitive { rule, args, .. } if rule.name == "array" => {
+                args.iter().all(|arg| self.operand_scalar(arg))
+            }
             _ => false,
         }
     }
@@ -857,7 +861,7 @@ impl Lower<'_> {
             },
             Op::Primitive { rule, args, .. } => match rule.rule {
                 "sum" | "mean" | "norm" | "norm_sq" | "dot" => true,
-                "matmul" | "transpose" => false,
+                "matmul" | "transpose" | "tuple" | "array" => false,
                 _ => args.iter().all(|arg| self.operand_scalar(arg)),
             },
             Op::Index { base, .. } => match base.kind {
@@ -2217,6 +2221,25 @@ impl Lower<'_> {
                 member: field.member.clone(),
             },
             Expr::Unsafe(_) => Op::Opaque(TokenStream::new()), // reported by `reject_unsafe`
+            // (a, b): a tuple of differentiated values (a function's
+            // output, or a value read back by field).
+            Expr::Tuple(tuple) if (2..=rules::TUPLE_MAX).contains(&tuple.elems.len()) => {
+                let args = tuple.elems.iter().map(|elem| self.operand(elem)).collect();
+                Op::Primitive {
+                    rule: &rules::TUPLE,
+                    callee: TokenStream::new(),
+                    args,
+                }
+            }
+            // [a, b]: an array of differentiated values.
+            Expr::Array(array) if (1..=rules::ARRAY_MAX).contains(&array.elems.len()) => {
+                let args = array.elems.iter().map(|elem| self.operand(elem)).collect();
+                Op::Primitive {
+                    rule: &rules::ARRAY,
+                    callee: TokenStream::new(),
+                    args,
+                }
+            }
             Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
                 self.cx.error(expr.span(), diagnostics::aggregate());
                 Op::Opaque(TokenStream::new())

@@ -1,10 +1,14 @@
 use autodiff::grad;
 
+struct Point {
+    x: f64,
+    y: f64,
+}
+
 #[grad]
 fn pair(x: f64) -> f64 {
-    let both = (x, 2.0 * x); //~ ERROR building tuples, arrays or structs from differentiated values is not supported
-    let _ = both;
-    x
+    let p = Point { x, y: 2.0 * x }; //~ ERROR building a struct
+    p.x + p.y
 }
 
 fn main() {
