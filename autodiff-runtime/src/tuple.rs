@@ -133,9 +133,9 @@ macro_rules! pullbacks {
         #[doc = concat!("The pullback of `(.., x_", stringify!($k), ", ..)` or `[.., x_", stringify!($k), ", ..]` to `x_", stringify!($k), "`: component ", stringify!($k), " of the adjoint `d`.")]
         ///
         /// ```
-        /// let d = (0.5_f64, -2.0_f64, 3.0_f64);
+        /// let d = [0.5_f64, -2.0, 3.0, 1.5, 4.0, -5.0, 6.0, 7.5];
         #[doc = concat!("let g = autodiff_runtime::rules::", stringify!($name), "(&d);")]
-        #[doc = concat!("assert_eq!(g, d.", stringify!($k), ");")]
+        #[doc = concat!("assert_eq!(g, d[", stringify!($k), "]);")]
         /// ```
         #[inline]
         #[must_use]
