@@ -265,3 +265,99 @@ fn test_tuple_parameter() {
     )
     .assert_close(1e-6);
 }
+
+/// `return` inside a value-position `if` (issue 11, item 4): the `let`
+/// becomes an assignment in each branch, and each branch goes on with the
+/// rest of the function.
+#[grad]
+fn return_from_value_if(t: f64) -> f64 {
+    let y = if t > 0.0 {
+        if t > 10.0 {
+            return t * 2.0;
+        }
+        t.sqrt()
+    } else {
+        -t
+    };
+    y * y.sin()
+}
+
+#[test]
+fn test_return_from_nested_value_if() {
+    for t in [-1.5, 0.7, 4.0, 12.0] {
+        let (value, dt) = return_from_value_if_grad(t);
+        assert_eq!(value, return_from_value_if(t));
+        check(|t: &f64| return_from_value_if(*t), t, dt).assert_close(1e-6);
+    }
+}
+
+/// `return` in a `match` arm and an `else if` chain of a typed `let`.
+#[grad]
+fn return_from_value_match(x: f64, k: usize) -> f64 {
+    let a: f64 = match k {
+        0 => x * x,
+        1 => {
+            if x < 0.0 {
+                return x.exp();
+            }
+            x.ln()
+        }
+        _ => return x,
+    };
+    let b = if a > 1.0 {
+        a.sqrt()
+    } else if a < -1.0 {
+        return a * 3.0;
+    } else {
+        a
+    };
+    a + b
+}
+
+#[test]
+fn test_return_from_value_match() {
+    for k in 0..3 {
+        for x in [-2.5, -0.3, 0.4, 1.7] {
+            if k == 1 && x > 0.0 && x < 1e-3 {
+                continue;
+            }
+            let (value, dx) = return_from_value_match_grad(x, k);
+            assert_eq!(value, return_from_value_match(x, k), "k = {k}, x = {x}");
+            check(|x: &f64| return_from_value_match(*x, k), x, dx).assert_close(1e-6);
+        }
+    }
+}
+
+/// `return` nested in a value-position `if` inside a `while` loop.
+#[grad]
+fn return_inside_while(x: f64, limit: f64) -> f64 {
+    let mut s = x;
+    let mut n = 0;
+    while n < 20 {
+        let t = if s > 0.0 {
+            if s > limit {
+                return s * limit;
+            }
+            s * 1.5
+        } else {
+            s - 1.0
+        };
+        s = t + 0.1 * x;
+        n += 1;
+    }
+    s
+}
+
+#[test]
+fn test_return_inside_while() {
+    for (x, limit) in [(0.3, 5.0), (0.3, 500.0), (-0.4, 2.0)] {
+        let (value, g) = return_inside_while_grad(x, limit);
+        assert_eq!(value, return_inside_while(x, limit));
+        check(
+            |&(x, limit): &(f64, f64)| return_inside_while(x, limit),
+            (x, limit),
+            g,
+        )
+        .assert_close(1e-6);
+    }
+}

@@ -93,7 +93,7 @@ diagnostics! {
         ui: "unsupported/unsafe-block.rs";
     missing_tail() => "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`",
         ui: "output/no-tail-expression.rs";
-    early_return() => "this `return` is not supported in `#[grad]` functions: return from a statement (`if c {{ return x; }}`), and from inside a loop only with an `f32` or `f64` result",
+    early_return() => "this `return` is not supported in `#[grad]` functions: return from a statement (`if c {{ return x; }}`) or from the `if` a `let` is given (`let y = if c {{ return x; }} else {{ … }};`), and from inside a loop only with an `f32` or `f64` result",
         ui: "unsupported/early-return.rs";
     return_without_value() => "`return` must give the value to differentiate",
         ui: "output/return-without-value.rs";
