@@ -439,7 +439,10 @@ impl Scalarise<'_> {
                 let types = component_types(ty, parts.len());
                 let mut shapes = Vec::new();
                 for (k, (part, ty)) in parts.into_iter().zip(types).enumerate() {
-                    let name = self.fresh(&format!("{}_{k}", ident.ident), ident.ident.span());
+                    // `r#match` → `match_0`: a component's name is never raw.
+                    let base = ident.ident.to_string();
+                    let base = base.trim_start_matches("r#");
+                    let name = self.fresh(&format!("{base}_{k}"), ident.ident.span());
                     let component = syn::PatIdent {
                         ident: name,
                         ..ident.clone()
