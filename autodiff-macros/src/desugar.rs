@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! local closure   let sq = |v: f64| v * v;  sq(x)     ->  { let v: f64 = x; v * v }
+//! tuples, arrays  let (a, b) = (b, a);  s.0            ->  one local per component (see `scalarise`)
 //! chain           xs.iter().map(f).sum::<f64>()       ->  { let mut acc = 0.0; for … { acc += …; } acc }
 //! for over one    for c in xs.iter().rev() { … }      ->  for j in 0..xs.len() { let c = &xs[…]; … }
 //! iter_mut loop   for (o, v) in out.iter_mut().zip(x) ->  for k in 0..min(..) { out[k] = … }
@@ -65,6 +66,7 @@ pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
             .collect(),
     };
     pass.visit_block_mut(&mut block);
+    crate::scalarise::block(&mut block, &mut pass.taken, &mut pass.next);
     block
 }
 
@@ -1394,7 +1396,7 @@ fn is_float_vec(ty: &syn::Type, generics: &[Ident]) -> bool {
 }
 
 /// How often `name` occurs in `tokens`.
-fn occurrences(tokens: &impl ToTokens, name: &Ident) -> usize {
+pub(crate) fn occurrences(tokens: &impl ToTokens, name: &Ident) -> usize {
     fn walk(stream: TokenStream, name: &Ident) -> usize {
         stream
             .into_iter()
@@ -1518,7 +1520,7 @@ impl VisitMut for Rename {
 }
 
 /// The names a pattern binds.
-fn pattern_names(pat: &Pat, names: &mut Vec<Ident>) {
+pub(crate) fn pattern_names(pat: &Pat, names: &mut Vec<Ident>) {
     struct Names<'a>(&'a mut Vec<Ident>);
     impl<'ast> syn::visit::Visit<'ast> for Names<'_> {
         fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {

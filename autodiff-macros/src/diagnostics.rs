@@ -93,7 +93,7 @@ diagnostics! {
         ui: "unsupported/unsafe-block.rs";
     missing_tail() => "a `#[grad]` function must end with the value it returns, as a tail expression or a final `return`",
         ui: "output/no-tail-expression.rs";
-    early_return() => "this `return` is not supported in `#[grad]` functions: return from a statement (`if c {{ return x; }}`), and from inside a loop only with an `f32` or `f64` result",
+    early_return() => "this `return` is not supported in `#[grad]` functions: return from a statement (`if c {{ return x; }}`) or from the `if` a `let` is given (`let y = if c {{ return x; }} else {{ … }};`), and from inside a loop only with an `f32` or `f64` result",
         ui: "unsupported/early-return.rs";
     return_without_value() => "`return` must give the value to differentiate",
         ui: "output/return-without-value.rs";
@@ -101,7 +101,7 @@ diagnostics! {
         ui: "unsupported/let-without-value.rs";
     let_else() => "`let … else` is not supported in `#[grad]` functions",
         ui: "unsupported/let-else.rs";
-    destructuring_let() => "destructuring `let` patterns are not supported in `#[grad]` functions yet: bind the value to a name",
+    destructuring_let() => "this `let` pattern is not supported in `#[grad]` functions: destructure tuples and arrays (`let (a, b) = …`, `let [x, v] = …`) with names, `_` and `..`, or bind the value to a name and read its fields",
         ui: "unsupported/destructuring-let.rs";
     assign_to_non_local(name) => "`{name}` is not a local variable of this function: a `#[grad]` function can only assign to its own variables",
         ui: "unsupported/assign-to-non-local.rs";
@@ -156,8 +156,8 @@ diagnostics! {
         ui: "unsupported/closure.rs";
     macro_call(name) => "macro calls cannot be differentiated: `{name}!` hides its code from `#[grad]`; write the computation as plain Rust",
         ui: "unsupported/macro-call.rs";
-    aggregate() => "building tuples, arrays or structs from differentiated values is not supported yet: return a single float",
-        ui: "unsupported/tuple.rs";
+    aggregate() => "building a struct, a tuple of more than 6 or an array of more than 8 elements, or `[x; n]`, from differentiated values is not supported: keep the floats in their own variables, or in tuples and array literals",
+        ui: "unsupported/struct-literal.rs";
     try_operator() => "the `?` operator is not supported on differentiated values",
         ui: "unsupported/try-operator.rs";
     other_expression() => "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, `sigmoid`/`relu`/`softplus` and calls of `#[grad]` functions",

@@ -1039,14 +1039,18 @@ impl<'a> Body<'a> {
             })
     }
 
-    /// The function's result: an element of a local array is copied out.
+    /// The function's result: an element of a local array, or a field, is
+    /// copied out.
     fn ret_value(&self) -> TokenStream {
         let value = self.operand(&self.f.ret);
         match self.f.ret.kind {
             OperandKind::Var(var)
                 if self.f.ret.mode == Mode::Value
                     && self.plan.defining.get(&var).is_some_and(|&id| {
-                        matches!(self.f.stmts[id].op, Op::Index { borrow: true, .. })
+                        matches!(
+                            self.f.stmts[id].op,
+                            Op::Index { borrow: true, .. } | Op::Field { .. }
+                        )
                     }) =>
             {
                 quote!(::core::clone::Clone::clone(#value))
@@ -2415,12 +2419,17 @@ impl<'a> Body<'a> {
                     },
                 }
             }
-            Op::Primitive { callee, args, .. } => {
+            Op::Primitive { callee, args, rule } => {
                 let args: Vec<TokenStream> = args
                     .iter()
                     .map(|arg| self.moved(arg, index, false))
                     .collect();
-                quote!(#callee(#(#args),*))
+                // `[a, b]`; `(a, b)` is a tuple's empty callee and its arguments.
+                if rule.name == "array" {
+                    quote!([#(#args),*])
+                } else {
+                    quote!(#callee(#(#args),*))
+                }
             }
             Op::Call(call) => {
                 let args: Vec<TokenStream> = call

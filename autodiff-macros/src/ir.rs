@@ -318,6 +318,9 @@ pub enum MethodShape {
     MulAdd,
     /// `x.clamp(lo, hi)`: `clamp_pullback_x(&x, &lo, &hi, &d)`, `_lo` and `_hi`.
     Clamp,
+    /// `(a, b)` built from differentiated values: `tuple_pullback_0(&d)`,
+    /// `tuple_pullback_1(&d)`, … (component `k` of the adjoint).
+    Tuple,
 }
 
 /// The reverse sweep: for each statement of [`Function::stmts`], its

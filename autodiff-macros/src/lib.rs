@@ -20,6 +20,7 @@ mod params;
 mod report;
 mod reverse;
 mod rules;
+mod scalarise;
 mod simplify;
 #[cfg(test)]
 mod snapshots;

@@ -74,6 +74,7 @@ pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, front: &Fr
             taken: HashSet::new(),
         },
         temps: 0,
+        declared: HashMap::new(),
     };
     let params = lower.params(sig, front);
     reject_unsafe(lower.cx, block);
@@ -445,6 +446,10 @@ struct Lower<'a> {
     scopes: Vec<HashMap<String, VarId>>,
     names: Names,
     temps: usize,
+    /// Variables declared by a `let` whose value an `if` with an exit gives
+    /// in each branch (see [`Lower::hoisted_let`]), with the `let`'s type:
+    /// bound, never defined, and never read.
+    declared: HashMap<VarId, Option<Type>>,
 }
 
 impl Lower<'_> {
@@ -570,6 +575,10 @@ impl Lower<'_> {
             },
             Op::Opaque(tokens) => {
                 syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
+            }
+            // `[a, b]` of floats.
+            Op::Primitive { rule, args, .. } if rule.name == "array" => {
+                args.iter().all(|arg| self.operand_scalar(arg))
             }
             _ => false,
         }
@@ -771,7 +780,7 @@ impl Lower<'_> {
             },
             Op::Primitive { rule, args, .. } => match rule.rule {
                 "sum" | "mean" | "norm" | "norm_sq" | "dot" => true,
-                "matmul" | "transpose" => false,
+                "matmul" | "transpose" | "tuple" | "array" => false,
                 _ => args.iter().all(|arg| self.operand_scalar(arg)),
             },
             Op::Index { base, .. } => match base.kind {
@@ -836,6 +845,24 @@ impl Lower<'_> {
         for (index, stmt) in stmts.iter().enumerate() {
             let last = index + 1 == stmts.len() && rest.is_empty();
             match stmt {
+                // let y = if c { return x; } else { e };
+                syn::Stmt::Local(local)
+                    if ctx != Ctx::Block
+                        && local.init.as_ref().is_some_and(|init| {
+                            init.diverge.is_none()
+                                && matches!(&*init.expr, Expr::If(_) | Expr::Match(_))
+                                && self.has_exit(&init.expr, ctx)
+                        })
+                        && let_name(&local.pat).is_some() =>
+                {
+                    let Some(branch) = self.hoisted_let(local) else {
+                        continue;
+                    };
+                    let cont: Vec<&[syn::Stmt]> = std::iter::once(&stmts[index + 1..])
+                        .chain(rest.iter().copied())
+                        .collect();
+                    return self.absorbing_if(&branch, &cont, ctx);
+                }
                 syn::Stmt::Local(local) => self.local(local),
                 syn::Stmt::Item(item) => self.items.push(item.clone()),
                 syn::Stmt::Macro(mac) => {
@@ -1143,6 +1170,70 @@ impl Lower<'_> {
                     mode: Mode::Value,
                     span,
                 }))
+            }
+        }
+    }
+
+    // Input:  let y = if c { if d { return x; } a } else { b };  rest
+    // Output: y declared, and  if c { if d { return x; } y = a; } else { y = b; }
+    //         whose branches each go on with `rest` (see `absorbing_if`)
+    fn hoisted_let(&mut self, local: &syn::Local) -> Option<syn::ExprIf> {
+        let (ident, ty) = let_name(&local.pat)?;
+        let init = local.init.as_ref()?;
+        let branch = self.as_if(&init.expr)?;
+        let name = ident.to_string();
+        let emitted = self.names.fresh(&name);
+        let var = self.new_var(emitted, ident.span(), false, false);
+        self.declared.insert(var, ty.cloned());
+        self.bind(&name, var);
+        Some(self.assign_tails(branch, ident))
+    }
+
+    /// `if c { …; a } else { b }` → `if c { …; y = a; } else { y = b; }`,
+    /// through `else if`, `match` and nested `if`s and blocks in tail position.
+    fn assign_tails(&mut self, mut branch: syn::ExprIf, ident: &Ident) -> syn::ExprIf {
+        self.assign_tail(&mut branch.then_branch, ident);
+        if let Some((_, els)) = &mut branch.else_branch {
+            match &mut **els {
+                Expr::Block(block) => self.assign_tail(&mut block.block, ident),
+                Expr::If(inner) => *inner = self.assign_tails(inner.clone(), ident),
+                other => {
+                    let mut block = syn::Block {
+                        brace_token: Default::default(),
+                        stmts: vec![syn::Stmt::Expr(other.clone(), None)],
+                    };
+                    self.assign_tail(&mut block, ident);
+                    *other = Expr::Block(syn::ExprBlock {
+                        attrs: Vec::new(),
+                        label: None,
+                        block,
+                    });
+                }
+            }
+        }
+        branch
+    }
+
+    fn assign_tail(&mut self, block: &mut syn::Block, ident: &Ident) {
+        let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last_mut() else {
+            return;
+        };
+        match tail {
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {}
+            Expr::If(branch) => *branch = self.assign_tails(branch.clone(), ident),
+            Expr::Match(m) => {
+                if let Some(branch) = self.match_to_if(&m.clone()) {
+                    *tail = Expr::If(self.assign_tails(branch, ident));
+                }
+            }
+            Expr::Block(inner) if inner.label.is_none() => {
+                self.assign_tail(&mut inner.block, ident)
+            }
+            value => {
+                let value = value.clone();
+                let assign: Expr = syn::parse_quote_spanned!(value.span()=> #ident = #value);
+                *block.stmts.last_mut().expect("matched above") =
+                    syn::Stmt::Expr(assign, Some(Default::default()));
             }
         }
     }
@@ -1840,6 +1931,14 @@ impl Lower<'_> {
                     return;
                 };
                 let old = self.lookup(&name).expect("checked above");
+                // The first value of a variable `hoisted_let` declared: its
+                // `let`'s, with the `let`'s type.
+                if let Some(ty) = self.declared.get(&old).cloned() {
+                    let op = self.op(&assign.right);
+                    let var = self.define(Some(&name), op, ty, assign.left.span());
+                    self.rebind(&name, var);
+                    return;
+                }
                 let op = match self.op(&assign.right) {
                     // `x = 0.5`: a constant has no type of its own here; the
                     // new variable takes the type of the one it replaces.
@@ -2131,6 +2230,25 @@ impl Lower<'_> {
                 member: field.member.clone(),
             },
             Expr::Unsafe(_) => Op::Opaque(TokenStream::new()), // reported by `reject_unsafe`
+            // (a, b): a tuple of differentiated values (a function's
+            // output, or a value read back by field).
+            Expr::Tuple(tuple) if (2..=rules::TUPLE_MAX).contains(&tuple.elems.len()) => {
+                let args = tuple.elems.iter().map(|elem| self.operand(elem)).collect();
+                Op::Primitive {
+                    rule: &rules::TUPLE,
+                    callee: TokenStream::new(),
+                    args,
+                }
+            }
+            // [a, b]: an array of differentiated values.
+            Expr::Array(array) if (1..=rules::ARRAY_MAX).contains(&array.elems.len()) => {
+                let args = array.elems.iter().map(|elem| self.operand(elem)).collect();
+                Op::Primitive {
+                    rule: &rules::ARRAY,
+                    callee: TokenStream::new(),
+                    args,
+                }
+            }
             Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
                 self.cx.error(expr.span(), diagnostics::aggregate());
                 Op::Opaque(TokenStream::new())
@@ -2617,6 +2735,20 @@ pub(crate) fn is_array_type(path: &syn::Path) -> bool {
                     || (rest.len() == 1 && rest.as_bytes()[0].is_ascii_digit())
             })
     })
+}
+
+/// The name and type of a `let` that binds one name: `y`, `mut y`, `y: f64`.
+fn let_name(pat: &Pat) -> Option<(&Ident, Option<&Type>)> {
+    match pat {
+        Pat::Type(typed) => match let_name(&typed.pat)? {
+            (ident, None) => Some((ident, Some(&typed.ty))),
+            _ => None,
+        },
+        Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+            Some((&ident.ident, None))
+        }
+        _ => None,
+    }
 }
 
 fn is_temp(name: &str) -> bool {

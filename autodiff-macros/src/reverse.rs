@@ -355,6 +355,15 @@ pub(crate) fn rule_pullbacks(
                 }
             }
         }
+        // (a, b): component k of the adjoint flows back into operand k.
+        (MethodShape::Tuple, operands) => {
+            for (k, operand) in operands.iter().enumerate().rev() {
+                if let Some(target) = is_active(operand) {
+                    let args = vec![RuleArg::Adjoint(def)];
+                    pullbacks.push((target, format!("tuple_pullback_{k}"), args));
+                }
+            }
+        }
         // `lower` checks the arity of every rule it accepts.
         _ => {}
     }

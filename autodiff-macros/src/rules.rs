@@ -77,6 +77,22 @@ pub static PRIMITIVES: &[MethodRule] = &[
     rule("dot", "dot", MethodShape::Bilinear),
 ];
 
+/// A tuple built from differentiated values, `(a, b)`: a [`crate::ir::Op::Primitive`]
+/// with no callee, so that its forward code is the tuple as written.
+pub static TUPLE: MethodRule = rule("tuple", "tuple", MethodShape::Tuple);
+
+/// An array built from differentiated values, `[a, b]`: as [`TUPLE`], its
+/// forward code the array as written.
+pub static ARRAY: MethodRule = rule("array", "tuple", MethodShape::Tuple);
+
+/// The most components a differentiated tuple may have (the runtime's
+/// `Component` impls).
+pub const TUPLE_MAX: usize = 6;
+
+/// The most elements a differentiated array literal may have (the runtime's
+/// `tuple_pullback_0` to `tuple_pullback_7`).
+pub const ARRAY_MAX: usize = 8;
+
 const fn rule(name: &'static str, rule: &'static str, shape: MethodShape) -> MethodRule {
     MethodRule { name, rule, shape }
 }
@@ -227,7 +243,7 @@ impl MethodShape {
     /// How many arguments the method takes besides its receiver.
     pub fn arity(self) -> usize {
         match self {
-            MethodShape::Unary | MethodShape::Reduce => 0,
+            MethodShape::Unary | MethodShape::Reduce | MethodShape::Tuple => 0,
             MethodShape::Binary | MethodShape::Bilinear | MethodShape::Powi => 1,
             MethodShape::MulAdd | MethodShape::Clamp => 2,
         }

@@ -29,6 +29,7 @@ mod seq;
 mod sigmoid;
 mod softplus;
 mod tangent;
+mod tuple;
 
 pub use check::{CheckReport, check, check_with};
 pub use dual::Dual;

@@ -19,6 +19,10 @@ use crate::relu::ReluRule;
 use crate::sigmoid::SigmoidRule;
 use crate::softplus::SoftplusRule;
 use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
+pub use crate::tuple::{
+    Component, tuple_pullback_0, tuple_pullback_1, tuple_pullback_2, tuple_pullback_3,
+    tuple_pullback_4, tuple_pullback_5, tuple_pullback_6, tuple_pullback_7,
+};
 
 /// The zero gradient of `x`, for a parameter nothing flows into.
 ///

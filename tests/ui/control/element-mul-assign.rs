@@ -1,12 +1,12 @@
 use autodiff::grad;
 
 #[grad]
-fn f(x: f64) -> f64 {
+fn f(x: f64, i: usize) -> f64 {
     let mut v = [1.0, 2.0];
-    v[0] *= x; //~ ERROR only `=`, `+=` and `-=` can write an element
+    v[i] *= x; //~ ERROR only `=`, `+=` and `-=` can write an element
     v[0] + v[1]
 }
 
 fn main() {
-    let _ = f(1.0);
+    let _ = f(1.0, 0);
 }
