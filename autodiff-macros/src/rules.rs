@@ -208,7 +208,7 @@ pub fn runtime_names() -> Vec<String> {
         }
     }
     names.push(pullback_name("neg", ""));
-    for rule in METHODS.iter().chain(PRIMITIVES) {
+    for rule in METHODS.iter().chain(PRIMITIVES).chain([&TUPLE]) {
         for side in rule.shape.sides() {
             names.push(pullback_name(rule.rule, side));
         }
@@ -237,6 +237,8 @@ impl MethodShape {
             MethodShape::Binary | MethodShape::Bilinear => &["lhs", "rhs"],
             MethodShape::MulAdd => &["x", "a", "b"],
             MethodShape::Clamp => &["x", "lo", "hi"],
+            // One per component, up to `ARRAY_MAX`: `tuple_pullback_0`, ….
+            MethodShape::Tuple => &["0", "1", "2", "3", "4", "5", "6", "7"],
         }
     }
 
