@@ -2,11 +2,14 @@
 //! while the reverse of a loop learned to bind `&mut d_a[..hi]` around
 //! itself (`Plan::sliced`): an array the loop also reads or writes at
 //! another index than the loop's own (`y[i + 1] = .. y[i] ..`, or
-//! `y[i] += y[j]` in an inner loop over `j`) must not be cut to the bound.
+//! `y[i] += y[j]` in an inner loop over `j`) must not be cut to the bound;
+//! and while a running sum of lagging reads learned to be set by its first
+//! contribution (`Plan::opening`): a read whose value is never used
+//! (`let b8 = z4[i7 - 1];`) contributes nothing and must not be the one.
 
 #![allow(unused, unused_mut, unused_parens, unused_braces, clippy::all)]
 
-use autodiff::{grad, sigmoid};
+use autodiff::{grad, sigmoid, softplus};
 
 #[grad]
 pub fn f47(xs: &[f64], x0: f64) -> f64 {
@@ -127,6 +130,49 @@ fn regression_seed31_f82() {
     let (v, (g0, g1, g2)) = f82_grad(&x[0..3], x[3], x[4]);
     let mut g = [g0.to_vec(), vec![g1], vec![g2]].concat();
     assert_eq!(v.to_bits(), f(x, n).to_bits(), "value of f82_grad");
+    for (j, &k) in [0, 1, 2, 3, 4].iter().enumerate() {
+        check_component(f, x, n, k, g[j]);
+    }
+}
+
+#[grad]
+pub fn f88(mut x0: f64, x1: f64, xs: &[f64], x2: f64) -> f64 {
+    let n1: usize = 3;
+    let mut y2 = vec![0.0; n1];
+    let mut z3 = vec![0.0f64; n1];
+    let mut z4 = vec![0.0f64; n1];
+    y2[0] = x1;
+    for i6 in 0..n1 {
+        z4[i6] = z3[i6].min(x2);
+        z3[i6] = -z4[i6];
+    }
+    for i7 in 1..n1 {
+        y2[i7] = (((z4[i7 - 1].tanh() * 1.3).tan()).tanh() * 1.5) * y2[i7 - 1]
+            + (({
+                let b8 = z4[i7 - 1];
+                z3[i7]
+            }) * 1e-1);
+    }
+    let v9 = (x2 / (softplus(y2[n1 - 1]) + 1.0)) * (-x2);
+    let v10 = f64::abs(v9);
+    let v11: f64 = (v10 * (sigmoid(y2[n1 - 1]))) * (sigmoid(v10));
+    v11
+}
+
+#[test]
+fn regression_seed7_f88() {
+    let x: &[f64] = &[
+        1.0968485218759043,
+        0.9288190737982718,
+        -0.5804141261397886,
+        -0.9575345608615171,
+        -1.7538657329132707,
+    ];
+    let n: i64 = 4;
+    let f = |x: &[f64], n: i64| f88(x[0], x[1], &x[2..4], x[4]);
+    let (v, (g0, g1, g2, g3)) = f88_grad(x[0], x[1], &x[2..4], x[4]);
+    let mut g = [vec![g0], vec![g1], g2.to_vec(), vec![g3]].concat();
+    assert_eq!(v.to_bits(), f(x, n).to_bits(), "value of f88_grad");
     for (j, &k) in [0, 1, 2, 3, 4].iter().enumerate() {
         check_component(f, x, n, k, g[j]);
     }

@@ -268,6 +268,13 @@ pub struct Plan {
     /// parameter, `&a[..hi]`) around the loop, whose length rustc then knows
     /// to be the bound: no check per element, and the loop vectorises.
     pub sliced: HashMap<BlockKey, Vec<VarId>>,
+    /// The reads of [`Plan::offsets`] and [`Plan::lagged`] whose adjoint is
+    /// the first the reversed iteration adds to the running sum of the
+    /// widest offset, unconditionally (a statement at the top of the body,
+    /// after every other read at that offset): the sum is set there, not
+    /// zeroed at the end of the iteration before and added to (`0 + d` is
+    /// an addition rustc may not drop, as `0.0 + -0.0` is `0.0`).
+    pub opening: HashSet<StmtId>,
 }
 
 /// A loop of [`Plan::winners`].
@@ -683,6 +690,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         winners: HashMap::new(),
         segmented: HashMap::new(),
         sliced: HashMap::new(),
+        opening: HashSet::new(),
         lagged: HashMap::new(),
         settled: settled(f),
         defining: f
@@ -835,7 +843,51 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
             }
         }
     }
+    let mut opening = HashSet::new();
+    for lp in loops(&f.body) {
+        let body = key(&lp.body);
+        for ((of, _), reads) in plan.offsets.iter().chain(&plan.lagged) {
+            // (A read whose value carries no adjoint has no pullback: it
+            // adds nothing, and cannot set the sum.)
+            let reads: HashMap<StmtId, usize> = reads
+                .iter()
+                .filter(|(id, _)| !adjoint.stmts[**id].is_empty())
+                .map(|(&id, &k)| (id, k))
+                .collect();
+            if *of == body
+                && let Some(id) = opens(&lp.body, &reads)
+            {
+                opening.insert(id);
+            }
+        }
+    }
+    plan.opening = opening;
     plan
+}
+
+/// Of `reads` (a running sum's reads in `body`, each with its offset), the
+/// one the reverse reaches first among those at the widest offset, if it is
+/// a statement at the top of `body` (see [`Plan::opening`]).
+fn opens(body: &Block, reads: &HashMap<StmtId, usize>) -> Option<StmtId> {
+    let widest = reads.values().copied().max()?;
+    let at_widest = |id: &StmtId| reads.get(id) == Some(&widest);
+    body.nodes.iter().rev().find_map(|node| match node {
+        Node::Stmt(id) if at_widest(id) => Some(Some(*id)),
+        Node::Stmt(_) => None,
+        Node::If(branch) => (contains(&branch.then, &at_widest)
+            || contains(&branch.els, &at_widest))
+        .then_some(None),
+        Node::Loop(lp) => contains(&lp.body, &at_widest).then_some(None),
+    })?
+}
+
+/// Whether a statement of `block_`, at any depth, is one `which` accepts.
+fn contains(block_: &Block, which: &dyn Fn(&StmtId) -> bool) -> bool {
+    block_.nodes.iter().any(|node| match node {
+        Node::Stmt(id) => which(id),
+        Node::If(branch) => contains(&branch.then, which) || contains(&branch.els, which),
+        Node::Loop(lp) => contains(&lp.body, which),
+    })
 }
 
 /// For each `base[…]` read in the body, its offset `k` from the loop's
@@ -1293,6 +1345,22 @@ fn sliced(f: &Function, plan: &mut Plan) {
         let at_index = |operand: &Operand| {
             matches!(operand.kind, OperandKind::Var(v) if v == index) && operand.mode == Mode::Value
         };
+        // `i`, or `i - k` for a literal `k`: below the bound in every
+        // iteration (the forward ran it without a panic).
+        let below = |operand: &Operand| {
+            at_index(operand)
+                || matches!(operand.kind, OperandKind::Var(at) if operand.mode == Mode::Value
+                && plan
+                    .defining
+                    .get(&at)
+                    .and_then(|&def| f.stmts[def].offset.as_ref())
+                    .is_some_and(|offset| {
+                        offset.base == index
+                            && !offset.add
+                            && offset.step.suffix().is_empty()
+                            && offset.step.base10_parse::<usize>().is_ok()
+                    }))
+        };
         let mut found: Vec<VarId> = Vec::new();
         for node in &lp.body.nodes {
             let Node::Stmt(id) = node else { break };
@@ -1315,8 +1383,8 @@ fn sliced(f: &Function, plan: &mut Plan) {
                 || !var.elem_scalar
                 || var.touched
                 || carries(lp, base)
-                || mentions(f, &lp.body, base) != element_uses(f, &lp.body, base, index)
-                || writes_elsewhere(f, &lp.body, base, index)
+                || mentions(f, &lp.body, base) != element_uses(f, &lp.body, base, &below)
+                || writes_elsewhere(f, &lp.body, base, &below)
             {
                 continue;
             }
@@ -1341,14 +1409,18 @@ fn carries(lp: &Loop, var: VarId) -> bool {
 }
 
 /// How many statements in `block_`, at any depth, read `var` as the base of
-/// an element read `var[index]` or write its element `index`, reading it
-/// nowhere else: an access at any other index (`var[i + 1]`, or the index
-/// of an inner loop) is not counted, as the slice bound may not cover it.
-fn element_uses(f: &Function, block_: &Block, var: VarId, index: VarId) -> usize {
+/// an element read `var[j]` or write its element `j`, for a `j` that
+/// `below` accepts, reading it nowhere else: an access at any other index
+/// (`var[i + 1]`, or the index of an inner loop) is not counted, as the
+/// slice's bound may not cover it.
+fn element_uses(
+    f: &Function,
+    block_: &Block,
+    var: VarId,
+    below: &dyn Fn(&Operand) -> bool,
+) -> usize {
     let is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
-    let at = |operand: &Operand| {
-        matches!(operand.kind, OperandKind::Var(v) if v == index) && operand.mode == Mode::Value
-    };
+    let at = below;
     block_
         .nodes
         .iter()
@@ -1371,33 +1443,32 @@ fn element_uses(f: &Function, block_: &Block, var: VarId, index: VarId) -> usize
                 usize::from(element && reads <= 1) * reads
             }
             Node::If(branch) => {
-                element_uses(f, &branch.then, var, index) + element_uses(f, &branch.els, var, index)
+                element_uses(f, &branch.then, var, below) + element_uses(f, &branch.els, var, below)
             }
-            Node::Loop(lp) => element_uses(f, &lp.body, var, index),
+            Node::Loop(lp) => element_uses(f, &lp.body, var, below),
         })
         .sum()
 }
 
 /// Whether a statement in `block_`, at any depth, writes an element of `var`
-/// at another index than `index` (`var[j] += ..` in an inner loop): writes
-/// are not reads, so [`mentions`] does not see them.
-fn writes_elsewhere(f: &Function, block_: &Block, var: VarId, index: VarId) -> bool {
+/// at an index `below` does not accept (`var[j] += ..` in an inner loop):
+/// writes are not reads, so [`mentions`] does not see them.
+fn writes_elsewhere(
+    f: &Function,
+    block_: &Block,
+    var: VarId,
+    below: &dyn Fn(&Operand) -> bool,
+) -> bool {
     block_.nodes.iter().any(|node| match node {
         Node::Stmt(id) => match &f.stmts[*id].op {
-            Op::SetIndex {
-                base, index: at, ..
-            } => {
-                *base == var
-                    && !(matches!(at.kind, OperandKind::Var(v) if v == index)
-                        && at.mode == Mode::Value)
-            }
+            Op::SetIndex { base, index, .. } => *base == var && !below(index),
             _ => false,
         },
         Node::If(branch) => {
-            writes_elsewhere(f, &branch.then, var, index)
-                || writes_elsewhere(f, &branch.els, var, index)
+            writes_elsewhere(f, &branch.then, var, below)
+                || writes_elsewhere(f, &branch.els, var, below)
         }
-        Node::Loop(lp) => writes_elsewhere(f, &lp.body, var, index),
+        Node::Loop(lp) => writes_elsewhere(f, &lp.body, var, below),
     })
 }
 

@@ -683,7 +683,7 @@ struct Body<'a> {
     /// The code after a fused loop that adds its running sums in.
     flushes: HashMap<usize, TokenStream>,
     /// The running sum each `x[i + k]` read of a fused loop adds into.
-    running_sums: HashMap<StmtId, Ident>,
+    running_sums: HashMap<StmtId, (Ident, TokenStream)>,
     /// Variables whose adjoint is not formed (a fused loop's accumulator).
     sinks: HashSet<VarId>,
     /// Writing a fused loop's reverse: everything is still in scope.
@@ -1443,9 +1443,12 @@ impl<'a> Body<'a> {
                     quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#acc);)
                         .to_tokens(tokens);
                 }
+                let zero = quote!(::autodiff::__private::rules::elem_zero(&#acc));
                 for (&stmt, &offset) in offsets {
-                    self.running_sums.insert(stmt, sums[offset].clone());
+                    self.running_sums
+                        .insert(stmt, (sums[offset].clone(), zero.clone()));
                 }
+                let opened = offsets.keys().any(|stmt| self.plan.opening.contains(stmt));
                 let index = self.ident(index_var);
                 let first = &sums[0];
                 // Element `index` is complete: no later iteration adds to it,
@@ -1456,9 +1459,13 @@ impl<'a> Body<'a> {
                     quote!(#to = #from;).to_tokens(&mut rotate);
                 }
                 let last = &sums[widest];
-                quote!(#last = ::autodiff::__private::rules::elem_zero(&#acc);)
-                    .to_tokens(&mut rotate);
-                for (j, sum) in sums.iter().enumerate() {
+                if !opened {
+                    quote!(#last = #zero;).to_tokens(&mut rotate);
+                }
+                // (An opened widest sum holds what the last iteration moved
+                // down: the element after it has none.)
+                let flushed = if opened { widest } else { widest + 1 };
+                for (j, sum) in sums.iter().enumerate().take(flushed) {
                     quote!(::autodiff::__private::rules::accumulate_at(&mut #acc, #after_last + #j, #sum);)
                         .to_tokens(&mut flush);
                 }
@@ -2057,9 +2064,12 @@ impl<'a> Body<'a> {
                 quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#d_base);)
                     .to_tokens(tokens);
             }
+            let zero = quote!(::autodiff::__private::rules::elem_zero(&#d_base));
             for (&stmt, &k) in reads {
-                self.running_sums.insert(stmt, sums[k].clone());
+                self.running_sums
+                    .insert(stmt, (sums[k].clone(), zero.clone()));
             }
+            let opened = reads.keys().any(|stmt| self.plan.opening.contains(stmt));
             let first = &sums[0];
             quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#index], #first);)
                 .to_tokens(&mut rotate);
@@ -2068,8 +2078,9 @@ impl<'a> Body<'a> {
                 quote!(#to = #from;).to_tokens(&mut rotate);
             }
             let last = &sums[widest];
-            quote!(#last = ::autodiff::__private::rules::elem_zero(&#d_base);)
-                .to_tokens(&mut rotate);
+            if !opened {
+                quote!(#last = #zero;).to_tokens(&mut rotate);
+            }
             // After the last iteration (`i = lo`), sum `j` is element
             // `lo - 1 - j`'s.
             for (j, sum) in sums.iter().enumerate().take(widest) {
@@ -2164,15 +2175,27 @@ impl<'a> Body<'a> {
                     index: element,
                     source,
                 } => {
+                    if let Some((sum, zero)) = self.running_sums.get(&id).cloned() {
+                        // The first contribution to the widest sum in the
+                        // iteration sets it (see `Plan::opening`).
+                        if self.plan.opening.contains(&id) {
+                            if self.defined.contains(source) {
+                                let d = self.adjoint(*source);
+                                quote!(#sum = #d;).to_tokens(tokens);
+                            } else {
+                                quote!(#sum = #zero;).to_tokens(tokens);
+                            }
+                        } else if self.defined.contains(source) {
+                            let d = self.adjoint(*source);
+                            quote!(::autodiff::__private::rules::accumulate(&mut #sum, #d);)
+                                .to_tokens(tokens);
+                        }
+                        continue;
+                    }
                     if !self.defined.contains(source) {
                         continue;
                     }
                     let d = self.adjoint(*source);
-                    if let Some(sum) = self.running_sums.get(&id) {
-                        quote!(::autodiff::__private::rules::accumulate(&mut #sum, #d);)
-                            .to_tokens(tokens);
-                        continue;
-                    }
                     self.declare(tokens, *base);
                     let d_base = self.adjoint(*base);
                     let element = self.operand(element);

@@ -983,6 +983,18 @@ fn arrays_read_at_the_loop_index_are_cut_to_its_bound() {
         }),
         [["k", "x"]]
     );
+    // A read at `i - 1` is below the bound too (RK4's `u[i - 1] - u[i]`).
+    assert_eq!(
+        sliced_names(quote! {
+            fn f(x: &[f64], u: &[f64]) -> f64 {
+                let n = x.len();
+                let mut s = 0.0;
+                for i in 1..n { s = (s * x[i] + (u[i - 1] - u[i])).sin(); }
+                s
+            }
+        }),
+        [["u", "x"]]
+    );
 }
 
 #[test]
@@ -1070,4 +1082,61 @@ fn custom_vjp_shares_the_front_end() {
         .expect("f_grad")
         .1;
     assert!(grad.contains("-> (T , T)"), "{grad}");
+}
+
+/// The names of the bases whose widest running sum a statement opens.
+fn opened(item: TokenStream) -> Vec<String> {
+    let (f, plan) = planned(item);
+    let mut names: Vec<String> = plan
+        .opening
+        .iter()
+        .map(|&id| match &f.stmts[id].op {
+            crate::ir::Op::Index {
+                base:
+                    crate::ir::Operand {
+                        kind: crate::ir::OperandKind::Var(base),
+                        ..
+                    },
+                ..
+            } => f.vars[*base].name.clone(),
+            _ => panic!("an opening read is an element read"),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_last_read_at_the_widest_offset_sets_its_running_sum() {
+    // Rosenbrock: `x[i + 1]`, read once at the top of the body, sets the
+    // sum of element `i + 1` instead of adding to a zeroed one.
+    assert_eq!(
+        opened(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 {
+                    let t = x[i + 1] - x[i] * x[i];
+                    s += 100.0 * t * t + (1.0 - x[i]).powi(2);
+                }
+                s
+            }
+        }),
+        ["x"]
+    );
+    // A read at the widest offset in a branch after it: the branch may
+    // not run, so nothing sets the sum; it is zeroed and added to.
+    assert_eq!(
+        opened(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 {
+                    let t = x[i + 1] * x[i];
+                    let u = if t > 0.0 { x[i + 1] } else { x[i] };
+                    s += t + u;
+                }
+                s
+            }
+        }),
+        Vec::<String>::new()
+    );
 }
