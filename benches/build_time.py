@@ -2,6 +2,7 @@
 """What `#[grad]` adds to `cargo build` (issue 12, item 6).
 
     python3 benches/build_time.py                 # debug and release, 100 ops
+    python3 benches/build_time.py --loop          # the same ops in a loop body
     python3 benches/build_time.py --ops 100 --runs 5 --profiles debug
 
 Creates scratch crates under `$CARGO_TARGET_DIR/build-time/` (or
@@ -9,7 +10,9 @@ Creates scratch crates under `$CARGO_TARGET_DIR/build-time/` (or
 and sharing one target directory, holding the same generated function: a
 deterministic (fixed-seed) straight-line scalar function of four `f64`
 parameters, `--ops` elementary operations long (`+ - * /`, `sin cos exp tanh`,
-`sqrt` of a positive value; a division is by a positive value). The variants:
+`sqrt` of a positive value; a division is by a positive value); with
+`--loop`, the same operations are the body of a loop over a slice, summed.
+The variants:
 
     plain   `pub fn f(..)` as written
     grad    `#[grad] pub fn f(..)`: `f_grad`, `f_vjp` and the hidden pullback
@@ -18,10 +21,11 @@ parameters, `--ops` elementary operations long (`+ - * /`, `sin cos exp tanh`,
             in this crate: what using the gradient costs)
 
 Each variant is built once to build the dependencies and warm the
-incremental cache, then `--runs` times after a `touch src/lib.rs` (the crate
-alone is rebuilt, as after an edit); the median wall time of `cargo build`
-is printed, and each variant's difference from `plain` in ms. The machine
-this runs on should be otherwise idle: on a shared one, read several runs.
+incremental cache, then `--runs` times after a `touch src/lib.rs`, the
+variants taking turns; the median wall time of `cargo build` is printed, and
+each variant's difference from `plain` in ms. A touch reruns the macro; in
+debug (incremental) rustc then reuses what did not change, in release it
+compiles the crate again. On a shared machine, read several runs.
 """
 
 import argparse
@@ -182,16 +186,20 @@ def main():
     print(f"{args.ops}-op {shape}, median of {args.runs} builds after `touch src/lib.rs`")
     print(f"scratch crates: {base}")
     for profile in args.profiles:
-        medians = {}
-        for variant, crate in crates.items():
+        for crate in crates.values():
             build(crate, target, profile)  # dependencies, and the cache warm
-            times = []
-            for _ in range(args.runs):
+        # The variants take turns, so that a slow spell of a shared machine
+        # falls on all of them rather than on one.
+        times = {variant: [] for variant in crates}
+        for _ in range(args.runs):
+            for variant, crate in crates.items():
                 (crate / "src" / "lib.rs").touch()
-                times.append(build(crate, target, profile))
-            medians[variant] = statistics.median(times)
-            runs = " ".join(f"{t * 1000:.0f}" for t in times)
-            print(f"{profile:8} {variant:7} median {medians[variant] * 1000:7.0f} ms   ({runs})", flush=True)
+                times[variant].append(build(crate, target, profile))
+        medians = {}
+        for variant, runs in times.items():
+            medians[variant] = statistics.median(runs)
+            listed = " ".join(f"{t * 1000:.0f}" for t in runs)
+            print(f"{profile:8} {variant:7} median {medians[variant] * 1000:7.0f} ms   ({listed})")
         if "plain" in medians:
             for variant, median in medians.items():
                 if variant != "plain":
