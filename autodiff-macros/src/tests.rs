@@ -111,6 +111,17 @@ fn logistic_expands_to_the_chain_rule() {
     assert!(listing.ends_with("}\n```"));
 }
 
+/// prettyplease panics on `become` (a `Verbatim` node): `__listing!` then
+/// gives an empty listing, and no panic.
+#[test]
+fn listing_of_unprintable_syntax_is_empty() {
+    let doc: syn::LitStr = syn::parse2(crate::emit::listing(
+        quote! { fn f_vjp(x: f64, seed: f64) -> (f64, f64) { become g(x); } },
+    ))
+    .unwrap();
+    assert_eq!(doc.value(), "\n```text\n```");
+}
+
 #[test]
 fn constants_cost_nothing_in_the_reverse_sweep() {
     let out = expand(
