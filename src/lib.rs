@@ -90,7 +90,7 @@ pub use autodiff_runtime::*;
 /// release without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use autodiff_macros::__rule_table;
+    pub use autodiff_macros::{__listing, __rule_table};
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::{
         Accumulate, Basis, Differentiable, Dual, NotDifferentiated, Scalar, ScalarOutput,

@@ -69,6 +69,15 @@ pub fn __rule_table(input: TokenStream) -> TokenStream {
     emit::rule_table(input.into()).into()
 }
 
+/// Not public API: the code listing at the end of a generated `f_vjp`'s doc
+/// comment, printed from the function's tokens. `#[grad]` emits it under
+/// `#[cfg_attr(doc, ..)]`, so that only rustdoc pays for the printing.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __listing(input: TokenStream) -> TokenStream {
+    emit::listing(input.into()).into()
+}
+
 /// Makes a struct of differentiable fields a parameter set: its own
 /// gradient type (a `#[grad(wrt(p))]` function taking `&Mlp` returns an
 /// `Mlp`), with `zeros_like`, `add_assign`, `scale`, `axpy` (an SGD step)

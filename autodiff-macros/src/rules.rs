@@ -174,6 +174,8 @@ pub static PRIVATE_ITEMS: &[&str] = &[
     "Scalar",
     "ScalarOutput",
     "Vec",
+    // The proc macro that prints `f_vjp`'s listing for rustdoc.
+    "__listing",
 ];
 
 impl BinOp {

@@ -18,7 +18,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> String {
 
 /// The body of the generated function `name`.
 pub(crate) fn function<'a>(expansion: &'a str, name: &str) -> &'a str {
-    // The last match: the doc comment of `_vjp` holds a listing of it too.
+    // The last match: the doc comment of `_vjp` holds a listing of it too
+    // (the tokens `__listing!` prints, in a `cfg_attr(doc, ..)`).
     let start = expansion
         .rfind(&format!("fn {name}("))
         .or_else(|| expansion.rfind(&format!("fn {name}<")))
@@ -82,9 +83,43 @@ fn logistic_expands_to_the_chain_rule() {
         out.contains("pub fn logistic(x: f64, a: f64, b: f64) -> f64 {\n    sigmoid(a * x + b)\n}")
     );
     assert!(function(&out, "logistic_grad").contains("let seed = one::<f64>();"));
-    // The doc comment of `_vjp` shows the derivative code.
+    // The doc comment of `_vjp` shows the derivative code, printed by
+    // `__listing!` under `cfg_attr(doc, ..)`: rustdoc alone pays for it.
     assert!(out.contains("The derivative code, as generated"));
-    assert!(out.contains("let d_t1 = sigmoid_pullback(&t1, &y, &d_y);\n    let d_b"));
+    let expanded: syn::File = syn::parse2(expand::grad(
+        TokenStream::new(),
+        quote! { fn logistic(x: f64, a: f64, b: f64) -> f64 { sigmoid(a * x + b) } },
+    ))
+    .unwrap();
+    let listed = expanded
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Fn(f) if f.sig.ident == "logistic_vjp" => f.attrs.iter().find_map(|attr| {
+                let tokens = attr.meta.require_list().ok()?.tokens.to_string();
+                let at = tokens.find("__listing !")?;
+                let args = &tokens[at..];
+                Some(args[args.find('(')? + 1..args.rfind(')')?].to_owned())
+            }),
+            _ => None,
+        })
+        .expect("`logistic_vjp` has `#[cfg_attr(doc, doc = __listing!(..))]`");
+    let listing: syn::LitStr = syn::parse2(crate::emit::listing(listed.parse().unwrap())).unwrap();
+    let listing = listing.value();
+    assert!(listing.starts_with("\n```text\nfn logistic_vjp(x: f64, a: f64, b: f64, seed: f64)"));
+    assert!(listing.contains("let d_t1 = sigmoid_pullback(&t1, &y, &d_y);\n    let d_b"));
+    assert!(listing.ends_with("}\n```"));
+}
+
+/// prettyplease panics on `become` (a `Verbatim` node): `__listing!` then
+/// gives an empty listing, and no panic.
+#[test]
+fn listing_of_unprintable_syntax_is_empty() {
+    let doc: syn::LitStr = syn::parse2(crate::emit::listing(
+        quote! { fn f_vjp(x: f64, seed: f64) -> (f64, f64) { become g(x); } },
+    ))
+    .unwrap();
+    assert_eq!(doc.value(), "\n```text\n```");
 }
 
 #[test]
