@@ -1453,7 +1453,22 @@ impl<'a> Body<'a> {
                 let first = &sums[0];
                 // Element `index` is complete: no later iteration adds to it,
                 // and nothing added to it before (the buffer is this loop's).
-                quote!(#acc[#index] = #first;).to_tokens(&mut rotate);
+                // Of a range, through the slice up to its bound, which the
+                // index is below, so that rustc checks nothing per element:
+                // every iteration read `x[i + k]`, `k ≥ 0`, at the top of the
+                // body (`analyse::offsets`), so the bound is within `x`.
+                match &lp.kind {
+                    LoopKind::Range { hi, inclusive, .. } => {
+                        let hi = self.operand(hi);
+                        let upto = if *inclusive {
+                            quote!(..=#hi)
+                        } else {
+                            quote!(..#hi)
+                        };
+                        quote!(#acc[#upto][#index] = #first;).to_tokens(&mut rotate);
+                    }
+                    _ => quote!(#acc[#index] = #first;).to_tokens(&mut rotate),
+                }
                 for pair in sums.windows(2) {
                     let (to, from) = (&pair[0], &pair[1]);
                     quote!(#to = #from;).to_tokens(&mut rotate);
