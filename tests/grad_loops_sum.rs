@@ -195,3 +195,39 @@ fn test_zero_trip_and_late_start() {
     let (_, g) = empty_sum_grad(&x, 2);
     assert_eq!(g, [0.0, 0.0, 2.0 * x[2], 2.0 * x[3]]);
 }
+
+/// `x[i] * x[i]`: the two reads of one element get one pullback, `2·x[i]·d`.
+#[grad]
+fn squares(x: &[f64], c: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += c * (x[i] * x[i]);
+    }
+    s
+}
+
+/// Two reads at one index variable that changes between them: different
+/// elements, each with its own pullback.
+#[grad]
+fn moved_index(x: &[f64]) -> f64 {
+    let mut j = 0;
+    let a = x[j];
+    j += 1;
+    let b = x[j];
+    a * b
+}
+
+#[test]
+fn a_squared_element_gets_twice_its_product() {
+    let x = [0.5, -1.25, 2.0];
+    let (value, (gx, gc)) = squares_grad(&x, 3.0);
+    let sum_sq: f64 = x.iter().map(|v| v * v).sum();
+    assert!((value - 3.0 * sum_sq).abs() < 1e-12);
+    for (g, v) in gx.iter().zip(&x) {
+        assert!((g - 6.0 * v).abs() < 1e-12, "{g} vs {}", 6.0 * v);
+    }
+    assert!((gc - sum_sq).abs() < 1e-12);
+    let (value, g) = moved_index_grad(&x);
+    assert!((value - x[0] * x[1]).abs() < 1e-15);
+    assert_eq!(g, vec![x[1], x[0], 0.0]);
+}

@@ -6,8 +6,8 @@
 //! has a rule.
 
 use crate::ir::{
-    AdjStmt, Adjoint, BinOp, Function, Grad, MethodRule, MethodShape, Op, Operand, OperandKind,
-    RuleArg, StmtId, VarId,
+    AdjStmt, Adjoint, BinOp, Function, Grad, MethodRule, MethodShape, Mode, Op, Operand,
+    OperandKind, RuleArg, StmtId, VarId,
 };
 use crate::rules::pullback_name;
 
@@ -168,6 +168,26 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
                 });
             }
         }
+        // x[i] * x[i] of floats read from a parameter: both operands are
+        // the same element, so one pullback, `powi`'s for n = 2, `d·2·a`,
+        // goes to the first (the same value as `d·a + a·d`: doubling is
+        // exact) and none to the second: one addition fewer into the
+        // element's adjoint (Rosenbrock's `x[i] * x[i]`).
+        Op::Binary(BinOp::Mul, a, b)
+            if f.vars[def].scalar && scalar(a) && same_element(f, a, b) =>
+        {
+            if let Some(target) = is_active(a) {
+                let two = Operand {
+                    kind: OperandKind::Const(quote::quote!(2)),
+                    ..a.clone()
+                };
+                rule(
+                    target,
+                    pullback_name("powi", ""),
+                    vec![primal(a), RuleArg::Int(two), primal(a), d()],
+                );
+            }
+        }
         Op::Binary(op, a, b) => {
             let name = op.rule();
             // Of floats, a product's pullback to one operand reads only the
@@ -206,7 +226,7 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
         } => {
             let side = Operand {
                 kind: OperandKind::Var(*side),
-                mode: crate::ir::Mode::Value,
+                mode: Mode::Value,
                 span: stmt.span,
             };
             for (operand, which) in [(&args[0], "rhs"), (recv, "lhs")] {
@@ -269,6 +289,43 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
         Op::Opaque(_) | Op::SetIndex { .. } => {}
     }
     stmts
+}
+
+/// Whether `a` and `b` are two reads of one element of a parameter, at
+/// the same index variable (`let t3 = x[i]; let t4 = x[i];`): a parameter
+/// is never written, so they hold the same value.
+fn same_element(f: &Function, a: &Operand, b: &Operand) -> bool {
+    let read = |operand: &Operand| {
+        let OperandKind::Var(var) = operand.kind else {
+            return None;
+        };
+        if operand.mode != Mode::Value {
+            return None;
+        }
+        f.stmts
+            .iter()
+            .find(|stmt| stmt.def == var)
+            .and_then(|stmt| match &stmt.op {
+                Op::Index {
+                    base,
+                    index,
+                    borrow: false,
+                } => match (&base.kind, &index.kind) {
+                    (OperandKind::Var(base_var), OperandKind::Var(at))
+                        if f.vars[*base_var].is_param
+                            && !f.vars[*base_var].touched
+                            && index.mode == Mode::Value =>
+                    {
+                        Some((*base_var, *at, base.mode))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+    };
+    matches!((&a.kind, &b.kind), (OperandKind::Var(x), OperandKind::Var(y)) if x != y)
+        && read(a).is_some()
+        && read(a) == read(b)
 }
 
 /// The pullbacks of `rule` applied to `operands` (the receiver first), one per
