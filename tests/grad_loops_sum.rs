@@ -197,6 +197,7 @@ fn test_zero_trip_and_late_start() {
 }
 
 /// `x[i] * x[i]`: the two reads of one element get one pullback, `2·x[i]·d`.
+#[allow(clippy::needless_range_loop)] // indexed reads: the shape under test
 #[grad]
 fn squares(x: &[f64], c: f64) -> f64 {
     let mut s = 0.0;
