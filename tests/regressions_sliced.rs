@@ -11,6 +11,10 @@
 
 use autodiff::{grad, sigmoid, softplus};
 
+#[path = "support/finite_differences.rs"]
+mod finite_differences;
+use finite_differences::check_component;
+
 #[grad]
 pub fn f47(xs: &[f64], x0: f64) -> f64 {
     let mut m1 = ((((f64::exp(x0.abs())).powf(x0.tanh() * 2.0)).atan()).tanh() * 3.0).exp();
@@ -45,38 +49,6 @@ pub fn f47(xs: &[f64], x0: f64) -> f64 {
             + (sigmoid((v5.min(xs[i14])).min(f64::cos(c3))));
     }
     ((sigmoid(y13[n12 - 1])).mul_add(0.875, x0)).atan2((sigmoid(c3)).powi(2) + 0.5)
-}
-
-/// Central difference along `k` with step `h`.
-fn central(f: impl Fn(&[f64], i64) -> f64, x: &[f64], n: i64, k: usize, h: f64) -> f64 {
-    let (mut xp, mut xm) = (x.to_vec(), x.to_vec());
-    xp[k] = x[k] + h;
-    xm[k] = x[k] - h;
-    (f(&xp, n) - f(&xm, n)) / (xp[k] - xm[k])
-}
-
-/// `g` against the Richardson-extrapolated central difference (steps h/2,
-/// h; checked against h, 2h), relative error at most 1e-6.
-fn check_component(f: impl Fn(&[f64], i64) -> f64 + Copy, x: &[f64], n: i64, k: usize, g: f64) {
-    let fx = f(x, n);
-    let h = 1e-4 * x[k].abs().max(1.0);
-    let (d0, d1, d2) = (
-        central(f, x, n, k, 0.5 * h),
-        central(f, x, n, k, h),
-        central(f, x, n, k, 2.0 * h),
-    );
-    let floor = 1e-3 * (1.0 + fx.abs());
-    let fd = (4.0 * d0 - d1) / 3.0;
-    let coarse = (4.0 * d1 - d2) / 3.0;
-    assert!(
-        (fd - coarse).abs() <= 1e-6 * fd.abs().max(coarse.abs()).max(floor),
-        "d/dx{k}: finite differences disagree ({fd} vs {coarse}): not comparable here"
-    );
-    let err = (g - fd).abs() / g.abs().max(fd.abs()).max(floor);
-    assert!(
-        err <= 1e-6,
-        "d/dx{k} at {x:?}, n = {n}: gradient {g}, finite difference {fd} (relative error {err:.1e})"
-    );
 }
 
 #[test]
