@@ -1273,19 +1273,7 @@ fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
                     }
                     continue;
                 };
-                let k = match at.kind {
-                    OperandKind::Var(at) if at == index => Some(0),
-                    OperandKind::Var(at) => plan
-                        .defining
-                        .get(&at)
-                        .and_then(|&def| f.stmts[def].offset.as_ref())
-                        .filter(|offset| {
-                            offset.base == index && !offset.add && offset.step.suffix().is_empty()
-                        })
-                        .and_then(|offset| offset.step.base10_parse::<usize>().ok())
-                        .filter(|&k| k <= 8),
-                    OperandKind::Const(_) => None,
-                };
+                let k = lag(f, plan, at, index).filter(|&k| k <= 8);
                 match k {
                     Some(k) if f.vars[stmt.def].scalar => {
                         found.insert(id, k);
@@ -1348,18 +1336,7 @@ fn sliced(f: &Function, plan: &mut Plan) {
         // `i`, or `i - k` for a literal `k`: below the bound in every
         // iteration (the forward ran it without a panic).
         let below = |operand: &Operand| {
-            at_index(operand)
-                || matches!(operand.kind, OperandKind::Var(at) if operand.mode == Mode::Value
-                && plan
-                    .defining
-                    .get(&at)
-                    .and_then(|&def| f.stmts[def].offset.as_ref())
-                    .is_some_and(|offset| {
-                        offset.base == index
-                            && !offset.add
-                            && offset.step.suffix().is_empty()
-                            && offset.step.base10_parse::<usize>().is_ok()
-                    }))
+            operand.mode == Mode::Value && lag(f, plan, operand, index).is_some()
         };
         let mut found: Vec<VarId> = Vec::new();
         for node in &lp.body.nodes {
@@ -1393,6 +1370,22 @@ fn sliced(f: &Function, plan: &mut Plan) {
         if !found.is_empty() {
             plan.sliced.insert(body, found);
         }
+    }
+}
+
+/// How far `at` lags behind the loop index `index`: `Some(0)` for `index`
+/// itself, `Some(k)` for a variable defined as `index - k` with `k` a
+/// literal `usize`.
+fn lag(f: &Function, plan: &Plan, at: &Operand, index: VarId) -> Option<usize> {
+    match at.kind {
+        OperandKind::Var(at) if at == index => Some(0),
+        OperandKind::Var(at) => plan
+            .defining
+            .get(&at)
+            .and_then(|&def| f.stmts[def].offset.as_ref())
+            .filter(|offset| offset.base == index && !offset.add && offset.step.suffix().is_empty())
+            .and_then(|offset| offset.step.base10_parse::<usize>().ok()),
+        OperandKind::Const(_) => None,
     }
 }
 
@@ -1459,17 +1452,10 @@ fn writes_elsewhere(
     var: VarId,
     below: &dyn Fn(&Operand) -> bool,
 ) -> bool {
-    block_.nodes.iter().any(|node| match node {
-        Node::Stmt(id) => match &f.stmts[*id].op {
-            Op::SetIndex { base, index, .. } => *base == var && !below(index),
-            _ => false,
-        },
-        Node::If(branch) => {
-            writes_elsewhere(f, &branch.then, var, below)
-                || writes_elsewhere(f, &branch.els, var, below)
-        }
-        Node::Loop(lp) => writes_elsewhere(f, &lp.body, var, below),
-    })
+    contains(
+        block_,
+        &|id| matches!(&f.stmts[*id].op, Op::SetIndex { base, index, .. } if *base == var && !below(index)),
+    )
 }
 
 /// How many times `var` is read in `block_`, at any depth: by statements,
