@@ -253,6 +253,12 @@ pub struct Plan {
     /// of `min`/`max`, winners' trips, integer counters). The reverse drains
     /// the same segment.
     pub segmented: HashMap<BlockKey, Vec<VarId>>,
+    /// Recounted loops (by body) whose top-level records are all floats or
+    /// [`segmented`](Plan::segmented): the reverse binds each tape's last
+    /// segment as a slice and reads it at the iteration's slot (one loop
+    /// counter, no check per entry), then truncates it. The others drain
+    /// and zip their segments.
+    pub indexed: HashSet<BlockKey>,
     /// For each loop (by body) reversed backwards over its bounds, and each
     /// array whose elements its straight-line body reads only as `a[i]`
     /// and `a[i - k]` (`k ≤ 8`, some `k > 0`) and never writes, the `k` of
@@ -689,6 +695,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         inductions: HashMap::new(),
         winners: HashMap::new(),
         segmented: HashMap::new(),
+        indexed: HashSet::new(),
         sliced: HashMap::new(),
         opening: HashSet::new(),
         lagged: HashMap::new(),
@@ -1288,7 +1295,7 @@ fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     }
 }
 
-/// Fills [`Plan::segmented`].
+/// Fills [`Plan::segmented`] and [`Plan::indexed`].
 fn segmented(f: &Function, plan: &mut Plan) {
     let sides: HashSet<VarId> = f
         .stmts
@@ -1312,6 +1319,14 @@ fn segmented(f: &Function, plan: &mut Plan) {
             .filter(|var| plan.home.get(var) == Some(&body))
             .filter(|&var| (f.vars[var].scalar && !f.vars[var].by_ref) || sides.contains(&var))
             .collect();
+        let indexed = plan
+            .recorded
+            .iter()
+            .filter(|&&var| plan.home.get(&var) == Some(&body))
+            .all(|var| f.vars[*var].scalar || vars.contains(var));
+        if indexed {
+            plan.indexed.insert(body);
+        }
         if !vars.is_empty() {
             plan.segmented.insert(body, vars);
         }

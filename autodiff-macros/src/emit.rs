@@ -1855,11 +1855,7 @@ impl<'a> Body<'a> {
             // Values of `Copy` types are read from the segment by the
             // iteration's slot: one loop counter, no check per entry, the
             // segment dropped after the loop.
-            let segmented = self.plan.segmented.get(&lp.body.id);
-            let copied = drained.iter().all(|var| {
-                self.f.vars[*var].scalar || segmented.is_some_and(|vars| vars.contains(var))
-            });
-            if copied {
+            if self.plan.indexed.contains(&lp.body.id) {
                 let (index, slot) = match &lp.kind {
                     LoopKind::Range { index, lo, .. } => {
                         // (`wrapping_sub` or a helper hides from LLVM that
