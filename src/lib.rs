@@ -91,6 +91,7 @@ pub use autodiff_runtime::*;
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_macros::{__listing, __rule_table};
+    pub use autodiff_runtime::checkpoint;
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::{
         Accumulate, Basis, Differentiable, Dual, NotDifferentiated, Scalar, ScalarOutput,

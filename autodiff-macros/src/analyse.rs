@@ -259,6 +259,19 @@ pub struct Plan {
     /// counter, no check per entry), then truncates it. The others drain
     /// and zip their segments.
     pub indexed: HashSet<BlockKey>,
+    /// Loops over the segments of a `#[checkpoint]` loop (by body), and the
+    /// arrays defined before them that they change in place: with the
+    /// carried values, the state a snapshot keeps at the start of each
+    /// segment. The forward sweep runs the body recording nothing and
+    /// pushes a snapshot per segment; the reverse sweep, for each segment
+    /// from the last, restores its snapshot, runs the body again recording
+    /// it, then reverses it. Never recounted, fused, segmented or sliced:
+    /// what the body records is pushed and popped within one segment.
+    pub checkpointed: HashMap<BlockKey, Vec<VarId>>,
+    /// Values defined before a checkpointed loop that its body reads: the
+    /// reverse sweep runs the body again, so they are [`needed`](Plan::needed)
+    /// (borrowed, never moved or consumed; recorded if out of scope there).
+    pub kept: HashSet<VarId>,
     /// For each loop (by body) reversed backwards over its bounds, and each
     /// array whose elements its straight-line body reads only as `a[i]`
     /// and `a[i - k]` (`k ≤ 8`, some `k > 0`) and never writes, the `k` of
@@ -660,8 +673,9 @@ pub fn breaks(block_: &Block) -> bool {
 }
 
 /// Whether the reverse sweep of `lp` counts its iterations from its bounds.
+/// (Not a checkpointed loop's: what it records is pushed in its reverse.)
 pub fn recountable(lp: &Loop) -> bool {
-    !matches!(lp.kind, LoopKind::Plain) && !breaks(&lp.body)
+    !matches!(lp.kind, LoopKind::Plain) && !breaks(&lp.body) && !lp.checkpoint
 }
 
 /// The variables a loop binds by itself in each iteration (its index).
@@ -696,6 +710,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         winners: HashMap::new(),
         segmented: HashMap::new(),
         indexed: HashSet::new(),
+        checkpointed: HashMap::new(),
+        kept: HashSet::new(),
         sliced: HashMap::new(),
         opening: HashSet::new(),
         lagged: HashMap::new(),
@@ -724,6 +740,10 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     if let OperandKind::Var(ret) = f.ret.kind {
         plan.needed.insert(ret);
     }
+    // What a checkpointed loop reads from outside is read again by its
+    // reverse.
+    checkpointed(f, &mut plan);
+    plan.needed.extend(plan.kept.iter().copied());
     // A zero of a float's type needs no value; a zero of an array's shape
     // reads the array.
     let top = key(&f.body);
@@ -1295,6 +1315,71 @@ fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     }
 }
 
+/// Fills [`Plan::checkpointed`] and [`Plan::kept`].
+fn checkpointed(f: &Function, plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        if !lp.checkpoint {
+            continue;
+        }
+        let mut inside: HashSet<VarId> = lp.carried.iter().map(|c| c.header).collect();
+        defs(f, &lp.body, &mut inside);
+        let mut mentioned = HashSet::new();
+        used(f, &lp.body, &mut mentioned);
+        let mut state: Vec<VarId> = mentioned
+            .iter()
+            .copied()
+            .filter(|var| !inside.contains(var) && f.vars[*var].mutated)
+            .collect();
+        state.sort_unstable();
+        plan.kept
+            .extend(mentioned.into_iter().filter(|var| !inside.contains(var)));
+        plan.checkpointed.insert(key(&lp.body), state);
+    }
+}
+
+/// Every variable `block_` reads or writes in place, at any depth.
+fn used(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
+    let operand = |operand: &Operand, out: &mut HashSet<VarId>| {
+        if let OperandKind::Var(var) = operand.kind {
+            out.insert(var);
+        }
+    };
+    if let End::Values(values) | End::Continue(values) | End::Break(values) = &block_.end {
+        for value in values {
+            operand(value, out);
+        }
+    }
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => {
+                out.extend(f.stmts[*id].reads.iter().copied());
+                if let Op::SetIndex { base, .. } = &f.stmts[*id].op {
+                    out.insert(*base);
+                }
+            }
+            Node::If(branch) => {
+                operand(&branch.cond, out);
+                used(f, &branch.then, out);
+                used(f, &branch.els, out);
+            }
+            Node::Loop(lp) => {
+                match &lp.kind {
+                    LoopKind::Range { lo, hi, .. } => {
+                        operand(lo, out);
+                        operand(hi, out);
+                    }
+                    LoopKind::Counted { len, .. } => operand(len, out),
+                    LoopKind::Plain => {}
+                }
+                for carried in &lp.carried {
+                    operand(&carried.init, out);
+                }
+                used(f, &lp.body, out);
+            }
+        }
+    }
+}
+
 /// Fills [`Plan::segmented`] and [`Plan::indexed`].
 fn segmented(f: &Function, plan: &mut Plan) {
     let sides: HashSet<VarId> = f
@@ -1633,6 +1718,15 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
                 reserve(f, &branch.then, around, plan);
                 reserve(f, &branch.els, around, plan);
             }
+            // A checkpointed loop records one segment at a time, in its
+            // reverse: the loops inside reserve for one segment.
+            Node::Loop(lp) if lp.checkpoint => {
+                register(lp.trip, around, plan);
+                for carried in &lp.carried {
+                    register(carried.exit, around, plan);
+                }
+                reserve(f, &lp.body, &mut Vec::new(), plan);
+            }
             Node::Loop(lp) => {
                 register(lp.trip, around, plan);
                 for carried in &lp.carried {
@@ -1746,6 +1840,9 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
 /// the forward loop, for `d_s = 1`, and its contributions are scaled by the
 /// real `d_s` after.
 fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Option<usize> {
+    if lp.checkpoint {
+        return None;
+    }
     let is_var =
         |operand: &Operand, var: VarId| matches!(operand.kind, OperandKind::Var(v) if v == var);
     let active_carried: Vec<usize> = (0..lp.carried.len())

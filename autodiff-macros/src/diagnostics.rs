@@ -53,6 +53,16 @@ diagnostics! {
     not_a_function() => "`#[grad]` applies to functions, like `#[grad] fn f(x: f64) -> f64`",
         ui: "input/not-a-function.rs";
 
+    // checkpoint::rewrite
+    checkpoint_arguments() => "`#[checkpoint]` takes no argument or a snapshot count: `#[checkpoint]` (about √n snapshots for n iterations) or `#[checkpoint(snapshots = 100)]`",
+        ui: "checkpoint/arguments.rs";
+    checkpoint_not_a_range() => "`#[checkpoint]` applies to a `for` loop over a range `lo..hi`, whose trip count is known on entry: write this loop as `for i in lo..hi`",
+        ui: "checkpoint/while-loop.rs";
+    checkpoint_nested() => "`#[checkpoint]` on a loop inside another loop (or closure): put it on the outermost loop, whose iterations it then runs again from snapshots",
+        ui: "checkpoint/nested.rs";
+    checkpoint_exit() => "a checkpointed loop cannot be left early: the reverse sweep runs its segments again from snapshots, so its trip count must be known on entry; remove this `break`/`return`/`?` or the `#[checkpoint]`",
+        ui: "checkpoint/break.rs";
+
     // lower: the signature
     async_fn() => "`async fn` cannot be differentiated: differentiate the synchronous computation in its own `#[grad]` function",
         ui: "input/async-fn.rs";

@@ -696,6 +696,11 @@ struct Body<'a> {
     split: bool,
     /// A generic function (a differentiated parameter of a type parameter).
     generic: bool,
+    /// Writing the body of a checkpointed loop in the forward sweep: nothing
+    /// is recorded (see [`Plan::checkpointed`]).
+    quiet: bool,
+    /// The snapshots of each checkpointed loop (by body).
+    snapshots: HashMap<usize, Ident>,
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -893,6 +898,8 @@ impl<'a> Body<'a> {
             segments: HashMap::new(),
             split,
             generic: false,
+            quiet: false,
+            snapshots: HashMap::new(),
         }
     }
 
@@ -1017,6 +1024,13 @@ impl<'a> Body<'a> {
             }
             self.tapes.insert(var, (tape, in_loop));
         }
+        let mut checkpointed: Vec<usize> = self.plan.checkpointed.keys().copied().collect();
+        checkpointed.sort_unstable();
+        for body in checkpointed {
+            let snapshots = fresh(self.names, "snapshots");
+            quote!(let mut #snapshots = ::autodiff::__private::Vec::new();).to_tokens(&mut tokens);
+            self.snapshots.insert(body, snapshots);
+        }
         for &var in &self.plan.witnessed {
             let name = format!("type_{}", self.stem(var));
             let witness = fresh(self.names, &name);
@@ -1069,6 +1083,9 @@ impl<'a> Body<'a> {
         let Some((tape, in_loop)) = self.tapes.get(&var) else {
             return;
         };
+        if self.quiet {
+            return;
+        }
         let info = &self.f.vars[var];
         let ident = self.ident(var);
         let value = if info.scalar || (info.by_ref && !self.borrows_mutated(var)) {
@@ -1211,7 +1228,9 @@ impl<'a> Body<'a> {
     }
 
     fn forward_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
-        self.reserve_tapes(lp, tokens);
+        if !self.quiet {
+            self.reserve_tapes(lp, tokens);
+        }
         let position = None;
         for carried in &lp.carried {
             let header = self.ident(carried.header);
@@ -1307,9 +1326,30 @@ impl<'a> Body<'a> {
             };
             let (tape, _) = &self.tapes[&var];
             let segment = fresh(self.names, &format!("segment_{}", self.stem(var)));
-            quote!(let #segment = ::autodiff::__private::rules::segment(&mut #tape, #count);)
-                .to_tokens(tokens);
+            if !self.quiet {
+                quote!(let #segment = ::autodiff::__private::rules::segment(&mut #tape, #count);)
+                    .to_tokens(tokens);
+            }
             self.segments.insert(var, (segment, slot));
+        }
+        // A checkpointed loop keeps a snapshot of its state at the start of
+        // each iteration (a segment of the loop as written) and records
+        // nothing else.
+        let checkpoint = self.plan.checkpointed.get(&lp.body.id);
+        let outer_quiet = self.quiet;
+        if let Some(state) = checkpoint {
+            let snapshots = &self.snapshots[&lp.body.id];
+            let saved = lp
+                .carried
+                .iter()
+                .map(|carried| carried.header)
+                .chain(state.iter().copied())
+                .map(|var| {
+                    let ident = self.ident(var);
+                    quote!(::core::clone::Clone::clone(&#ident))
+                });
+            quote!(#snapshots.push((#(#saved,)*));).to_tokens(&mut body);
+            self.quiet = true;
         }
         for carried in &lp.carried {
             self.record(carried.header, &mut body);
@@ -1320,6 +1360,7 @@ impl<'a> Body<'a> {
             None => self.forward_path(&lp.body),
         };
         self.loop_headers.pop();
+        self.quiet = outer_quiet;
         path.to_tokens(&mut body);
         let exits: Vec<TokenStream> = lp
             .carried
@@ -1747,6 +1788,9 @@ impl<'a> Body<'a> {
         {
             quote!(if #all_zero { break; }).to_tokens(&mut body);
         }
+        if let Some(state) = self.plan.checkpointed.get(&lp.body.id) {
+            self.rerun(lp, state, &mut body);
+        }
         let outer_zeroed = std::mem::take(&mut self.zeroed);
         for ((adjoint, current), carried) in adjoints.iter().zip(&currents).zip(&lp.carried) {
             if let (Some((d_header, exit)), Some(current)) = (adjoint, current) {
@@ -1988,6 +2032,34 @@ impl<'a> Body<'a> {
         };
         self.close_loop(lp, adjoints, reversed, tokens);
         lag_flush.to_tokens(tokens);
+    }
+
+    /// The start of a checkpointed loop's reversed iteration: its snapshot
+    /// restored (the carried values bound, the arrays it changes in place
+    /// set back), then its body run again, recording what its reverse reads.
+    fn rerun(&mut self, lp: &'a Loop, state: &[VarId], tokens: &mut TokenStream) {
+        let snapshots = &self.snapshots[&lp.body.id];
+        let mut pattern = Vec::new();
+        let mut restore = TokenStream::new();
+        for carried in &lp.carried {
+            let header = self.ident(carried.header);
+            pattern.push(quote!(mut #header));
+        }
+        for &var in state {
+            let ident = self.ident(var);
+            let saved = fresh(self.names, &format!("saved_{}", self.stem(var)));
+            pattern.push(saved.to_token_stream());
+            quote!(#ident = #saved;).to_tokens(&mut restore);
+        }
+        quote! {
+            let (#(#pattern,)*) = ::core::option::Option::unwrap(#snapshots.pop());
+            #restore
+        }
+        .to_tokens(tokens);
+        for carried in &lp.carried {
+            self.record(carried.header, tokens);
+        }
+        self.forward(&lp.body, tokens);
     }
 
     /// `reversed`, the reverse of a loop that runs over its bounds again, in

@@ -4,6 +4,8 @@
 //! args::parse      #[grad(...)] tokens -> GradArgs
 //! front::signature the signature: qualifiers, parameter classes, `wrt`
 //!                  (shared with `#[custom_vjp]`; all a stub needs)
+//! checkpoint       syn -> syn: a `#[checkpoint]` loop -> a loop over
+//!                  segments around the loop over one segment
 //! desugar::block   syn -> syn: iterator chains and local closures -> loops
 //!                  and `let`s (Rust as written -> the core language)
 //! lower::function  syn::ItemFn -> ir::Function   (errors collected, phase goes on;
@@ -25,7 +27,7 @@
 use crate::emit::Wanted;
 use crate::front::Front;
 use crate::report::Errors;
-use crate::{analyse, args, desugar, diagnostics, emit, front, lower, reverse};
+use crate::{analyse, args, checkpoint, desugar, diagnostics, emit, front, lower, reverse};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
@@ -56,10 +58,14 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
         cx.propagate().map(|()| TokenStream::new())
     };
     match expanded {
-        Ok(generated) => quote!(#[allow(dead_code)] #item #generated),
+        Ok(generated) => {
+            let item = checkpoint::strip(&item);
+            quote!(#[allow(dead_code)] #item #generated)
+        }
         Err(error) => {
             let error = error.into_compile_error();
             let stubs = emit::stubs(&item, &front, wanted, "grad");
+            let item = checkpoint::strip(&item);
             quote!(#[allow(dead_code)] #item #error #stubs)
         }
     }
@@ -86,7 +92,8 @@ fn expand(
     wanted: Wanted,
 ) -> syn::Result<TokenStream> {
     // The signature's errors and the body's are reported together.
-    let body = desugar::block(&item.sig, &item.block);
+    let body = checkpoint::rewrite(cx, &item.block);
+    let body = desugar::block(&item.sig, &body);
     let mut lowered = lower::function(cx, &item.sig, &body, front);
     cx.propagate()?;
     let (active, adjoint, plan) = middle(&mut lowered.function);

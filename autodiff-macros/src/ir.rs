@@ -84,6 +84,10 @@ pub struct Loop {
     /// The number of iterations started (for a range, the last index).
     pub trip: VarId,
     pub span: Span,
+    /// The loop over the segments of a `#[checkpoint]` loop (see
+    /// `checkpoint.rs`): its iterations are run again in the reverse sweep
+    /// from a snapshot of the state it carries.
+    pub checkpoint: bool,
 }
 
 pub struct Carried {

@@ -5,6 +5,7 @@
 
 mod analyse;
 mod args;
+mod checkpoint;
 mod custom;
 mod desugar;
 mod diagnostics;

@@ -1412,6 +1412,8 @@ impl Lower<'_> {
             self.cx
                 .error_spanned(&label.name, diagnostics::labelled_exit());
         }
+        let checkpoint = matches!(expr, Expr::ForLoop(e)
+            if e.attrs.iter().any(|attr| attr.path().is_ident(crate::checkpoint::MARK)));
         // What the iteration needs, evaluated once before the loop.
         let source = match expr {
             Expr::ForLoop(e) => match self.loop_source(e) {
@@ -1526,6 +1528,7 @@ impl Lower<'_> {
                 body: Block { id: 0, nodes, end },
                 trip,
                 span,
+                checkpoint,
             })));
             return;
         }

@@ -15,6 +15,8 @@ mod array;
 mod array_arith;
 mod array_float;
 pub mod check;
+#[doc(hidden)]
+pub mod checkpoint;
 mod dual;
 #[cfg(test)]
 mod edge_cases;
