@@ -57,10 +57,22 @@ macro_rules! rk4 {
 }
 
 rk4!(rk4_taped);
-rk4!(#[checkpoint] rk4_checkpointed);
-rk4!(#[checkpoint(snapshots = 7)] rk4_seven);
-rk4!(#[checkpoint(snapshots = 1)] rk4_one);
-rk4!(#[checkpoint(snapshots = 100_000)] rk4_every_step);
+rk4!(
+    #[checkpoint]
+    rk4_checkpointed
+);
+rk4!(
+    #[checkpoint(snapshots = 7)]
+    rk4_seven
+);
+rk4!(
+    #[checkpoint(snapshots = 1)]
+    rk4_one
+);
+rk4!(
+    #[checkpoint(snapshots = 100_000)]
+    rk4_every_step
+);
 
 /// A chain of masses joined by springs, the first one held by a wall,
 /// integrated by symplectic Euler with damping; the output is the energy
@@ -99,8 +111,14 @@ macro_rules! springs {
 }
 
 springs!(springs_taped);
-springs!(#[checkpoint] springs_checkpointed);
-springs!(#[checkpoint(snapshots = 4)] springs_four);
+springs!(
+    #[checkpoint]
+    springs_checkpointed
+);
+springs!(
+    #[checkpoint(snapshots = 4)]
+    springs_four
+);
 
 /// A recurrent cell h ← tanh(W·h + u·x_t + b) over an input sequence, the
 /// loss the squared final state; wrt W (row-major), u and b. The state is a
@@ -133,8 +151,14 @@ macro_rules! recurrent {
 }
 
 recurrent!(recurrent_taped);
-recurrent!(#[checkpoint] recurrent_checkpointed);
-recurrent!(#[checkpoint(snapshots = 3)] recurrent_three);
+recurrent!(
+    #[checkpoint]
+    recurrent_checkpointed
+);
+recurrent!(
+    #[checkpoint(snapshots = 3)]
+    recurrent_three
+);
 
 /// Scalars only: two carried values, the index read in the body, a branch,
 /// a loop that starts at 3 and an inner loop whose trip count varies.
@@ -163,8 +187,14 @@ macro_rules! scalars {
 }
 
 scalars!(scalars_taped);
-scalars!(#[checkpoint] scalars_checkpointed);
-scalars!(#[checkpoint(snapshots = 2)] scalars_two);
+scalars!(
+    #[checkpoint]
+    scalars_checkpointed
+);
+scalars!(
+    #[checkpoint(snapshots = 2)]
+    scalars_two
+);
 
 /// A checkpointed loop inside a branch, over an `i32` range.
 #[grad(wrt(a))]
@@ -270,7 +300,9 @@ fn springs_checkpointed_agree_with_taped_and_finite_differences() {
 #[test]
 fn recurrent_cell_checkpointed_agrees_with_taped_and_finite_differences() {
     let n = 3;
-    let w: Vec<f64> = (0..n * n).map(|k| ((k * 7 % 5) as f64 - 2.0) * 0.3).collect();
+    let w: Vec<f64> = (0..n * n)
+        .map(|k| ((k * 7 % 5) as f64 - 2.0) * 0.3)
+        .collect();
     let u = [0.5, -0.4, 0.8];
     let b = [0.1, 0.0, -0.2];
     let xs: Vec<f64> = (0..40).map(|t| (t as f64 * 0.37).sin()).collect();

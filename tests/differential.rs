@@ -210,7 +210,12 @@ impl Ctx {
         );
         for f in fns {
             for line in f.source.lines().filter(|l| !l.starts_with("#[grad")) {
-                main.push_str(line);
+                // `#[checkpoint]` is `#[grad]`'s too.
+                let line = match (line.find("#[checkpoint"), line.find("] for ")) {
+                    (Some(start), Some(end)) => format!("{}{}", &line[..start], &line[end + 2..]),
+                    _ => line.to_owned(),
+                };
+                main.push_str(&line);
                 main.push('\n');
             }
         }

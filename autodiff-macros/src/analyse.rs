@@ -742,7 +742,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     }
     // What a checkpointed loop reads from outside is read again by its
     // reverse.
-    checkpointed(f, &mut plan);
+    checkpointed(f, adjoint, active, &mut plan);
     plan.needed.extend(plan.kept.iter().copied());
     // A zero of a float's type needs no value; a zero of an array's shape
     // reads the array.
@@ -1316,25 +1316,51 @@ fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
 }
 
 /// Fills [`Plan::checkpointed`] and [`Plan::kept`].
-fn checkpointed(f: &Function, plan: &mut Plan) {
+fn checkpointed(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     for lp in loops(&f.body) {
-        if !lp.checkpoint {
+        // (A loop whose reverse has nothing to do runs as written.)
+        if !lp.checkpoint || !block_has_work(f, adjoint, active, &lp.body) {
             continue;
         }
-        let mut inside: HashSet<VarId> = lp.carried.iter().map(|c| c.header).collect();
-        defs(f, &lp.body, &mut inside);
-        let mut mentioned = HashSet::new();
-        used(f, &lp.body, &mut mentioned);
-        let mut state: Vec<VarId> = mentioned
-            .iter()
-            .copied()
-            .filter(|var| !inside.contains(var) && f.vars[*var].mutated)
-            .collect();
-        state.sort_unstable();
-        plan.kept
-            .extend(mentioned.into_iter().filter(|var| !inside.contains(var)));
+        let (state, read) = checkpoint_state(f, lp);
+        plan.kept.extend(read);
         plan.checkpointed.insert(key(&lp.body), state);
     }
+}
+
+/// What a checkpointed loop's snapshot keeps besides its carried values:
+/// the arrays defined before it that it changes in place; and every value
+/// defined before it that it reads.
+fn checkpoint_state(f: &Function, lp: &Loop) -> (Vec<VarId>, Vec<VarId>) {
+    let mut inside: HashSet<VarId> = lp.carried.iter().map(|c| c.header).collect();
+    inside.extend(iteration_vars(lp));
+    inside.insert(lp.trip);
+    defs(f, &lp.body, &mut inside);
+    let mut mentioned = HashSet::new();
+    used(f, &lp.body, &mut mentioned);
+    let mut read: Vec<VarId> = mentioned
+        .into_iter()
+        .filter(|var| !inside.contains(var))
+        .collect();
+    read.sort_unstable();
+    let state = read
+        .iter()
+        .copied()
+        .filter(|&var| f.vars[var].mutated)
+        .collect();
+    (state, read)
+}
+
+/// The checkpointed loops that carry nothing from one iteration to the
+/// next (they assign no variable declared before them, change no array in
+/// place): nothing for a snapshot to keep. (The loop over segments carries
+/// what the loop as written carries.)
+pub fn idle_checkpoints(f: &Function) -> Vec<proc_macro2::Span> {
+    loops(&f.body)
+        .into_iter()
+        .filter(|lp| lp.checkpoint && lp.carried.is_empty() && checkpoint_state(f, lp).0.is_empty())
+        .map(|lp| lp.span)
+        .collect()
 }
 
 /// Every variable `block_` reads or writes in place, at any depth.

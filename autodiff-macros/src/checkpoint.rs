@@ -50,9 +50,10 @@ pub fn strip(item: &syn::ItemFn) -> syn::ItemFn {
 
 /// The body with each checkpointed loop rewritten (see the module docs);
 /// misuse is reported in `cx`, and the loop is then left as written.
-pub fn rewrite(cx: &mut Errors, block: &syn::Block) -> syn::Block {
+pub fn rewrite(cx: &mut Errors, block: &syn::Block, split: bool) -> syn::Block {
     let mut pass = Rewrite {
         cx,
+        split,
         next: 0,
         depth: 0,
     };
@@ -63,6 +64,9 @@ pub fn rewrite(cx: &mut Errors, block: &syn::Block) -> syn::Block {
 
 struct Rewrite<'a> {
     cx: &'a mut Errors,
+    /// `#[grad(split)]`: the pullback may run many times; a checkpointed
+    /// loop's reverse consumes its snapshots.
+    split: bool,
     next: usize,
     /// How many loops (and closures) are around the statement visited.
     depth: usize,
@@ -83,7 +87,8 @@ impl VisitMut for Rewrite<'_> {
                     continue;
                 }
                 if self.depth > 0 {
-                    self.cx.error_spanned(&attr, diagnostics::checkpoint_nested());
+                    self.cx
+                        .error_spanned(&attr, diagnostics::checkpoint_nested());
                 }
             }
             self.visit_stmt_mut(&mut stmt);
@@ -118,6 +123,10 @@ impl Rewrite<'_> {
     /// after reporting why it cannot be.
     fn checkpointed(&mut self, attr: &Attribute, for_loop: &syn::ExprForLoop) -> Option<Vec<Stmt>> {
         let snapshots = self.snapshots(attr)?;
+        if self.split {
+            self.cx.error_spanned(attr, diagnostics::checkpoint_split());
+            return None;
+        }
         let mut range = &*for_loop.expr;
         while let Expr::Paren(inner) = range {
             range = &inner.expr;
@@ -148,7 +157,8 @@ impl Rewrite<'_> {
         self.depth -= 1;
         let n = self.next;
         self.next += 1;
-        let name = |what: &str| format_ident!("__autodiff_ck{}_{}", n, what, span = Span::mixed_site());
+        let name =
+            |what: &str| format_ident!("__autodiff_ck{}_{}", n, what, span = Span::mixed_site());
         let (lo_, hi_, every, count, seg, a, b) = (
             name("lo"),
             name("hi"),

@@ -62,6 +62,11 @@ diagnostics! {
         ui: "checkpoint/nested.rs";
     checkpoint_exit() => "a checkpointed loop cannot be left early: the reverse sweep runs its segments again from snapshots, so its trip count must be known on entry; remove this `break`/`return`/`?` or the `#[checkpoint]`",
         ui: "checkpoint/break.rs";
+    checkpoint_split() => "`#[checkpoint]` is not supported with `#[grad(split)]`: the pullback may run many times, and a checkpointed loop's reverse uses up its snapshots; drop `split`, or the `#[checkpoint]`",
+        ui: "checkpoint/split.rs";
+    // expand, after the middle phase
+    checkpoint_idle() => "this checkpointed loop carries nothing from one iteration to the next (it assigns no variable declared before it and changes no array in place): a snapshot would keep nothing; remove `#[checkpoint]`",
+        ui: "checkpoint/carries-nothing.rs";
 
     // lower: the signature
     async_fn() => "`async fn` cannot be differentiated: differentiate the synchronous computation in its own `#[grad]` function",

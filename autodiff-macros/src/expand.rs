@@ -92,11 +92,15 @@ fn expand(
     wanted: Wanted,
 ) -> syn::Result<TokenStream> {
     // The signature's errors and the body's are reported together.
-    let body = checkpoint::rewrite(cx, &item.block);
+    let body = checkpoint::rewrite(cx, &item.block, wanted.split);
     let body = desugar::block(&item.sig, &body);
     let mut lowered = lower::function(cx, &item.sig, &body, front);
     cx.propagate()?;
     let (active, adjoint, plan) = middle(&mut lowered.function);
+    for span in analyse::idle_checkpoints(&lowered.function) {
+        cx.error(span, diagnostics::checkpoint_idle());
+    }
+    cx.propagate()?;
     Ok(emit::functions(
         item, front, lowered, &adjoint, &active, &plan, wanted,
     ))

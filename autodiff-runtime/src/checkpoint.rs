@@ -101,7 +101,15 @@ mod tests {
 
     #[test]
     fn the_segments_cover_the_range_in_order_once() {
-        for (lo, hi) in [(0i64, 0i64), (0, 1), (0, 10), (3, 17), (-5, 5), (7, 3), (0, 1000)] {
+        for (lo, hi) in [
+            (0i64, 0i64),
+            (0, 1),
+            (0, 10),
+            (3, 17),
+            (-5, 5),
+            (7, 3),
+            (0, 1000),
+        ] {
             for snapshots in [0, 1, 2, 3, 7, 1000, 5000] {
                 let got = segments(lo, hi, snapshots);
                 let mut next = lo as i128;

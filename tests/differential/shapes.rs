@@ -9,6 +9,10 @@
 //! | `vec` | local `Vec`s: `let mut y = vec![0.0; n]; y[0] = …; for i in 1..n { y[i] = x[i] * y[i - 1] + …; }`, `y[i] += …`, `y[i - 1] -= …`, `for j in 0..i { y[i] += … y[j] …; }`, several `Vec`s written in one loop (RK4-like stages), sometimes inside a time-step loop; elements written earlier in the same iteration or an earlier one are read back; the result is an element (`y[n - 1]`) or a sum over the `Vec` |
 //! | `slice` | a `&[f64]` parameter `xs` (length 1 to 5, sampled like the other floats), read as `xs[i]` in the loops of the shapes above and as their bound (`0..xs.len()`) |
 //!
+//! A loop of the top level over a range is checkpointed (`#[checkpoint]`,
+//! `#[checkpoint(snapshots = 1..=3)]`) three times in ten: the gradients
+//! must not change.
+//!
 //! Loop bounds are literals, the integer parameter, `xs.len()`, or depend on
 //! an outer index (`0..i`, `i..hi`, `0..=i`, `i + 1..hi`).
 //!
@@ -275,6 +279,21 @@ impl Gen<'_> {
     }
 
     fn open(&mut self, head: &str) {
+        // A loop of the top level over a range is sometimes checkpointed
+        // (issue 13): its gradient must not change.
+        if self.indent == 1
+            && head.starts_with("for ")
+            && head.contains("..")
+            && self.rng.chance(0.3)
+        {
+            let attr = match self.rng.range(0, 4) {
+                0 => "#[checkpoint]".to_owned(),
+                k => format!("#[checkpoint(snapshots = {k})]"),
+            };
+            self.line(&format!("{attr} {head} {{"));
+            self.indent += 1;
+            return;
+        }
         self.line(&format!("{head} {{"));
         self.indent += 1;
     }
