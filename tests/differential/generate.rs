@@ -1298,6 +1298,10 @@ pub fn main_rs(
     for f in fns {
         s.push('\n');
         s.push_str(&f.source);
+        if let Some(twin) = taped_twin(f) {
+            s.push('\n');
+            s.push_str(&twin);
+        }
     }
     let plant = plant.map_or(u64::MAX, |p| p as u64);
     let _ = writeln!(
@@ -1321,10 +1325,19 @@ pub fn main_rs(
                 )
             })
             .collect();
+        let taped = if f.source.contains("#[checkpoint") {
+            format!(
+                "Some(|x, n| {{ let (v, {pat}) = {name}_taped_grad({args}); (v, {vec}) }})",
+                name = f.name
+            )
+        } else {
+            "None".to_owned()
+        };
         let _ = writeln!(
             s,
             "        Case {{ name: \"{name}\", index: {index}, floats: {nf}, wrt: &[{wrt}],\n            \
              f: |x, n| {name}({args}),\n            \
+             taped: {taped},\n            \
              g: |x, n| {{ let (v, {pat}) = {name}_grad({args}); (v, {vec}) }},\n            \
              vjp: |x, n, s| {{ let (v, {pat}) = {name}_vjp({args}, s); (v, {vec}) }},\n            \
              exact: &[{exact}] }},",
@@ -1339,6 +1352,26 @@ pub fn main_rs(
     s
 }
 
+/// Without its `#[checkpoint]` attributes and named `{name}_taped`, a
+/// function with a checkpointed loop: the checker compares the two
+/// gradients (issue 13).
+fn taped_twin(f: &GenFn) -> Option<String> {
+    if !f.source.contains("#[checkpoint") {
+        return None;
+    }
+    let mut out = String::new();
+    for line in f.source.lines() {
+        let line = match (line.find("#[checkpoint"), line.find("] for ")) {
+            (Some(start), Some(end)) => format!("{}{}", &line[..start], &line[end + 2..]),
+            _ => line.to_owned(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let head = format!("fn {}(", f.name);
+    Some(out.replacen(&head, &format!("fn {}_taped(", f.name), 1))
+}
+
 /// The checking code of the generated crate.
 const HARNESS: &str = r#"
 struct Case {
@@ -1347,6 +1380,8 @@ struct Case {
     floats: usize,
     wrt: &'static [usize],
     f: fn(&[f64], i64) -> f64,
+    /// The gradient of the same function without `#[checkpoint]`, if it has one.
+    taped: Option<fn(&[f64], i64) -> (f64, Vec<f64>)>,
     g: fn(&[f64], i64) -> (f64, Vec<f64>),
     vjp: fn(&[f64], i64, f64) -> (f64, Vec<f64>),
     /// Exact expectations (x, value, gradient) of a polynomial function.
@@ -1377,6 +1412,10 @@ const TOL: f64 = 1e-6;
 /// relatively, mean the stencil straddles a kink or the function is too
 /// curved there for finite differences: the component is skipped.
 const AGREE: f64 = 1e-3;
+/// Relative tolerance of a checkpointed gradient against the taped one (the
+/// reverse of a segment may sum in another order than the reverse of the
+/// whole loop).
+const CHECKPOINT_TOL: f64 = 1e-12;
 /// The seed of vjp: a power of two, so that vjp = seed · grad exactly
 /// (compared with `==`: a zero gradient may come out as -0 or 0).
 const VJP_SEED: f64 = -2.0;
@@ -1399,6 +1438,7 @@ thread_local! {
 fn run(seed: u64, points: usize, cases: &[Case]) {
     let (mut passed, mut failed, mut compared, mut skipped) = (0usize, 0usize, 0usize, 0usize);
     let (mut exact_fns, mut exact_points) = (0usize, 0usize);
+    let mut checkpointed = 0usize;
     // A panic (an index out of bounds in generated code, say) fails its
     // function only, with the panic's message and location.
     std::panic::set_hook(Box::new(|info| {
@@ -1432,6 +1472,21 @@ fn run(seed: u64, points: usize, cases: &[Case]) {
             let close = |a: f64| a.to_bits() == fx.to_bits() || (a - fx).abs() <= 8.0 * f64::EPSILON * fx.abs();
             if v.to_bits() != vv.to_bits() || !close(v) {
                 fail(format!("value {v} (grad), {vv} (vjp), function {fx}"));
+            }
+            // A checkpointed loop: the gradient of the loop taped, to 1e-12.
+            if let Some(taped) = case.taped {
+                let (tv, tg) = taped(&x, n);
+                if tv.to_bits() != v.to_bits() && !close(tv) {
+                    fail(format!("value {v} (checkpointed), {tv} (taped)"));
+                }
+                let floor = 1e-3 * (1.0 + fx.abs());
+                for (j, &k) in case.wrt.iter().enumerate() {
+                    let (a, b) = (g[j], tg[j]);
+                    if !(a == b || (a - b).abs() <= CHECKPOINT_TOL * a.abs().max(b.abs()).max(floor)) {
+                        fail(format!("d/dx{k}: checkpointed {a:e}, taped {b:e}"));
+                    }
+                }
+                checkpointed += 1;
             }
             for (j, &k) in case.wrt.iter().enumerate() {
                 // == : the sign of a zero may differ. Near underflow the seed
@@ -1503,6 +1558,7 @@ fn run(seed: u64, points: usize, cases: &[Case]) {
     }
     println!("checks: {compared} compared, {skipped} skipped");
     println!("exact: {exact_fns} functions, {exact_points} points");
+    println!("checkpointed: {checkpointed} points compared with the taped gradient");
     println!("{passed} passed, {failed} failed");
 }
 "#;
