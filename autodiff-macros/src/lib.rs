@@ -41,6 +41,13 @@ use proc_macro::TokenStream;
 ///
 /// `#[grad(wrt(x))]` differentiates only the named parameters; without it,
 /// every `f32`/`f64` parameter is differentiated and the rest are constants.
+///
+/// Inside the body, `#[checkpoint]` (or `#[checkpoint(snapshots = N)]`) on a
+/// `for` loop over a range keeps the gradient's memory bounded: the forward
+/// sweep keeps the loop's state at the start of about √n (or `N`) segments,
+/// and the reverse sweep runs each segment again, recording it, before
+/// reversing it. `#[grad]` removes the attribute; it means nothing elsewhere.
+///
 /// See the `autodiff` crate for examples.
 #[proc_macro_attribute]
 pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {

@@ -279,6 +279,30 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["local_vec_stages_vjp"],
         ),
         (
+            "checkpointed_stages",
+            quote!(wrt(x)),
+            quote! {
+                fn checkpointed_stages(x: &[f64], h: f64, steps: usize) -> f64 {
+                    let n = x.len();
+                    let mut y = vec![1.0; n];
+                    let mut k1 = vec![0.0; n];
+                    let mut decay = 1.0;
+                    #[checkpoint(snapshots = 10)]
+                    for _ in 0..steps {
+                        for i in 1..n {
+                            k1[i] = x[i] * (y[i - 1] - y[i]);
+                        }
+                        for i in 0..n {
+                            y[i] += h * k1[i] * decay;
+                        }
+                        decay = decay * 0.99;
+                    }
+                    y[n - 1]
+                }
+            },
+            vec!["checkpointed_stages_vjp"],
+        ),
+        (
             "packed_triangle",
             quote!(wrt(l)),
             quote! {
