@@ -195,6 +195,18 @@ scalars!(
     #[checkpoint(snapshots = 2)]
     scalars_two
 );
+scalars!(
+    #[checkpoint(snapshots = 3)]
+    scalars_three
+);
+scalars!(
+    #[checkpoint(snapshots = 1)]
+    scalars_one_snapshot
+);
+scalars!(
+    #[checkpoint(snapshots = 5)]
+    scalars_five
+);
 
 /// A checkpointed loop inside a branch, over an `i32` range.
 #[grad(wrt(a))]
@@ -350,6 +362,29 @@ fn scalar_recurrences_checkpointed_agree_with_taped_and_finite_differences() {
         }
         let fd = finite_differences(|v| scalars_taped(v[0], v[1], steps), &[0.7, 0.8]);
         close_to_finite_differences(&[da, dc], &fd, "scalars");
+    }
+}
+
+/// Fewer snapshots than segments (Revolve's binomial schedule), over every
+/// trip count up to 14² (up to 14 segments): each step's state is restored
+/// from wherever the schedule kept it.
+#[test]
+fn fewer_snapshots_than_segments_agree_with_taped_at_every_length() {
+    for steps in 0..200 {
+        let (value, (da, dc)) = scalars_taped_grad(0.7, 0.8, steps);
+        for (which, (v, (ga, gc))) in [
+            ("1", scalars_one_snapshot_grad(0.7, 0.8, steps)),
+            ("2", scalars_two_grad(0.7, 0.8, steps)),
+            ("3", scalars_three_grad(0.7, 0.8, steps)),
+            ("5", scalars_five_grad(0.7, 0.8, steps)),
+        ] {
+            assert_eq!(v, value, "{which} snapshots, {steps} steps");
+            same(
+                &[da, dc],
+                &[ga, gc],
+                &format!("{which} snapshots, {steps} steps"),
+            );
+        }
     }
 }
 

@@ -2,56 +2,70 @@
 //! n = 100 floats for s = 10⁶ steps, counted with a counting global
 //! allocator. The taped gradient would keep about 4·s·n floats (3.2 GB);
 //! with `#[checkpoint]` the gradient keeps √s snapshots of the state it
-//! carries and one segment of √s steps recorded at a time.
+//! carries and one segment of √s steps recorded at a time; with
+//! `#[checkpoint(snapshots = 10)]`, 10 snapshots (Revolve's schedule).
 
 use allocation_counter::measure;
 use autodiff::grad;
 
 /// RK4 for y′ = f(y), f(u)_i = x_i·(u_{i−1} − u_i) (f(u)_0 = −x_0·u_0), from
 /// y = e_0 (as in `tests/checkpoint.rs` and `benches/checkpoint.rs`).
-#[grad(wrt(x))]
-fn rk4(x: &[f64], h: f64, steps: usize) -> f64 {
-    let n = x.len();
-    let mut y = vec![0.0; n];
-    y[0] = 1.0;
-    let mut k1 = vec![0.0; n];
-    let mut k2 = vec![0.0; n];
-    let mut k3 = vec![0.0; n];
-    let mut k4 = vec![0.0; n];
-    let mut tmp = vec![0.0; n];
-    #[checkpoint]
-    for _ in 0..steps {
-        k1[0] = -x[0] * y[0];
-        for i in 1..n {
-            k1[i] = x[i] * (y[i - 1] - y[i]);
+macro_rules! rk4 {
+    (#[$attr:meta] $name:ident) => {
+        #[grad(wrt(x))]
+        fn $name(x: &[f64], h: f64, steps: usize) -> f64 {
+            let n = x.len();
+            let mut y = vec![0.0; n];
+            y[0] = 1.0;
+            let mut k1 = vec![0.0; n];
+            let mut k2 = vec![0.0; n];
+            let mut k3 = vec![0.0; n];
+            let mut k4 = vec![0.0; n];
+            let mut tmp = vec![0.0; n];
+            #[$attr]
+            for _ in 0..steps {
+                k1[0] = -x[0] * y[0];
+                for i in 1..n {
+                    k1[i] = x[i] * (y[i - 1] - y[i]);
+                }
+                for i in 0..n {
+                    tmp[i] = y[i] + 0.5 * h * k1[i];
+                }
+                k2[0] = -x[0] * tmp[0];
+                for i in 1..n {
+                    k2[i] = x[i] * (tmp[i - 1] - tmp[i]);
+                }
+                for i in 0..n {
+                    tmp[i] = y[i] + 0.5 * h * k2[i];
+                }
+                k3[0] = -x[0] * tmp[0];
+                for i in 1..n {
+                    k3[i] = x[i] * (tmp[i - 1] - tmp[i]);
+                }
+                for i in 0..n {
+                    tmp[i] = y[i] + h * k3[i];
+                }
+                k4[0] = -x[0] * tmp[0];
+                for i in 1..n {
+                    k4[i] = x[i] * (tmp[i - 1] - tmp[i]);
+                }
+                for i in 0..n {
+                    y[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
+                }
+            }
+            y[n - 1]
         }
-        for i in 0..n {
-            tmp[i] = y[i] + 0.5 * h * k1[i];
-        }
-        k2[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k2[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            tmp[i] = y[i] + 0.5 * h * k2[i];
-        }
-        k3[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k3[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            tmp[i] = y[i] + h * k3[i];
-        }
-        k4[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k4[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            y[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
-        }
-    }
-    y[n - 1]
+    };
 }
+
+rk4!(
+    #[checkpoint]
+    rk4
+);
+rk4!(
+    #[checkpoint(snapshots = 10)]
+    rk4_ten
+);
 
 const MIB: u64 = 1 << 20;
 
@@ -81,5 +95,35 @@ fn rk4_gradient_over_a_million_steps_stays_under_64_mib() {
         info.bytes_max < 64 * MIB,
         "peak heap {} bytes (over 64 MiB)",
         info.bytes_max
+    );
+}
+
+/// Ten snapshots where the default keeps √s: the peak heap falls with them
+/// (Revolve's schedule runs the segments forward more often instead).
+#[test]
+fn fewer_snapshots_keep_less() {
+    let steps = 40_000;
+    let n = 100;
+    let x: Vec<f64> = (0..n).map(|i| 0.5 + 0.01 * i as f64).collect();
+    let h = 1e-4;
+    let mut default = (0.0, Vec::new());
+    let mut ten = (0.0, Vec::new());
+    let peak_default = measure(|| default = rk4_grad(&x, h, steps)).bytes_max;
+    let peak_ten = measure(|| ten = rk4_ten_grad(&x, h, steps)).bytes_max;
+    assert_eq!(default.0, ten.0);
+    for (a, b) in default.1.iter().zip(&ten.1) {
+        assert!((a - b).abs() <= 1e-12 * a.abs().max(b.abs()), "{a} vs {b}");
+    }
+    // A snapshot is 6 arrays of n floats: 200 of them by default, 10 here,
+    // besides one segment's tape (200 steps) that both keep.
+    let snapshot = 6 * n as u64 * 8;
+    eprintln!(
+        "rk4 gradient, n = {n}, s = {steps}: peak heap {} KiB (200 snapshots), {} KiB (10)",
+        peak_default / 1024,
+        peak_ten / 1024
+    );
+    assert!(
+        peak_ten + 150 * snapshot < peak_default,
+        "10 snapshots: {peak_ten} bytes, the default: {peak_default} bytes"
     );
 }

@@ -675,7 +675,7 @@ pub fn breaks(block_: &Block) -> bool {
 /// Whether the reverse sweep of `lp` counts its iterations from its bounds.
 /// (Not a checkpointed loop's: what it records is pushed in its reverse.)
 pub fn recountable(lp: &Loop) -> bool {
-    !matches!(lp.kind, LoopKind::Plain) && !breaks(&lp.body) && !lp.checkpoint
+    !matches!(lp.kind, LoopKind::Plain) && !breaks(&lp.body) && lp.checkpoint.is_none()
 }
 
 /// The variables a loop binds by itself in each iteration (its index).
@@ -1319,7 +1319,7 @@ fn lagged(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
 fn checkpointed(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     for lp in loops(&f.body) {
         // (A loop whose reverse has nothing to do runs as written.)
-        if !lp.checkpoint || !block_has_work(f, adjoint, active, &lp.body) {
+        if lp.checkpoint.is_none() || !block_has_work(f, adjoint, active, &lp.body) {
             continue;
         }
         let (state, read) = checkpoint_state(f, lp);
@@ -1358,7 +1358,9 @@ fn checkpoint_state(f: &Function, lp: &Loop) -> (Vec<VarId>, Vec<VarId>) {
 pub fn idle_checkpoints(f: &Function) -> Vec<proc_macro2::Span> {
     loops(&f.body)
         .into_iter()
-        .filter(|lp| lp.checkpoint && lp.carried.is_empty() && checkpoint_state(f, lp).0.is_empty())
+        .filter(|lp| {
+            lp.checkpoint.is_some() && lp.carried.is_empty() && checkpoint_state(f, lp).0.is_empty()
+        })
         .map(|lp| lp.span)
         .collect()
 }
@@ -1389,6 +1391,9 @@ fn used(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
                 used(f, &branch.els, out);
             }
             Node::Loop(lp) => {
+                if let Some(snapshots) = &lp.checkpoint {
+                    operand(snapshots, out);
+                }
                 match &lp.kind {
                     LoopKind::Range { lo, hi, .. } => {
                         operand(lo, out);
@@ -1746,7 +1751,7 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
             }
             // A checkpointed loop records one segment at a time, in its
             // reverse: the loops inside reserve for one segment.
-            Node::Loop(lp) if lp.checkpoint => {
+            Node::Loop(lp) if lp.checkpoint.is_some() => {
                 register(lp.trip, around, plan);
                 for carried in &lp.carried {
                     register(carried.exit, around, plan);
@@ -1866,7 +1871,7 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
 /// the forward loop, for `d_s = 1`, and its contributions are scaled by the
 /// real `d_s` after.
 fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Option<usize> {
-    if lp.checkpoint {
+    if lp.checkpoint.is_some() {
         return None;
     }
     let is_var =

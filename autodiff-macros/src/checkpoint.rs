@@ -4,9 +4,10 @@
 //!
 //! ```text
 //! #[checkpoint(snapshots = c)]        let lo = LO; let hi = HI;
-//! for i in LO..HI { body }       ->   let every = segment_length(lo, hi, c);
+//! for i in LO..HI { body }       ->   let snapshots: usize = c;
+//!                                     let every = segment_length(lo, hi, snapshots);
 //!                                     let count = segment_count(lo, hi, every);
-//!                                     #[__autodiff_checkpoint]
+//!                                     #[__autodiff_checkpoint(snapshots)]
 //!                                     for seg in 0..count {
 //!                                         let a = segment_start(lo, every, seg);
 //!                                         let b = segment_end(hi, a, every);
@@ -15,10 +16,14 @@
 //! ```
 //!
 //! The forward sweep runs the segments without recording anything and keeps
-//! the state the loop carries at the start of each (a snapshot); the reverse
-//! sweep takes the segments last to first, restores the snapshot, runs that
-//! segment again recording it, and reverses it (`emit`, `Plan::checkpointed`).
-//! Memory: `c` snapshots and one segment's tape; time: one more forward sweep.
+//! the state the loop carries at the start of the segments the runtime's
+//! `Schedule` picks (a snapshot); the reverse sweep takes the segments last
+//! to first, restores the last snapshot kept, runs forward from it to the
+//! segment (keeping the snapshots the schedule picks on the way), runs that
+//! segment again recording it, and reverses it (`emit`,
+//! `Plan::checkpointed`). With a snapshot per segment (the default, about
+//! √n of them) that is one more forward sweep; with `c` fewer, Revolve's
+//! binomial schedule: memory `c` snapshots and one segment's tape.
 
 use crate::diagnostics;
 use crate::report::Errors;
@@ -159,7 +164,8 @@ impl Rewrite<'_> {
         self.next += 1;
         let name =
             |what: &str| format_ident!("__autodiff_ck{}_{}", n, what, span = Span::mixed_site());
-        let (lo_, hi_, every, count, seg, a, b) = (
+        let (snaps, lo_, hi_, every, count, seg, a, b) = (
+            name("snapshots"),
             name("lo"),
             name("hi"),
             name("every"),
@@ -177,9 +183,10 @@ impl Rewrite<'_> {
         let block: syn::Block = parse_quote! {{
             let #lo_ = #lo;
             let #hi_ = #hi;
-            let #every = #helpers::segment_length(#lo_, #hi_, #snapshots);
+            let #snaps: usize = #snapshots;
+            let #every = #helpers::segment_length(#lo_, #hi_, #snaps);
             let #count = #helpers::segment_count(#lo_, #hi_, #every);
-            #[#mark]
+            #[#mark(#snaps)]
             #for_token #seg in 0..#count {
                 let #a = #helpers::segment_start(#lo_, #every, #seg);
                 let #b = #helpers::segment_end(#hi_, #a, #every);

@@ -54,7 +54,7 @@ diagnostics! {
         ui: "input/not-a-function.rs";
 
     // checkpoint::rewrite
-    checkpoint_arguments() => "`#[checkpoint]` takes no argument or a snapshot count: `#[checkpoint]` (about √n snapshots for n iterations) or `#[checkpoint(snapshots = 100)]`",
+    checkpoint_arguments() => "`#[checkpoint]` takes no argument or a snapshot count: `#[checkpoint]` (about √n snapshots for n iterations) or `#[checkpoint(snapshots = 10)]` (at most 10 kept at once)",
         ui: "checkpoint/arguments.rs";
     checkpoint_not_a_range() => "`#[checkpoint]` applies to a `for` loop over a range `lo..hi`, whose trip count is known on entry: write this loop as `for i in lo..hi`",
         ui: "checkpoint/while-loop.rs";

@@ -21,8 +21,9 @@ use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
-/// `__rule_table!()`: every name of [`crate::rules::runtime_names`] and
-/// [`crate::rules::PRIVATE_ITEMS`] imported from `::autodiff::__private`,
+/// `__rule_table!()`: every name of [`crate::rules::runtime_names`],
+/// [`crate::rules::PRIVATE_ITEMS`] and [`crate::rules::CHECKPOINT_ITEMS`]
+/// imported from `::autodiff::__private`,
 /// then the rule names as a `&[&str]`. Each name is spanned at the call, so a
 /// missing one is an "unresolved import" there, naming it.
 pub fn rule_table(input: TokenStream) -> TokenStream {
@@ -39,12 +40,18 @@ pub fn rule_table(input: TokenStream) -> TokenStream {
         .iter()
         .map(|name| Ident::new(name, Span::call_site()))
         .collect();
+    let checkpoint: Vec<Ident> = crate::rules::CHECKPOINT_ITEMS
+        .iter()
+        .map(|name| Ident::new(name, Span::call_site()))
+        .collect();
     quote! {
         {
             #[allow(unused_imports)]
             use ::autodiff::__private::rules::{#(#rules),*};
             #[allow(unused_imports)]
             use ::autodiff::__private::{#(#items),*};
+            #[allow(unused_imports)]
+            use ::autodiff::__private::checkpoint::{#(#checkpoint),*};
             let names: &[&str] = &[#(#names),*];
             names
         }
@@ -699,8 +706,9 @@ struct Body<'a> {
     /// Writing the body of a checkpointed loop in the forward sweep: nothing
     /// is recorded (see [`Plan::checkpointed`]).
     quiet: bool,
-    /// The snapshots of each checkpointed loop (by body).
-    snapshots: HashMap<usize, Ident>,
+    /// The snapshots of each checkpointed loop (by body), and the schedule
+    /// that says which are kept.
+    snapshots: HashMap<usize, (Ident, Ident)>,
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -1028,8 +1036,13 @@ impl<'a> Body<'a> {
         checkpointed.sort_unstable();
         for body in checkpointed {
             let snapshots = fresh(self.names, "snapshots");
-            quote!(let mut #snapshots = ::autodiff::__private::Vec::new();).to_tokens(&mut tokens);
-            self.snapshots.insert(body, snapshots);
+            let schedule = fresh(self.names, "schedule");
+            quote! {
+                let mut #snapshots = ::autodiff::__private::Vec::new();
+                let mut #schedule = ::autodiff::__private::checkpoint::Schedule::new();
+            }
+            .to_tokens(&mut tokens);
+            self.snapshots.insert(body, (snapshots, schedule));
         }
         for &var in &self.plan.witnessed {
             let name = format!("type_{}", self.stem(var));
@@ -1333,22 +1346,22 @@ impl<'a> Body<'a> {
             self.segments.insert(var, (segment, slot));
         }
         // A checkpointed loop keeps a snapshot of its state at the start of
-        // each iteration (a segment of the loop as written) and records
-        // nothing else.
+        // the iterations (segments of the loop as written) its schedule
+        // picks, and records nothing else.
         let checkpoint = self.plan.checkpointed.get(&lp.body.id);
         let outer_quiet = self.quiet;
         if let Some(state) = checkpoint {
-            let snapshots = &self.snapshots[&lp.body.id];
-            let saved = lp
-                .carried
-                .iter()
-                .map(|carried| carried.header)
-                .chain(state.iter().copied())
-                .map(|var| {
-                    let ident = self.ident(var);
-                    quote!(::core::clone::Clone::clone(&#ident))
-                });
-            quote!(#snapshots.push((#(#saved,)*));).to_tokens(&mut body);
+            let (snapshots, schedule) = &self.snapshots[&lp.body.id];
+            let (LoopKind::Range { index, hi, .. }, Some(asked)) = (&lp.kind, &lp.checkpoint)
+            else {
+                unreachable!("a checkpointed loop runs over its segments")
+            };
+            let (index, count, asked) = (self.ident(*index), self.operand(hi), self.operand(asked));
+            let push = self.snapshot(lp, state);
+            quote! {
+                if #schedule.forward(#index, #count, #asked) { #snapshots.push(#push); }
+            }
+            .to_tokens(&mut body);
             self.quiet = true;
         }
         for carried in &lp.carried {
@@ -2034,26 +2047,95 @@ impl<'a> Body<'a> {
         lag_flush.to_tokens(tokens);
     }
 
-    /// The start of a checkpointed loop's reversed iteration: its snapshot
-    /// restored (the carried values bound, the arrays it changes in place
-    /// set back), then its body run again, recording what its reverse reads.
+    /// A snapshot of a checkpointed loop's state at the start of an
+    /// iteration: its carried values and the arrays it changes in place.
+    fn snapshot(&self, lp: &Loop, state: &[VarId]) -> TokenStream {
+        let saved = lp
+            .carried
+            .iter()
+            .map(|carried| carried.header)
+            .chain(state.iter().copied())
+            .map(|var| {
+                let ident = self.ident(var);
+                quote!(::core::clone::Clone::clone(&#ident))
+            });
+        quote!((#(#saved,)*))
+    }
+
+    /// The start of a checkpointed loop's reversed iteration: the state
+    /// restored from the last snapshot kept (popped if it is this
+    /// iteration's, else copied: the carried values bound, the arrays it
+    /// changes in place set back), the iterations in between run forward
+    /// keeping the snapshots the schedule picks, then its body run again,
+    /// recording what its reverse reads.
     fn rerun(&mut self, lp: &'a Loop, state: &[VarId], tokens: &mut TokenStream) {
-        let snapshots = &self.snapshots[&lp.body.id];
-        let mut pattern = Vec::new();
-        let mut restore = TokenStream::new();
+        let (snapshots, schedule) = self.snapshots[&lp.body.id].clone();
+        let LoopKind::Range { index, .. } = &lp.kind else {
+            unreachable!("a checkpointed loop runs over its segments")
+        };
+        let index = self.ident(*index);
+        let (from, take, target, at) = (
+            fresh(self.names, "from"),
+            fresh(self.names, "take"),
+            fresh(self.names, "target"),
+            fresh(self.names, "at"),
+        );
+        let mut headers = Vec::new();
+        let mut bound = Vec::new();
+        let mut saved = Vec::new();
+        let mut moved = TokenStream::new();
+        let mut copied = TokenStream::new();
+        let mut cloned = Vec::new();
         for carried in &lp.carried {
             let header = self.ident(carried.header);
-            pattern.push(quote!(mut #header));
+            let value = fresh(self.names, &format!("saved_{}", self.stem(carried.header)));
+            headers.push(quote!(mut #header));
+            cloned.push(quote!(::core::clone::Clone::clone(#value)));
+            bound.push(value.to_token_stream());
+            saved.push(value);
         }
         for &var in state {
             let ident = self.ident(var);
-            let saved = fresh(self.names, &format!("saved_{}", self.stem(var)));
-            pattern.push(saved.to_token_stream());
-            quote!(#ident = #saved;).to_tokens(&mut restore);
+            let value = fresh(self.names, &format!("saved_{}", self.stem(var)));
+            quote!(#ident = #value;).to_tokens(&mut moved);
+            quote!(::core::clone::Clone::clone_from(&mut #ident, #value);).to_tokens(&mut copied);
+            saved.push(value);
         }
         quote! {
-            let (#(#pattern,)*) = ::core::option::Option::unwrap(#snapshots.pop());
-            #restore
+            let (#from, #take) = #schedule.restore(#index);
+            let (#(#headers,)*) = if #take {
+                let (#(#saved,)*) = ::core::option::Option::unwrap(#snapshots.pop());
+                #moved
+                (#(#bound,)*)
+            } else {
+                let (#(#saved,)*) = ::core::option::Option::unwrap(#snapshots.last());
+                #copied
+                (#(#cloned,)*)
+            };
+        }
+        .to_tokens(tokens);
+        // From the snapshot to this iteration, recording nothing.
+        let push = self.snapshot(lp, state);
+        let outer_quiet = std::mem::replace(&mut self.quiet, true);
+        self.loop_headers.push(
+            lp.carried
+                .iter()
+                .map(|carried| self.ident(carried.header))
+                .collect(),
+        );
+        let path = self.forward_path(&lp.body);
+        self.loop_headers.pop();
+        self.quiet = outer_quiet;
+        quote! {
+            let #target = #index;
+            let mut #at = #from;
+            loop {
+                if !(#at < #target) { break; }
+                let #index = #at;
+                #at += 1;
+                if #schedule.keep(#index, #target) { #snapshots.push(#push); }
+                #path
+            }
         }
         .to_tokens(tokens);
         for carried in &lp.carried {

@@ -85,9 +85,10 @@ pub struct Loop {
     pub trip: VarId,
     pub span: Span,
     /// The loop over the segments of a `#[checkpoint]` loop (see
-    /// `checkpoint.rs`): its iterations are run again in the reverse sweep
-    /// from a snapshot of the state it carries.
-    pub checkpoint: bool,
+    /// `checkpoint.rs`), with the snapshot count asked for (a `usize`, `0`
+    /// for one per segment): its iterations are run again in the reverse
+    /// sweep from a snapshot of the state it carries.
+    pub checkpoint: Option<Operand>,
 }
 
 pub struct Carried {

@@ -43,9 +43,11 @@ use proc_macro::TokenStream;
 /// every `f32`/`f64` parameter is differentiated and the rest are constants.
 ///
 /// Inside the body, `#[checkpoint]` (or `#[checkpoint(snapshots = N)]`) on a
-/// `for` loop over a range keeps the gradient's memory bounded: the forward
-/// sweep keeps the loop's state at the start of about √n (or `N`) segments,
-/// and the reverse sweep runs each segment again, recording it, before
+/// `for` loop over a range keeps the gradient's memory bounded: the loop
+/// runs in about √n segments of its n iterations, the forward sweep keeps
+/// the loop's state at the start of each (or of `N` of them, chosen by
+/// Revolve's binomial schedule when `N` is fewer), and the reverse sweep
+/// runs each segment again from the nearest snapshot, recording it, before
 /// reversing it. `#[grad]` removes the attribute; it means nothing elsewhere.
 ///
 /// See the `autodiff` crate for examples.

@@ -125,6 +125,9 @@ impl Scan<'_> {
                     for carried in &lp.carried {
                         read(self, &carried.init, *counter);
                     }
+                    if let Some(snapshots) = &lp.checkpoint {
+                        read(self, snapshots, *counter);
+                    }
                     if let LoopKind::Range { lo, hi, .. } = &lp.kind {
                         read(self, lo, *counter);
                         read(self, hi, *counter);

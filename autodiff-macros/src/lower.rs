@@ -1412,8 +1412,15 @@ impl Lower<'_> {
             self.cx
                 .error_spanned(&label.name, diagnostics::labelled_exit());
         }
-        let checkpoint = matches!(expr, Expr::ForLoop(e)
-            if e.attrs.iter().any(|attr| attr.path().is_ident(crate::checkpoint::MARK)));
+        let checkpoint = match expr {
+            Expr::ForLoop(e) => e
+                .attrs
+                .iter()
+                .find(|attr| attr.path().is_ident(crate::checkpoint::MARK))
+                .and_then(|attr| attr.parse_args::<Expr>().ok())
+                .map(|snapshots| self.operand(&snapshots)),
+            _ => None,
+        };
         // What the iteration needs, evaluated once before the loop.
         let source = match expr {
             Expr::ForLoop(e) => match self.loop_source(e) {

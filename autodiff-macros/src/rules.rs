@@ -176,6 +176,19 @@ pub static PRIVATE_ITEMS: &[&str] = &[
     "Vec",
     // The proc macro that prints `f_vjp`'s listing for rustdoc.
     "__listing",
+    // The segments and the snapshot schedule of `#[checkpoint]` loops:
+    // [`CHECKPOINT_ITEMS`].
+    "checkpoint",
+];
+
+/// The items of `::autodiff::__private::checkpoint` that generated code
+/// names (`checkpoint.rs`'s rewrite and `emit`'s snapshots).
+pub static CHECKPOINT_ITEMS: &[&str] = &[
+    "Schedule",
+    "segment_count",
+    "segment_end",
+    "segment_length",
+    "segment_start",
 ];
 
 impl BinOp {
@@ -311,6 +324,7 @@ mod tests {
     fn the_emitter_names_only_listed_helpers() {
         let sources = [
             include_str!("analyse.rs"),
+            include_str!("checkpoint.rs"),
             include_str!("custom.rs"),
             include_str!("desugar.rs"),
             include_str!("emit.rs"),
@@ -322,9 +336,13 @@ mod tests {
             include_str!("simplify.rs"),
         ];
         let names = runtime_names();
+        let checkpoint: Vec<String> = CHECKPOINT_ITEMS.iter().map(|&n| n.to_owned()).collect();
         let mut seen = 0;
         for source in sources {
             for (prefix, list) in [
+                ("__private::checkpoint::", &checkpoint[..]),
+                // `let helpers = quote!(::autodiff::__private::checkpoint);`
+                ("#helpers::", &checkpoint[..]),
                 ("__private::rules::", &names[..]),
                 // `let rules = quote!(::autodiff::__private::rules);`
                 ("#rules::", &names[..]),
