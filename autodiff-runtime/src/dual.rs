@@ -12,7 +12,7 @@ use core::ops::{
 use num_traits::{Float, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
-use crate::float::FloatRules;
+use crate::float::{FloatRules, rule};
 use crate::params::Params;
 use crate::relu::{Relu, ReluRule};
 use crate::rules::IsGradient;
@@ -51,11 +51,35 @@ impl<F: Float> Dual<F> {
     }
 
     /// `f(re) + f′(re)·eps·ε`.
-    fn chain(self, value: F, derivative: F) -> Self {
-        Dual {
-            re: value,
-            eps: derivative * self.eps,
+    /// `f(self)`, its ε part by `f`'s derivative rule (`rule(x, y, d)` is
+    /// `d · f′(x)`, here with `d` the ε part): one definition per rule
+    /// for floats and dual numbers.
+    #[inline]
+    fn unary(self, f: fn(F) -> F, rule: fn(F, F, F) -> F) -> Self {
+        let re = f(self.re);
+        Dual::new(re, rule(self.re, re, self.eps))
+    }
+
+    /// `f(self, other)`, its ε part by `f`'s rules for each operand.
+    #[inline]
+    fn binary(
+        self,
+        other: Self,
+        f: fn(F, F) -> F,
+        lhs: fn(F, F, F, F) -> F,
+        rhs: fn(F, F, F, F) -> F,
+    ) -> Self {
+        let re = f(self.re, other.re);
+        // (A constant operand adds nothing; skipping it keeps a finite
+        // ε part where its rule is infinite times zero.)
+        let mut eps = F::zero();
+        if !self.eps.is_zero() {
+            eps = eps + lhs(self.re, other.re, re, self.eps);
         }
+        if !other.eps.is_zero() {
+            eps = eps + rhs(self.re, other.re, re, other.eps);
+        }
+        Dual::new(re, eps)
     }
 }
 
@@ -234,11 +258,7 @@ impl<F: Float> Float for Dual<F> {
         Dual::new(self.re.fract(), self.eps)
     }
     fn abs(self) -> Self {
-        if self.re.is_sign_negative() {
-            -self
-        } else {
-            self
-        }
+        self.unary(F::abs, rule::abs_pullback)
     }
     fn signum(self) -> Self {
         Dual::constant(self.re.signum())
@@ -253,57 +273,35 @@ impl<F: Float> Float for Dual<F> {
         self * a + b
     }
     fn recip(self) -> Self {
-        let re = self.re.recip();
-        self.chain(re, -re * re)
+        self.unary(F::recip, rule::recip_pullback)
     }
     fn powi(self, n: i32) -> Self {
-        if n == 0 {
-            return Dual::one();
-        }
-        let previous = self.re.powi(n - 1);
-        self.chain(
-            previous * self.re,
-            F::from(n).unwrap_or_else(F::nan) * previous,
-        )
+        let re = self.re.powi(n);
+        Dual::new(re, rule::powi_pullback(self.re, n, re, self.eps))
     }
     fn powf(self, p: Self) -> Self {
-        let re = self.re.powf(p.re);
-        let mut eps = if p.re.is_zero() {
-            F::zero()
-        } else {
-            p.re * self.re.powf(p.re - F::one()) * self.eps
-        };
-        if !p.eps.is_zero() {
-            eps = eps + re * self.re.ln() * p.eps;
-        }
-        Dual::new(re, eps)
+        self.binary(p, F::powf, rule::powf_pullback_lhs, rule::powf_pullback_rhs)
     }
     fn sqrt(self) -> Self {
-        let re = self.re.sqrt();
-        self.chain(re, (re + re).recip())
+        self.unary(F::sqrt, rule::sqrt_pullback)
     }
     fn exp(self) -> Self {
-        let re = self.re.exp();
-        self.chain(re, re)
+        self.unary(F::exp, rule::exp_pullback)
     }
     fn exp2(self) -> Self {
-        let re = self.re.exp2();
-        self.chain(
-            re,
-            re * F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan),
-        )
+        self.unary(F::exp2, rule::exp2_pullback)
     }
     fn ln(self) -> Self {
-        self.chain(self.re.ln(), self.re.recip())
+        self.unary(F::ln, rule::ln_pullback)
     }
     fn log(self, base: Self) -> Self {
-        self.ln() / base.ln()
+        self.binary(base, F::log, rule::log_pullback_lhs, rule::log_pullback_rhs)
     }
     fn log2(self) -> Self {
-        self.ln() / Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan))
+        self.unary(F::log2, rule::log2_pullback)
     }
     fn log10(self) -> Self {
-        self.ln() / Dual::constant(F::from(core::f64::consts::LN_10).unwrap_or_else(F::nan))
+        self.unary(F::log10, rule::log10_pullback)
     }
     fn max(self, other: Self) -> Self {
         if other.re > self.re || self.re.is_nan() {
@@ -323,77 +321,68 @@ impl<F: Float> Float for Dual<F> {
         (self - other).max(Dual::zero())
     }
     fn cbrt(self) -> Self {
-        let re = self.re.cbrt();
-        self.chain(re, (F::from(3.0).unwrap_or_else(F::nan) * re * re).recip())
+        self.unary(F::cbrt, rule::cbrt_pullback)
     }
     fn hypot(self, other: Self) -> Self {
-        (self * self + other * other).sqrt()
+        self.binary(
+            other,
+            F::hypot,
+            rule::hypot_pullback_lhs,
+            rule::hypot_pullback_rhs,
+        )
     }
     fn sin(self) -> Self {
-        self.chain(self.re.sin(), self.re.cos())
+        self.unary(F::sin, rule::sin_pullback)
     }
     fn cos(self) -> Self {
-        self.chain(self.re.cos(), -self.re.sin())
+        self.unary(F::cos, rule::cos_pullback)
     }
     fn tan(self) -> Self {
-        let re = self.re.tan();
-        self.chain(re, F::one() + re * re)
+        self.unary(F::tan, rule::tan_pullback)
     }
     fn asin(self) -> Self {
-        self.chain(
-            self.re.asin(),
-            (F::one() - self.re * self.re).sqrt().recip(),
-        )
+        self.unary(F::asin, rule::asin_pullback)
     }
     fn acos(self) -> Self {
-        self.chain(
-            self.re.acos(),
-            -(F::one() - self.re * self.re).sqrt().recip(),
-        )
+        self.unary(F::acos, rule::acos_pullback)
     }
     fn atan(self) -> Self {
-        self.chain(self.re.atan(), (F::one() + self.re * self.re).recip())
+        self.unary(F::atan, rule::atan_pullback)
     }
     fn atan2(self, other: Self) -> Self {
-        let r2 = self.re * self.re + other.re * other.re;
-        Dual::new(
-            self.re.atan2(other.re),
-            (other.re * self.eps - self.re * other.eps) / r2,
+        self.binary(
+            other,
+            F::atan2,
+            rule::atan2_pullback_lhs,
+            rule::atan2_pullback_rhs,
         )
     }
     fn sin_cos(self) -> (Self, Self) {
         (self.sin(), self.cos())
     }
     fn exp_m1(self) -> Self {
-        self.chain(self.re.exp_m1(), self.re.exp())
+        self.unary(F::exp_m1, rule::exp_m1_pullback)
     }
     fn ln_1p(self) -> Self {
-        self.chain(self.re.ln_1p(), (F::one() + self.re).recip())
+        self.unary(F::ln_1p, rule::ln_1p_pullback)
     }
     fn sinh(self) -> Self {
-        self.chain(self.re.sinh(), self.re.cosh())
+        self.unary(F::sinh, rule::sinh_pullback)
     }
     fn cosh(self) -> Self {
-        self.chain(self.re.cosh(), self.re.sinh())
+        self.unary(F::cosh, rule::cosh_pullback)
     }
     fn tanh(self) -> Self {
-        let re = self.re.tanh();
-        self.chain(re, F::one() - re * re)
+        self.unary(F::tanh, rule::tanh_pullback)
     }
     fn asinh(self) -> Self {
-        self.chain(
-            self.re.asinh(),
-            (self.re * self.re + F::one()).sqrt().recip(),
-        )
+        self.unary(F::asinh, rule::asinh_pullback)
     }
     fn acosh(self) -> Self {
-        self.chain(
-            self.re.acosh(),
-            (self.re * self.re - F::one()).sqrt().recip(),
-        )
+        self.unary(F::acosh, rule::acosh_pullback)
     }
     fn atanh(self) -> Self {
-        self.chain(self.re.atanh(), (F::one() - self.re * self.re).recip())
+        self.unary(F::atanh, rule::atanh_pullback)
     }
     fn integer_decode(self) -> (u64, i16, i8) {
         self.re.integer_decode()
@@ -527,219 +516,21 @@ impl<F: Float> NegRule for Dual<F> {
     }
 }
 
+// The same rules as floats' (`float.rs`), at dual numbers.
 impl<F: Float> FloatRules for Dual<F> {
-    fn exp_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d * *y
-    }
-    fn exp2_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d * *y * Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan))
-    }
-    fn ln_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / *self
-    }
-    fn log2_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (*self * Dual::constant(F::from(core::f64::consts::LN_2).unwrap_or_else(F::nan)))
-    }
-    fn log10_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (*self * Dual::constant(F::from(core::f64::consts::LN_10).unwrap_or_else(F::nan)))
-    }
-    fn sqrt_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d / (*y + *y)
-    }
-    fn cbrt_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d / (Dual::constant(F::from(3.0).unwrap_or_else(F::nan)) * *y * *y)
-    }
-    fn sin_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d * self.cos()
-    }
-    fn cos_pullback(&self, _y: &Self, d: &Self) -> Self {
-        -*d * self.sin()
-    }
-    fn tan_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d * (Dual::one() + *y * *y)
-    }
-    fn asin_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (Dual::one() - *self * *self).sqrt()
-    }
-    fn acos_pullback(&self, _y: &Self, d: &Self) -> Self {
-        -*d / (Dual::one() - *self * *self).sqrt()
-    }
-    fn atan_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (Dual::one() + *self * *self)
-    }
-    fn sinh_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d * self.cosh()
-    }
-    fn cosh_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d * self.sinh()
-    }
-    fn tanh_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d * (Dual::one() - *y * *y)
-    }
-    fn abs_pullback(&self, _y: &Self, d: &Self) -> Self {
-        if self.re.is_sign_negative() { -*d } else { *d }
-    }
-    fn recip_pullback(&self, y: &Self, d: &Self) -> Self {
-        -*d * *y * *y
-    }
-    fn ln_1p_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (Dual::one() + *self)
-    }
-    fn exp_m1_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d * self.exp()
-    }
-    fn asinh_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / (*self * *self + Dual::one()).sqrt()
-    }
-    fn acosh_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / ((*self - Dual::one()).sqrt() * (*self + Dual::one()).sqrt())
-    }
-    fn atanh_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d / ((Dual::one() - *self) * (Dual::one() + *self))
-    }
-    fn to_radians_pullback(&self, _y: &Self, d: &Self) -> Self {
-        d.to_radians()
-    }
-    fn to_degrees_pullback(&self, _y: &Self, d: &Self) -> Self {
-        d.to_degrees()
-    }
-    fn floor_pullback(&self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn ceil_pullback(&self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn round_pullback(&self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn trunc_pullback(&self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn signum_pullback(&self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn fract_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d
-    }
-    fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
-        if n == 0 {
-            return Dual::zero();
-        }
-        *d * Dual::constant(F::from(n).unwrap_or_else(F::nan)) * self.powi(n - 1)
-    }
-    fn powf_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        if p.re.is_zero() && p.eps.is_zero() {
-            return Dual::zero();
-        }
-        *d * *p * self.powf(*p - Dual::one())
-    }
-    fn powf_pullback_rhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
-        if y.re.is_zero() {
-            return Dual::zero();
-        }
-        *d * *y * self.ln()
-    }
-    fn max_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        if p.re > self.re || self.re.is_nan() {
-            Dual::zero()
-        } else {
-            *d
-        }
-    }
-    fn max_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        if p.re > self.re || self.re.is_nan() {
-            *d
-        } else {
-            Dual::zero()
-        }
-    }
-    fn min_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        if p.re < self.re || self.re.is_nan() {
-            Dual::zero()
-        } else {
-            *d
-        }
-    }
-    fn min_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        if p.re < self.re || self.re.is_nan() {
-            *d
-        } else {
-            Dual::zero()
-        }
-    }
-    fn atan2_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        *d * *p / (*self * *self + *p * *p)
-    }
-    fn atan2_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
-        -*d * *self / (*self * *self + *p * *p)
-    }
-    fn hypot_pullback_lhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
-        *d * *self / *y
-    }
-    fn hypot_pullback_rhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
-        *d * *p / *y
-    }
-    fn log_pullback_lhs(&self, b: &Self, _y: &Self, d: &Self) -> Self {
-        *d / (*self * b.ln())
-    }
-    fn log_pullback_rhs(&self, b: &Self, y: &Self, d: &Self) -> Self {
-        -*d * *y / (*b * b.ln())
-    }
-    fn copysign_pullback_lhs(&self, sign: &Self, _y: &Self, d: &Self) -> Self {
-        if self.re.is_zero() {
-            Dual::zero()
-        } else if self.re.is_nan() {
-            *self
-        } else if self.re.is_sign_negative() == sign.re.is_sign_negative() {
-            *d
-        } else {
-            -*d
-        }
-    }
-    fn copysign_pullback_rhs(&self, _sign: &Self, _y: &Self, _d: &Self) -> Self {
-        Dual::zero()
-    }
-    fn rem_euclid_pullback_lhs(&self, _r: &Self, _y: &Self, d: &Self) -> Self {
-        *d
-    }
-    fn rem_euclid_pullback_rhs(&self, r: &Self, y: &Self, d: &Self) -> Self {
-        // The quotient is piecewise constant: a constant at dual numbers.
-        -*d * Dual::constant(((self.re - y.re) / r.re).round())
-    }
-    fn mul_add_pullback_x(&self, a: &Self, _b: &Self, d: &Self) -> Self {
-        *d * *a
-    }
-    fn mul_add_pullback_a(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
-        *d * *self
-    }
-    fn mul_add_pullback_b(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
-        *d
-    }
-    fn clamp_pullback_x(&self, lo: &Self, hi: &Self, d: &Self) -> Self {
-        if self.re < lo.re || self.re > hi.re {
-            Dual::zero()
-        } else {
-            *d
-        }
-    }
-    fn clamp_pullback_lo(&self, lo: &Self, _hi: &Self, d: &Self) -> Self {
-        if self.re < lo.re { *d } else { Dual::zero() }
-    }
-    fn clamp_pullback_hi(&self, _lo: &Self, hi: &Self, d: &Self) -> Self {
-        if self.re > hi.re { *d } else { Dual::zero() }
-    }
+    crate::float::float_rules!();
 }
 
 impl<F: Float> Sigmoid for Dual<F> {
     type Output = Dual<F>;
     fn sigmoid(self) -> Dual<F> {
-        (Dual::one() + (-self).exp()).recip()
+        self.unary(crate::sigmoid::rule::value, crate::sigmoid::rule::pullback)
     }
 }
 
 impl<F: Float> SigmoidRule for Dual<F> {
     fn sigmoid_pullback(&self, y: &Self, d: &Self) -> Self {
-        *d * *y * (Dual::one() - *y)
+        crate::sigmoid::rule::pullback(*self, *y, *d)
     }
 }
 
@@ -767,14 +558,16 @@ impl<F: Float> ReluRule for Dual<F> {
 impl<F: Float> Softplus for Dual<F> {
     type Output = Dual<F>;
     fn softplus(self) -> Dual<F> {
-        // max(x, 0) + ln(1 + e^(−|x|)), without overflow.
-        self.max(Dual::zero()) + (-self.abs()).exp().ln_1p()
+        self.unary(
+            crate::softplus::rule::value,
+            crate::softplus::rule::pullback,
+        )
     }
 }
 
 impl<F: Float> SoftplusRule for Dual<F> {
-    fn softplus_pullback(&self, _y: &Self, d: &Self) -> Self {
-        *d * Sigmoid::sigmoid(*self)
+    fn softplus_pullback(&self, y: &Self, d: &Self) -> Self {
+        crate::softplus::rule::pullback(*self, *y, *d)
     }
 }
 

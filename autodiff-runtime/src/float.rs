@@ -231,295 +231,554 @@ pub trait FloatRules: Differentiable {
     fn clamp_pullback_hi(&self, lo: &Self, hi: &Self, d: &Self::Tangent) -> Self::Tangent;
 }
 
-// Every rule is `d` times the local derivative, written in the float type
-// `$t` itself so that `f32` is computed in `f32`.
-macro_rules! float_method_rules {
-    ($($t:ident),*) => {$(
-        impl FloatRules for $t {
-            #[inline]
-            fn exp_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d * *y
-            }
-            #[inline]
-            fn exp2_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d * *y * core::$t::consts::LN_2
-            }
-            #[inline]
-            fn ln_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / *self
-            }
-            #[inline]
-            fn log2_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / (*self * core::$t::consts::LN_2)
-            }
-            #[inline]
-            fn log10_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / (*self * core::$t::consts::LN_10)
-            }
-            #[inline]
-            fn sqrt_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d * 0.5 / *y
-            }
-            #[inline]
-            fn cbrt_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d / (3.0 * *y * *y)
-            }
-            #[inline]
-            fn sin_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d * self.cos()
-            }
-            #[inline]
-            fn cos_pullback(&self, _y: &$t, d: &$t) -> $t {
-                -*d * self.sin()
-            }
-            #[inline]
-            fn tan_pullback(&self, y: &$t, d: &$t) -> $t {
-                *d * (1.0 + *y * *y)
-            }
-            // (1 − x)(1 + x) rather than 1 − x²: exact-ish near |x| = 1.
-            #[inline]
-            fn asin_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / ((1.0 - *self) * (1.0 + *self)).sqrt()
-            }
-            #[inline]
-            fn acos_pullback(&self, _y: &$t, d: &$t) -> $t {
-                -*d / ((1.0 - *self) * (1.0 + *self)).sqrt()
-            }
-            #[inline]
-            fn atan_pullback(&self, _y: &$t, d: &$t) -> $t {
-                let x = *self;
-                if x.abs() > 1.0 {
-                    let r = x.recip();
-                    *d * (r * r / (1.0 + r * r))
-                } else {
-                    *d / (1.0 + x * x)
-                }
-            }
-            #[inline]
-            fn sinh_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d * self.cosh()
-            }
-            #[inline]
-            fn cosh_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d * self.sinh()
-            }
-            // 1 − y² = (1 − y)(1 + y) is accurate while |y| ≤ ½ (|x| ≤ 0.54):
-            // both factors are ≥ ½. Beyond, it inherits the rounding of y
-            // near ±1 (a few 1e-11 at |x| = 7, and 0 past |x| ≈ 19), so
-            // sech² x = 4e/(1 + e)², e = e^(−2|x|), is computed instead: no
-            // cancellation, and tiny but non-zero in the tails.
-            #[inline]
-            fn tanh_pullback(&self, y: &$t, d: &$t) -> $t {
-                if y.abs() <= 0.5 {
-                    *d * ((1.0 - *y) * (1.0 + *y))
-                } else {
-                    let e = (-2.0 * self.abs()).exp();
-                    let one_e = 1.0 + e;
-                    *d * (4.0 * e / (one_e * one_e))
-                }
-            }
-            #[inline]
-            fn abs_pullback(&self, _y: &$t, d: &$t) -> $t {
-                if *self > 0.0 {
-                    *d
-                } else if *self < 0.0 {
-                    -*d
-                } else if *self == 0.0 {
-                    0.0
-                } else {
-                    *self // NaN
-                }
-            }
-            #[inline]
-            fn recip_pullback(&self, y: &$t, d: &$t) -> $t {
-                -*d * (*y * *y)
-            }
-            #[inline]
-            fn ln_1p_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / (1.0 + *self)
-            }
-            #[inline]
-            fn exp_m1_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d * self.exp()
-            }
-            #[inline]
-            fn asinh_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / self.hypot(1.0)
-            }
-            // x − 1 is exact for x in [1, 2] (Sterbenz), and the product of
-            // the two roots cannot overflow where x² would.
-            #[inline]
-            fn acosh_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / ((*self - 1.0).sqrt() * (*self + 1.0).sqrt())
-            }
-            // (1 − x)(1 + x): each factor is exact where it is small.
-            #[inline]
-            fn atanh_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d / ((1.0 - *self) * (1.0 + *self))
-            }
-            #[inline]
-            fn to_radians_pullback(&self, _y: &$t, d: &$t) -> $t {
-                d.to_radians()
-            }
-            #[inline]
-            fn to_degrees_pullback(&self, _y: &$t, d: &$t) -> $t {
-                d.to_degrees()
-            }
-            #[inline]
-            fn floor_pullback(&self, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn ceil_pullback(&self, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn round_pullback(&self, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn trunc_pullback(&self, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn signum_pullback(&self, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn fract_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d
-            }
-            #[inline]
-            fn powi_pullback(&self, n: i32, _y: &$t, d: &$t) -> $t {
-                if n == 0 {
-                    return 0.0;
-                }
-                // x^(n−1); n − 1 overflows only for n = i32::MIN.
-                let x_nm1 = match n.checked_sub(1) {
-                    Some(m) => self.powi(m),
-                    None => self.powi(n) / *self,
-                };
-                // n as a float is the derivative's factor (exact in f64,
-                // rounded in f32 above 2²⁴, as x^(n−1) is anyway).
-                #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
-                let n = n as $t;
-                *d * n * x_nm1
-            }
-            #[inline]
-            fn powf_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                if *p == 0.0 {
-                    return 0.0;
-                }
-                *d * *p * self.powf(*p - 1.0)
-            }
-            #[inline]
-            fn powf_pullback_rhs(&self, _p: &$t, y: &$t, d: &$t) -> $t {
-                if *y == 0.0 {
-                    return 0.0;
-                }
-                *d * *y * self.ln()
-            }
-            #[inline]
-            fn max_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                if *self >= *p || p.is_nan() { *d } else { 0.0 }
-            }
-            #[inline]
-            fn max_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                if *self >= *p || p.is_nan() { 0.0 } else { *d }
-            }
-            #[inline]
-            fn min_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                if *self <= *p || p.is_nan() { *d } else { 0.0 }
-            }
-            #[inline]
-            fn min_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                if *self <= *p || p.is_nan() { 0.0 } else { *d }
-            }
-            // p / (x² + p²) = (p / h) / h with h = hypot(x, p): no overflow.
-            #[inline]
-            fn atan2_pullback_lhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                let h = self.hypot(*p);
-                *d * (*p / h) / h
-            }
-            #[inline]
-            fn atan2_pullback_rhs(&self, p: &$t, _y: &$t, d: &$t) -> $t {
-                let h = self.hypot(*p);
-                -*d * (*self / h) / h
-            }
-            #[inline]
-            fn hypot_pullback_lhs(&self, _p: &$t, y: &$t, d: &$t) -> $t {
-                if *y == 0.0 { 0.0 } else { *d * (*self / *y) }
-            }
-            #[inline]
-            fn hypot_pullback_rhs(&self, p: &$t, y: &$t, d: &$t) -> $t {
-                if *y == 0.0 { 0.0 } else { *d * (*p / *y) }
-            }
-            #[inline]
-            fn log_pullback_lhs(&self, b: &$t, _y: &$t, d: &$t) -> $t {
-                *d / (*self * b.ln())
-            }
-            #[inline]
-            fn log_pullback_rhs(&self, b: &$t, y: &$t, d: &$t) -> $t {
-                -*d * *y / (*b * b.ln())
-            }
-            #[inline]
-            fn copysign_pullback_lhs(&self, sign: &$t, _y: &$t, d: &$t) -> $t {
-                if *self == 0.0 {
-                    0.0
-                } else if self.is_nan() {
-                    *self
-                } else if self.is_sign_negative() == sign.is_sign_negative() {
-                    *d
-                } else {
-                    -*d
-                }
-            }
-            #[inline]
-            fn copysign_pullback_rhs(&self, _sign: &$t, _y: &$t, _d: &$t) -> $t {
-                0.0
-            }
-            #[inline]
-            fn rem_euclid_pullback_lhs(&self, _r: &$t, _y: &$t, d: &$t) -> $t {
-                *d
-            }
-            // y is x − q·r up to one rounding (of `x % r + |r|` where
-            // `x % r < 0`), so (x − y)/r is within rounding of the integer q.
-            #[inline]
-            fn rem_euclid_pullback_rhs(&self, r: &$t, y: &$t, d: &$t) -> $t {
-                -*d * ((*self - *y) / *r).round()
-            }
-            #[inline]
-            fn mul_add_pullback_x(&self, a: &$t, _b: &$t, d: &$t) -> $t {
-                *d * *a
-            }
-            #[inline]
-            fn mul_add_pullback_a(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
-                *d * *self
-            }
-            #[inline]
-            fn mul_add_pullback_b(&self, _a: &$t, _b: &$t, d: &$t) -> $t {
-                *d
-            }
-            // `clamp` is `if x < lo { lo } else if x > hi { hi } else { x }`
-            // (it panics unless lo ≤ hi): the adjoint goes where the value
-            // came from.
-            #[inline]
-            fn clamp_pullback_x(&self, lo: &$t, hi: &$t, d: &$t) -> $t {
-                if *self < *lo || *self > *hi { 0.0 } else { *d }
-            }
-            #[inline]
-            fn clamp_pullback_lo(&self, lo: &$t, _hi: &$t, d: &$t) -> $t {
-                if *self < *lo { *d } else { 0.0 }
-            }
-            #[inline]
-            fn clamp_pullback_hi(&self, _lo: &$t, hi: &$t, d: &$t) -> $t {
-                if *self > *hi { *d } else { 0.0 }
-            }
+/// Each float method's derivative, written once for every float type:
+/// `f32` (computed in `f32`), `f64` and [`crate::Dual`] (whose forward-mode
+/// methods call these too, so `f_hvp` follows the same conventions at the
+/// kinks and keeps the same precision in the tails as `f_grad`). Each takes
+/// the input `x`, the method's output `y` and the adjoint `d`, and returns
+/// `d · ∂y/∂input`; [`FloatRules`] documents the choices at the kinks.
+pub mod rule {
+    use num_traits::{Float, NumCast};
+
+    /// `v` in the float type `T` (exact for the constants the rules use).
+    #[inline(always)]
+    pub(crate) fn lit<T: NumCast>(v: f64) -> T {
+        <T as NumCast>::from(v).expect("a float constant converts to every float type")
+    }
+
+    #[inline]
+    pub fn exp_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        d * y
+    }
+    #[inline]
+    pub fn exp2_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        d * y * lit::<T>(core::f64::consts::LN_2)
+    }
+    #[inline]
+    pub fn ln_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / x
+    }
+    #[inline]
+    pub fn log2_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / (x * lit::<T>(core::f64::consts::LN_2))
+    }
+    #[inline]
+    pub fn log10_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / (x * lit::<T>(core::f64::consts::LN_10))
+    }
+    #[inline]
+    pub fn sqrt_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        d * lit::<T>(0.5) / y
+    }
+    #[inline]
+    pub fn cbrt_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        d / (lit::<T>(3.0) * y * y)
+    }
+    #[inline]
+    pub fn sin_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d * x.cos()
+    }
+    #[inline]
+    pub fn cos_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        -d * x.sin()
+    }
+    #[inline]
+    pub fn tan_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        d * (lit::<T>(1.0) + y * y)
+    }
+    // (1 − x)(1 + x) rather than 1 − x²: exact-ish near |x| = 1.
+    #[inline]
+    pub fn asin_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / ((lit::<T>(1.0) - x) * (lit::<T>(1.0) + x)).sqrt()
+    }
+    #[inline]
+    pub fn acos_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        -d / ((lit::<T>(1.0) - x) * (lit::<T>(1.0) + x)).sqrt()
+    }
+    #[inline]
+    pub fn atan_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        if x.abs() > lit::<T>(1.0) {
+            let r = x.recip();
+            d * (r * r / (lit::<T>(1.0) + r * r))
+        } else {
+            d / (lit::<T>(1.0) + x * x)
         }
-    )*};
+    }
+    #[inline]
+    pub fn sinh_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d * x.cosh()
+    }
+    #[inline]
+    pub fn cosh_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d * x.sinh()
+    }
+    // 1 − y² = (1 − y)(1 + y) is accurate while |y| ≤ ½ (|x| ≤ 0.54):
+    // both factors are ≥ ½. Beyond, it inherits the rounding of y
+    // near ±1 (a few 1e-11 at |x| = 7, and 0 past |x| ≈ 19), so
+    // sech² x = 4e/(1 + e)², e = e^(−2|x|), is computed instead: no
+    // cancellation, and tiny but non-zero in the tails.
+    #[inline]
+    pub fn tanh_pullback<T: Float>(x: T, y: T, d: T) -> T {
+        if y.abs() <= lit::<T>(0.5) {
+            d * ((lit::<T>(1.0) - y) * (lit::<T>(1.0) + y))
+        } else {
+            let e = (-lit::<T>(2.0) * x.abs()).exp();
+            let one_e = lit::<T>(1.0) + e;
+            d * (lit::<T>(4.0) * e / (one_e * one_e))
+        }
+    }
+    #[inline]
+    pub fn abs_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        if x > lit::<T>(0.0) {
+            d
+        } else if x < lit::<T>(0.0) {
+            -d
+        } else if x == lit::<T>(0.0) {
+            lit::<T>(0.0)
+        } else {
+            x // NaN
+        }
+    }
+    #[inline]
+    pub fn recip_pullback<T: Float>(_x: T, y: T, d: T) -> T {
+        -d * (y * y)
+    }
+    #[inline]
+    pub fn ln_1p_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / (lit::<T>(1.0) + x)
+    }
+    #[inline]
+    pub fn exp_m1_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d * x.exp()
+    }
+    #[inline]
+    pub fn asinh_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / x.hypot(lit::<T>(1.0))
+    }
+    // x − 1 is exact for x in [1, 2] (Sterbenz), and the product of
+    // the two roots cannot overflow where x² would.
+    #[inline]
+    pub fn acosh_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / ((x - lit::<T>(1.0)).sqrt() * (x + lit::<T>(1.0)).sqrt())
+    }
+    // (1 − x)(1 + x): each factor is exact where it is small.
+    #[inline]
+    pub fn atanh_pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d / ((lit::<T>(1.0) - x) * (lit::<T>(1.0) + x))
+    }
+    #[inline]
+    pub fn to_radians_pullback<T: Float>(_x: T, _y: T, d: T) -> T {
+        d.to_radians()
+    }
+    #[inline]
+    pub fn to_degrees_pullback<T: Float>(_x: T, _y: T, d: T) -> T {
+        d.to_degrees()
+    }
+    #[inline]
+    pub fn floor_pullback<T: Float>(_x: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn ceil_pullback<T: Float>(_x: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn round_pullback<T: Float>(_x: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn trunc_pullback<T: Float>(_x: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn signum_pullback<T: Float>(_x: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn fract_pullback<T: Float>(_x: T, _y: T, d: T) -> T {
+        d
+    }
+    #[inline]
+    pub fn powi_pullback<T: Float>(x: T, n: i32, _y: T, d: T) -> T {
+        if n == 0 {
+            return lit::<T>(0.0);
+        }
+        // x^(n−1); n − 1 overflows only for n = i32::MIN.
+        let x_nm1 = match n.checked_sub(1) {
+            Some(m) => x.powi(m),
+            None => x.powi(n) / x,
+        };
+        // n as a float is the derivative's factor (exact in f64,
+        // rounded in f32 above 2²⁴, as x^(n−1) is anyway).
+        let n = lit::<T>(<f64 as From<i32>>::from(n));
+        d * n * x_nm1
+    }
+    #[inline]
+    pub fn powf_pullback_lhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        if p.is_zero() {
+            return lit::<T>(0.0);
+        }
+        d * p * x.powf(p - lit::<T>(1.0))
+    }
+    #[inline]
+    pub fn powf_pullback_rhs<T: Float>(x: T, _p: T, y: T, d: T) -> T {
+        if y == lit::<T>(0.0) {
+            return lit::<T>(0.0);
+        }
+        d * y * x.ln()
+    }
+    #[inline]
+    pub fn max_pullback_lhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        if x >= p || p.is_nan() {
+            d
+        } else {
+            lit::<T>(0.0)
+        }
+    }
+    #[inline]
+    pub fn max_pullback_rhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        if x >= p || p.is_nan() {
+            lit::<T>(0.0)
+        } else {
+            d
+        }
+    }
+    #[inline]
+    pub fn min_pullback_lhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        if x <= p || p.is_nan() {
+            d
+        } else {
+            lit::<T>(0.0)
+        }
+    }
+    #[inline]
+    pub fn min_pullback_rhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        if x <= p || p.is_nan() {
+            lit::<T>(0.0)
+        } else {
+            d
+        }
+    }
+    // p / (x² + p²) = (p / h) / h with h = hypot(x, p): no overflow.
+    #[inline]
+    pub fn atan2_pullback_lhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        let h = x.hypot(p);
+        d * (p / h) / h
+    }
+    #[inline]
+    pub fn atan2_pullback_rhs<T: Float>(x: T, p: T, _y: T, d: T) -> T {
+        let h = x.hypot(p);
+        -d * (x / h) / h
+    }
+    #[inline]
+    pub fn hypot_pullback_lhs<T: Float>(x: T, _p: T, y: T, d: T) -> T {
+        if y == lit::<T>(0.0) {
+            lit::<T>(0.0)
+        } else {
+            d * (x / y)
+        }
+    }
+    #[inline]
+    pub fn hypot_pullback_rhs<T: Float>(_x: T, p: T, y: T, d: T) -> T {
+        if y == lit::<T>(0.0) {
+            lit::<T>(0.0)
+        } else {
+            d * (p / y)
+        }
+    }
+    #[inline]
+    pub fn log_pullback_lhs<T: Float>(x: T, b: T, _y: T, d: T) -> T {
+        d / (x * b.ln())
+    }
+    #[inline]
+    pub fn log_pullback_rhs<T: Float>(_x: T, b: T, y: T, d: T) -> T {
+        -d * y / (b * b.ln())
+    }
+    #[inline]
+    pub fn copysign_pullback_lhs<T: Float>(x: T, sign: T, _y: T, d: T) -> T {
+        if x == lit::<T>(0.0) {
+            lit::<T>(0.0)
+        } else if x.is_nan() {
+            x
+        } else if x.is_sign_negative() == sign.is_sign_negative() {
+            d
+        } else {
+            -d
+        }
+    }
+    #[inline]
+    pub fn copysign_pullback_rhs<T: Float>(_x: T, _sign: T, _y: T, _d: T) -> T {
+        lit::<T>(0.0)
+    }
+    #[inline]
+    pub fn rem_euclid_pullback_lhs<T: Float>(_x: T, _r: T, _y: T, d: T) -> T {
+        d
+    }
+    // y is x − q·r up to one rounding (of `x % r + |r|` where
+    // `x % r < 0`), so (x − y)/r is within rounding of the integer q.
+    #[inline]
+    pub fn rem_euclid_pullback_rhs<T: Float>(x: T, r: T, y: T, d: T) -> T {
+        -d * ((x - y) / r).round()
+    }
+    #[inline]
+    pub fn mul_add_pullback_x<T: Float>(_x: T, a: T, _b: T, d: T) -> T {
+        d * a
+    }
+    #[inline]
+    pub fn mul_add_pullback_a<T: Float>(x: T, _a: T, _b: T, d: T) -> T {
+        d * x
+    }
+    #[inline]
+    pub fn mul_add_pullback_b<T: Float>(_x: T, _a: T, _b: T, d: T) -> T {
+        d
+    }
+    // `clamp` is `if x < lo { lo } else if x > hi { hi } else { x }`
+    // (it panics unless lo ≤ hi): the adjoint goes where the value
+    // came from.
+    #[inline]
+    pub fn clamp_pullback_x<T: Float>(x: T, lo: T, hi: T, d: T) -> T {
+        if x < lo || x > hi { lit::<T>(0.0) } else { d }
+    }
+    #[inline]
+    pub fn clamp_pullback_lo<T: Float>(x: T, lo: T, _hi: T, d: T) -> T {
+        if x < lo { d } else { lit::<T>(0.0) }
+    }
+    #[inline]
+    pub fn clamp_pullback_hi<T: Float>(x: T, _lo: T, hi: T, d: T) -> T {
+        if x > hi { d } else { lit::<T>(0.0) }
+    }
 }
 
-float_method_rules!(f32, f64);
+// [`FloatRules`] for a float type, each method calling its [`rule`].
+macro_rules! float_rules {
+    () => {
+        #[inline]
+        fn exp_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::exp_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn exp2_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::exp2_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn ln_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::ln_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn log2_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::log2_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn log10_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::log10_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn sqrt_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::sqrt_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn cbrt_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::cbrt_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn sin_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::sin_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn cos_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::cos_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn tan_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::tan_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn asin_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::asin_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn acos_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::acos_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn atan_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::atan_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn sinh_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::sinh_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn cosh_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::cosh_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn tanh_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::tanh_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn abs_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::abs_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn recip_pullback(&self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::recip_pullback(*self, *y, *d)
+        }
+        #[inline]
+        fn ln_1p_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::ln_1p_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn exp_m1_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::exp_m1_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn asinh_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::asinh_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn acosh_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::acosh_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn atanh_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::atanh_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn to_radians_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::to_radians_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn to_degrees_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::to_degrees_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn floor_pullback(&self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::floor_pullback(*self, *_y, *_d)
+        }
+        #[inline]
+        fn ceil_pullback(&self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::ceil_pullback(*self, *_y, *_d)
+        }
+        #[inline]
+        fn round_pullback(&self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::round_pullback(*self, *_y, *_d)
+        }
+        #[inline]
+        fn trunc_pullback(&self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::trunc_pullback(*self, *_y, *_d)
+        }
+        #[inline]
+        fn signum_pullback(&self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::signum_pullback(*self, *_y, *_d)
+        }
+        #[inline]
+        fn fract_pullback(&self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::fract_pullback(*self, *_y, *d)
+        }
+        #[inline]
+        fn powi_pullback(&self, n: i32, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::powi_pullback(*self, n, *_y, *d)
+        }
+        #[inline]
+        fn powf_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::powf_pullback_lhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn powf_pullback_rhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::powf_pullback_rhs(*self, *_p, *y, *d)
+        }
+        #[inline]
+        fn max_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::max_pullback_lhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn max_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::max_pullback_rhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn min_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::min_pullback_lhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn min_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::min_pullback_rhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn atan2_pullback_lhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::atan2_pullback_lhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn atan2_pullback_rhs(&self, p: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::atan2_pullback_rhs(*self, *p, *_y, *d)
+        }
+        #[inline]
+        fn hypot_pullback_lhs(&self, _p: &Self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::hypot_pullback_lhs(*self, *_p, *y, *d)
+        }
+        #[inline]
+        fn hypot_pullback_rhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::hypot_pullback_rhs(*self, *p, *y, *d)
+        }
+        #[inline]
+        fn log_pullback_lhs(&self, b: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::log_pullback_lhs(*self, *b, *_y, *d)
+        }
+        #[inline]
+        fn log_pullback_rhs(&self, b: &Self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::log_pullback_rhs(*self, *b, *y, *d)
+        }
+        #[inline]
+        fn copysign_pullback_lhs(&self, sign: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::copysign_pullback_lhs(*self, *sign, *_y, *d)
+        }
+        #[inline]
+        fn copysign_pullback_rhs(&self, _sign: &Self, _y: &Self, _d: &Self) -> Self {
+            $crate::float::rule::copysign_pullback_rhs(*self, *_sign, *_y, *_d)
+        }
+        #[inline]
+        fn rem_euclid_pullback_lhs(&self, _r: &Self, _y: &Self, d: &Self) -> Self {
+            $crate::float::rule::rem_euclid_pullback_lhs(*self, *_r, *_y, *d)
+        }
+        #[inline]
+        fn rem_euclid_pullback_rhs(&self, r: &Self, y: &Self, d: &Self) -> Self {
+            $crate::float::rule::rem_euclid_pullback_rhs(*self, *r, *y, *d)
+        }
+        #[inline]
+        fn mul_add_pullback_x(&self, a: &Self, _b: &Self, d: &Self) -> Self {
+            $crate::float::rule::mul_add_pullback_x(*self, *a, *_b, *d)
+        }
+        #[inline]
+        fn mul_add_pullback_a(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
+            $crate::float::rule::mul_add_pullback_a(*self, *_a, *_b, *d)
+        }
+        #[inline]
+        fn mul_add_pullback_b(&self, _a: &Self, _b: &Self, d: &Self) -> Self {
+            $crate::float::rule::mul_add_pullback_b(*self, *_a, *_b, *d)
+        }
+        #[inline]
+        fn clamp_pullback_x(&self, lo: &Self, hi: &Self, d: &Self) -> Self {
+            $crate::float::rule::clamp_pullback_x(*self, *lo, *hi, *d)
+        }
+        #[inline]
+        fn clamp_pullback_lo(&self, lo: &Self, _hi: &Self, d: &Self) -> Self {
+            $crate::float::rule::clamp_pullback_lo(*self, *lo, *_hi, *d)
+        }
+        #[inline]
+        fn clamp_pullback_hi(&self, _lo: &Self, hi: &Self, d: &Self) -> Self {
+            $crate::float::rule::clamp_pullback_hi(*self, *_lo, *hi, *d)
+        }
+    };
+}
+pub(crate) use float_rules;
+
+impl FloatRules for f32 {
+    float_rules!();
+}
+
+impl FloatRules for f64 {
+    float_rules!();
+}
 
 #[cfg(test)]
 // Exact values (kinks, ±∞, ties) are what many asserts check; references

@@ -62,6 +62,37 @@ pub fn sigmoid<T: Sigmoid>(x: T) -> T::Output {
     x.sigmoid()
 }
 
+/// σ and its derivative, written once for `f32`, `f64` and [`crate::Dual`]
+/// (whose σ takes its ε part from [`rule::pullback`]).
+pub(crate) mod rule {
+    use num_traits::Float;
+
+    /// σ(x): with e = e^(−|x|) ∈ [0, 1], which never overflows, 1/(1 + e)
+    /// for x ≥ 0 and e/(1 + e) below.
+    #[inline]
+    pub fn value<T: Float>(x: T) -> T {
+        let e = (-x.abs()).exp();
+        let numerator = if x >= T::zero() { T::one() } else { e };
+        numerator / (T::one() + e)
+    }
+
+    /// `d · σ′(x)`, σ′(x) = σ(x)·σ(−x). For x ≤ 1, y = σ(x) ≤ 0.74, so
+    /// 1 − y ≥ 0.26 is exact (Sterbenz) up to y's own rounding: y·(1 − y) is
+    /// within a few ulp, and costs no `exp`. Above 1, 1 − y cancels (≈ 300
+    /// ulp lost at x = 7), so σ(−x) comes from e = e^(−x) instead:
+    /// σ′(x) = e/(1 + e)² (the forward's `exp`, shared once inlined).
+    #[inline]
+    pub fn pullback<T: Float>(x: T, y: T, d: T) -> T {
+        if x <= T::one() {
+            d * (y * (T::one() - y))
+        } else {
+            let e = (-x.abs()).exp();
+            let one_e = T::one() + e;
+            d * (e / (one_e * one_e))
+        }
+    }
+}
+
 macro_rules! float_sigmoid {
     ($($t:ty),*) => {$(
         /// By reference too, as for arrays: generated code borrows values
@@ -82,9 +113,7 @@ macro_rules! float_sigmoid {
             // one `exp` for the value and the derivative.
             #[inline]
             fn sigmoid(self) -> $t {
-                let e = (-self.abs()).exp();
-                let numerator = if self >= 0.0 { 1.0 } else { e };
-                numerator / (1.0 + e)
+                rule::value(self)
             }
         }
 
@@ -96,13 +125,7 @@ macro_rules! float_sigmoid {
             // σ'(x) = e/(1 + e)².
             #[inline]
             fn sigmoid_pullback(&self, y: &$t, d: &$t) -> $t {
-                if *self <= 1.0 {
-                    *d * (*y * (1.0 - *y))
-                } else {
-                    let e = (-self.abs()).exp(); // the forward's `exp`, shared once inlined
-                    let one_e = 1.0 + e;
-                    *d * (e / (one_e * one_e))
-                }
+                rule::pullback(*self, *y, *d)
             }
         }
     )*};

@@ -1,7 +1,5 @@
 //! softplus(x) = ln(1 + eˣ) and its rule.
 
-use crate::sigmoid::Sigmoid;
-
 use crate::tangent::Differentiable;
 
 /// Types [`softplus`] applies to (elementwise for arrays). Implemented for
@@ -61,6 +59,25 @@ pub fn softplus<T: Softplus>(x: T) -> T::Output {
     x.softplus()
 }
 
+/// softplus and its derivative, written once for `f32`, `f64` and
+/// [`crate::Dual`].
+pub(crate) mod rule {
+    use num_traits::Float;
+
+    /// ln(1 + eˣ) = max(x, 0) + ln(1 + e^(−|x|)): the exponential is in
+    /// [0, 1], so nothing overflows, and `ln_1p` keeps the small tail.
+    #[inline]
+    pub fn value<T: Float>(x: T) -> T {
+        x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+    }
+
+    /// `d · σ(x)`.
+    #[inline]
+    pub fn pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        d * crate::sigmoid::rule::value(x)
+    }
+}
+
 macro_rules! float_softplus {
     ($($t:ty),*) => {$(
         /// By reference too, as for arrays: generated code borrows values
@@ -79,14 +96,14 @@ macro_rules! float_softplus {
             // [0, 1], so nothing overflows, and ln_1p keeps the small tail.
             #[inline]
             fn softplus(self) -> $t {
-                self.max(0.0) + (-self.abs()).exp().ln_1p()
+                rule::value(self)
             }
         }
 
         impl SoftplusRule for $t {
             #[inline]
-            fn softplus_pullback(&self, _y: &$t, d: &$t) -> $t {
-                *d * self.sigmoid()
+            fn softplus_pullback(&self, y: &$t, d: &$t) -> $t {
+                rule::pullback(*self, *y, *d)
             }
         }
     )*};
