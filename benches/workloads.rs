@@ -551,51 +551,12 @@ fn logsumexp_problem(n: usize) -> Vec<f64> {
 // 5. RK4 with local Vec state
 // ---------------------------------------------------------------------------
 
-/// A chain of n compartments, y′_0 = −x_0·y_0 and y′_i = x_i·(y_{i−1} − y_i),
-/// from y = e_0, integrated by `steps` RK4 steps of size `h`, its state and
-/// stages in local `Vec`s; the output is the last compartment.
-#[grad(wrt(x))]
-pub fn rk4_last(x: &[f64], h: f64, steps: usize) -> f64 {
-    let n = x.len();
-    let mut y = vec![0.0; n];
-    y[0] = 1.0;
-    let mut k1 = vec![0.0; n];
-    let mut k2 = vec![0.0; n];
-    let mut k3 = vec![0.0; n];
-    let mut k4 = vec![0.0; n];
-    let mut tmp = vec![0.0; n];
-    for _ in 0..steps {
-        k1[0] = -x[0] * y[0];
-        for i in 1..n {
-            k1[i] = x[i] * (y[i - 1] - y[i]);
-        }
-        for i in 0..n {
-            tmp[i] = y[i] + 0.5 * h * k1[i];
-        }
-        k2[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k2[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            tmp[i] = y[i] + 0.5 * h * k2[i];
-        }
-        k3[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k3[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            tmp[i] = y[i] + h * k3[i];
-        }
-        k4[0] = -x[0] * tmp[0];
-        for i in 1..n {
-            k4[i] = x[i] * (tmp[i - 1] - tmp[i]);
-        }
-        for i in 0..n {
-            y[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
-        }
-    }
-    y[n - 1]
-}
+// RK4 with local `Vec` state (`benches/support/rk4.rs`): y′ = x ⊙ D(y)
+// from y = e_0, the output the last compartment.
+#[macro_use]
+#[path = "support/rk4.rs"]
+mod rk4_support;
+rk4!(rk4_last);
 
 /// f(u) = x ⊙ D(u), D(u)_i = u_{i−1} − u_i (D(u)_0 = −u_0).
 fn rk4_rhs(x: &[f64], u: &[f64], out: &mut [f64]) {
