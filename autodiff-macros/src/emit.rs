@@ -2081,19 +2081,19 @@ impl<'a> Body<'a> {
             fresh(self.names, "at"),
         );
         let mut headers = Vec::new();
-        let mut bound = Vec::new();
         let mut saved = Vec::new();
         let mut moved = TokenStream::new();
         let mut copied = TokenStream::new();
-        let mut cloned = Vec::new();
         for carried in &lp.carried {
             let header = self.ident(carried.header);
-            let value = fresh(self.names, &format!("saved_{}", self.stem(carried.header)));
             headers.push(quote!(mut #header));
-            cloned.push(quote!(::core::clone::Clone::clone(#value)));
-            bound.push(value.to_token_stream());
-            saved.push(value);
+            saved.push(fresh(
+                self.names,
+                &format!("saved_{}", self.stem(carried.header)),
+            ));
         }
+        // (The carried values' saved copies are the first of `saved`.)
+        let bound = saved.clone();
         for &var in state {
             let ident = self.ident(var);
             let value = fresh(self.names, &format!("saved_{}", self.stem(var)));
@@ -2110,7 +2110,7 @@ impl<'a> Body<'a> {
             } else {
                 let (#(#saved,)*) = ::core::option::Option::unwrap(#snapshots.last());
                 #copied
-                (#(#cloned,)*)
+                (#(::core::clone::Clone::clone(#bound),)*)
             };
         }
         .to_tokens(tokens);

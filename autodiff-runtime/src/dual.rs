@@ -50,7 +50,6 @@ impl<F: Float> Dual<F> {
         Dual { re, eps: F::zero() }
     }
 
-    /// `f(re) + f′(re)·eps·ε`.
     /// `f(self)`, its ε part by `f`'s derivative rule (`rule(x, y, d)` is
     /// `d · f′(x)`, here with `d` the ε part): one definition per rule
     /// for floats and dual numbers.
