@@ -114,7 +114,8 @@ fn block(f: &Function, block_: &Block, useful: &mut [bool], merge: Merge) {
     }
 }
 
-/// The operands through which a derivative flows (not `powi`'s exponent, not
+/// The operands through which a derivative flows (not `powi`'s exponent or
+/// an axis, not
 /// what an opaque expression reads, not an index).
 pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
     match op {
@@ -123,13 +124,19 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
         Op::Method {
             rule, recv, args, ..
         } => {
-            if rule.shape == crate::ir::MethodShape::Powi {
+            if rule.shape.constant_args() {
                 vec![recv]
             } else {
                 std::iter::once(recv).chain(args).collect()
             }
         }
-        Op::Primitive { args, .. } => args.iter().collect(),
+        Op::Primitive { rule, args, .. } => {
+            if rule.shape.constant_args() {
+                args.iter().take(1).collect()
+            } else {
+                args.iter().collect()
+            }
+        }
         Op::Call(call) => call.args.iter().collect(),
         Op::Index { base, .. } | Op::Field { base, .. } => vec![base],
         Op::SetIndex { value, .. } => vec![value],
@@ -141,6 +148,7 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
 pub fn operands(op: &Op) -> Vec<&Operand> {
     match op {
         Op::Method { recv, args, .. } => std::iter::once(recv).chain(args).collect(),
+        Op::Primitive { args, .. } => args.iter().collect(),
         Op::Index { base, index, .. } => vec![base, index],
         Op::SetIndex { index, value, .. } => vec![index, value],
         other => differentiable_operands(other),

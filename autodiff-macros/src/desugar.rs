@@ -52,6 +52,24 @@ pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
             _ => None,
         })
         .collect();
+    // `x: &Array1<f64>`: already a reference, passed to `sigmoid` as it is.
+    let borrowed_arrays = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => Some(typed),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .filter(|typed| {
+            matches!(&*typed.ty, syn::Type::Reference(reference)
+                if matches!(&*reference.elem, syn::Type::Path(path)
+                    if crate::lower::is_array_type(&path.path)))
+        })
+        .filter_map(|typed| match &*typed.pat {
+            Pat::Ident(ident) => Some(ident.ident.clone()),
+            _ => None,
+        })
+        .collect();
     let mut taken = Vec::new();
     names_in(block.to_token_stream(), &mut taken);
     let mut pass = Desugar {
@@ -59,6 +77,7 @@ pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
         taken,
         accumulators: Vec::new(),
         arrays,
+        borrowed_arrays,
         generics: sig
             .generics
             .type_params()
@@ -79,6 +98,8 @@ struct Desugar {
     accumulators: Vec<Ident>,
     /// The ndarray parameters, whose chains are left as written.
     arrays: Vec<Ident>,
+    /// Those of them passed by reference.
+    borrowed_arrays: Vec<Ident>,
     /// The function's type parameters.
     generics: Vec<Ident>,
 }
@@ -220,6 +241,15 @@ impl VisitMut for Desugar {
                     *expr = rewritten;
                 }
             }
+            Expr::MethodCall(call)
+                if (call.method == "mapv" || call.method == "map")
+                    && call.args.len() == 1
+                    && !is_iterator(&call.receiver) =>
+            {
+                if let Some(lifted) = self.lift_map(call) {
+                    *expr = lifted;
+                }
+            }
             _ => {}
         }
     }
@@ -260,6 +290,267 @@ impl Desugar {
         }
         let body = &closure.body;
         parse_quote!({ #(#stmts)* #body })
+    }
+}
+
+impl Desugar {
+    // Input:  z.mapv(|v| (v - m).exp())     z.mapv(f64::tanh)    z.map(|&v| sigmoid(v) * v)
+    // Output: (z - m).exp()                  z.tanh()             sigmoid(&z) * z
+    //
+    // The closure is applied to the whole array at once: its parameter
+    // becomes the array, what does not read it broadcasts as a scalar.
+    // A receiver that is not a name is bound first:
+    // Input:  a.dot(&b).mapv(|v| v * v)
+    // Output: { let __ad_m1 = a.dot(&b); __ad_m1 * __ad_m1 }
+    // A closure with anything else (a branch, a comparison, a call of
+    // another function) is left as written; `lower` reports it.
+    fn lift_map(&mut self, call: &syn::ExprMethodCall) -> Option<Expr> {
+        let receiver = match strip_parens(&call.receiver) {
+            Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
+            receiver => receiver,
+        };
+        let (array, bind) = match local_path(receiver) {
+            Some(name) => (name.clone(), None),
+            None => {
+                let temp = self.fresh("m");
+                (temp.clone(), Some((temp, receiver.clone())))
+            }
+        };
+        let arg = strip_parens(&call.args[0]);
+        let lifted = match arg {
+            Expr::Closure(closure) if closure.inputs.len() == 1 => {
+                // `map`'s closure takes `&A`: its parameter is used as `*v`
+                // or through auto-deref, or `|&v|` binds the value.
+                let param = closure_param(&closure.inputs[0])?;
+                if occurrences(&closure.body, &param) == 0 {
+                    return None;
+                }
+                let lift = Lift {
+                    params: vec![param],
+                    array: &array,
+                    borrowed: self.borrowed_arrays.contains(&array),
+                };
+                lift.expr(&closure.body)?
+            }
+            Expr::Path(path) if path.qself.is_none() => {
+                let borrowed = self.borrowed_arrays.contains(&array);
+                lift_call(&path.path, parse_quote!(#array), borrowed)?
+            }
+            _ => return None,
+        };
+        Some(match bind {
+            None => lifted,
+            Some((temp, init)) => parse_quote!({ let #temp = #init; #lifted }),
+        })
+    }
+}
+
+/// The name a closure parameter binds: `v`, `v: f64`, `&v`.
+fn closure_param(pat: &Pat) -> Option<Ident> {
+    match pat {
+        Pat::Ident(ident) if ident.subpat.is_none() && ident.by_ref.is_none() => {
+            Some(ident.ident.clone())
+        }
+        Pat::Type(typed) => closure_param(&typed.pat),
+        Pat::Reference(reference) => closure_param(&reference.pat),
+        _ => None,
+    }
+}
+
+/// The float methods ndarray's arrays have with the same meaning
+/// elementwise, and that `#[grad]` differentiates.
+const ARRAY_METHODS: &[&str] = &[
+    "exp",
+    "exp2",
+    "exp_m1",
+    "ln",
+    "log2",
+    "log10",
+    "ln_1p",
+    "sqrt",
+    "cbrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "abs",
+    "recip",
+    "to_degrees",
+    "to_radians",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "signum",
+];
+
+/// The runtime's elementwise primitives, called on a borrowed array.
+const ARRAY_PRIMITIVES: &[&str] = &["sigmoid", "relu", "softplus"];
+
+/// `f64::tanh` → `z.tanh()`, `sigmoid` → `sigmoid(&z)`: a fn path applied to
+/// the whole array `array` (`borrowed`: a reference already).
+fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
+    let last = path.segments.last()?;
+    let name = last.ident.to_string();
+    let method = &last.ident;
+    let float_path = path.segments.len() == 2
+        && path.leading_colon.is_none()
+        && (path.segments[0].ident == "f64" || path.segments[0].ident == "f32");
+    if float_path && ARRAY_METHODS.contains(&name.as_str()) {
+        return Some(parse_quote!((#array).#method()));
+    }
+    let runtime = path.segments.len() == 1
+        || (path.segments.len() == 2 && path.segments[0].ident == "autodiff");
+    if runtime && ARRAY_PRIMITIVES.contains(&name.as_str()) {
+        return Some(if borrowed {
+            parse_quote!(#path(#array))
+        } else {
+            parse_quote!(#path(&#array))
+        });
+    }
+    None
+}
+
+/// A closure body rewritten to apply to a whole array: the names in
+/// `params` (the closure's parameter, and the `let`s of its body that read
+/// it) stand for arrays.
+struct Lift<'a> {
+    params: Vec<Ident>,
+    array: &'a Ident,
+    /// Whether `array` is a reference parameter.
+    borrowed: bool,
+}
+
+impl Lift<'_> {
+    fn reads_param(&self, expr: &impl ToTokens) -> bool {
+        self.params.iter().any(|param| occurrences(expr, param) > 0)
+    }
+
+    fn expr(&self, expr: &Expr) -> Option<Expr> {
+        if !self.reads_param(expr) {
+            return Some(expr.clone());
+        }
+        Some(match expr {
+            Expr::Path(path) => {
+                let name = path.path.get_ident()?;
+                if *name == self.params[0] {
+                    let array = self.array;
+                    parse_quote!(#array)
+                } else {
+                    expr.clone()
+                }
+            }
+            Expr::Paren(inner) => {
+                let inner = self.expr(&inner.expr)?;
+                parse_quote!((#inner))
+            }
+            Expr::Unary(unary) => {
+                let operand = self.expr(&unary.expr)?;
+                match unary.op {
+                    syn::UnOp::Neg(_) => parse_quote!(-#operand),
+                    // `*v` of `map`'s `&A` parameter.
+                    syn::UnOp::Deref(_) if matches!(&*unary.expr, Expr::Path(_)) => operand,
+                    _ => return None,
+                }
+            }
+            Expr::Binary(binary) => {
+                let (lhs, rhs) = (self.expr(&binary.left)?, self.expr(&binary.right)?);
+                let op = &binary.op;
+                match op {
+                    syn::BinOp::Add(_)
+                    | syn::BinOp::Sub(_)
+                    | syn::BinOp::Mul(_)
+                    | syn::BinOp::Div(_) => parse_quote!(#lhs #op #rhs),
+                    _ => return None,
+                }
+            }
+            Expr::MethodCall(call) if call.turbofish.is_none() => {
+                let receiver = self.expr(&call.receiver)?;
+                let method = &call.method;
+                let name = method.to_string();
+                if call.args.iter().any(|arg| self.reads_param(arg)) {
+                    return None;
+                }
+                if (ARRAY_METHODS.contains(&name.as_str()) && call.args.is_empty())
+                    || (name == "powi" && call.args.len() == 1)
+                {
+                    let args = &call.args;
+                    parse_quote!((#receiver).#method(#args))
+                } else {
+                    return None;
+                }
+            }
+            Expr::Call(call) if call.args.len() == 1 => {
+                let Expr::Path(func) = &*call.func else {
+                    return None;
+                };
+                let borrowed = self.borrowed
+                    && matches!(strip_parens(&call.args[0]), Expr::Path(path)
+                        if path.path.is_ident(&self.params[0]));
+                let arg = self.expr(&call.args[0])?;
+                lift_call(&func.path, arg, borrowed)?
+            }
+            Expr::Block(block) if block.label.is_none() => {
+                let mut lift = Lift {
+                    params: self.params.clone(),
+                    array: self.array,
+                    borrowed: self.borrowed,
+                };
+                let mut stmts: Vec<Stmt> = Vec::new();
+                let (last, init) = block.block.stmts.split_last()?;
+                for stmt in init {
+                    let Stmt::Local(local) = stmt else {
+                        return None;
+                    };
+                    let Pat::Ident(name) = &local.pat else {
+                        return None;
+                    };
+                    let value = local.init.as_ref()?;
+                    if value.diverge.is_some() {
+                        return None;
+                    }
+                    let reads = lift.reads_param(&value.expr);
+                    let lifted = lift.expr(&value.expr)?;
+                    if reads {
+                        lift.params.push(name.ident.clone());
+                    } else {
+                        // A name that shadows a parameter ends it.
+                        lift.params.retain(|param| *param != name.ident);
+                    }
+                    stmts.push(parse_quote!(let #name = #lifted;));
+                }
+                let Stmt::Expr(tail, None) = last else {
+                    return None;
+                };
+                if !lift.reads_param(tail) {
+                    return None;
+                }
+                let tail = lift.expr(tail)?;
+                parse_quote!({ #(#stmts)* #tail })
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `expr` is an iterator (a chain from `iter()`, `zip`, …, or a
+/// range), whose `map` is `Iterator::map`, not ndarray's.
+pub fn is_iterator(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::Range(_) => true,
+        Expr::MethodCall(call) => {
+            ITERATOR_METHODS.contains(&call.method.to_string().as_str())
+                || is_iterator(&call.receiver)
+        }
+        _ => false,
     }
 }
 
@@ -1657,6 +1948,46 @@ mod tests {
                 };
                 r
             }),
+        );
+    }
+
+    #[test]
+    fn mapv_applies_the_closure_to_the_whole_array() {
+        // `a` is a `&Array2` parameter: `sigmoid` takes it as it is. `m`
+        // is taken, so the bound receiver is `__ad_m1`.
+        assert_desugars(
+            syn::parse_quote!({
+                let p = a.mapv(|v| (v - m).exp() + sigmoid(v));
+                let q = p.map(|&v| v.powi(2));
+                let r = a.dot(&b).mapv(f64::tanh);
+                let s = p.mapv(sigmoid);
+                q + r + s
+            }),
+            syn::parse_quote!({
+                let p = (a - m).exp() + sigmoid(a);
+                let q = (p).powi(2);
+                let r = {
+                    let __ad_m1 = a.dot(&b);
+                    (__ad_m1).tanh()
+                };
+                let s = sigmoid(&p);
+                q + r + s
+            }),
+        );
+    }
+
+    #[test]
+    fn a_closure_with_a_branch_or_a_constant_body_is_left_as_written() {
+        let body: syn::Block = syn::parse_quote!({
+            let p = a.mapv(|v| if v > 0.0 { v } else { 0.0 });
+            let q = a.mapv(|_| 1.0);
+            let r = a.mapv(|v| 2.0);
+            let t = x.iter().map(|v| v * v);
+            p + q + r
+        });
+        assert_eq!(
+            desugared(body.clone()),
+            body.into_token_stream().to_string()
         );
     }
 

@@ -195,4 +195,10 @@ diagnostics! {
         ui: "unsupported/qualified-unknown.rs";
     primitive_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
         ui: "unsupported/primitive-arity.rs";
+    constant_argument(name) => "the arguments of `{name}` after the array are constants (an axis, an index, a slice) and cannot be differentiated: compute them from values that are not differentiated",
+        ui: "ndarray/constant-argument.rs";
+    unwrap_needed(name) => "ndarray's `{name}` returns an `Option`: write `.{name}(…).unwrap()` or `.expect(…)` to differentiate it",
+        ui: "ndarray/mean-without-unwrap.rs";
+    map_closure(name) => "`{name}` is differentiated by applying its closure to the whole array, and this closure is not built from arithmetic, `powi`, float methods ndarray arrays have, and `sigmoid`/`relu`/`softplus`: write it with those, or loop over the elements",
+        ui: "ndarray/mapv-closure.rs";
 }

@@ -2592,6 +2592,7 @@ impl<'a> Body<'a> {
             }
             Op::Method {
                 method,
+                rule,
                 recv,
                 args,
                 qualified,
@@ -2599,18 +2600,31 @@ impl<'a> Body<'a> {
             } => {
                 let args: Vec<TokenStream> = args.iter().map(|arg| self.operand(arg)).collect();
                 let recv_tokens = self.operand(recv);
-                match qualified {
+                let call = match qualified {
                     Some(path) => quote!(#path::#method(#recv_tokens, #(#args),*)),
                     None => match recv.kind {
                         OperandKind::Const(_) => quote!((#recv_tokens).#method(#(#args),*)),
                         OperandKind::Var(_) => quote!(#recv_tokens.#method(#(#args),*)),
                     },
+                };
+                if rule.unwrap {
+                    quote!(#call.unwrap())
+                } else {
+                    call
                 }
             }
             Op::Primitive { callee, args, rule } => {
+                // An axis (`softmax(x, axis)`) is passed by value, as written.
                 let args: Vec<TokenStream> = args
                     .iter()
-                    .map(|arg| self.moved(arg, index, false))
+                    .enumerate()
+                    .map(|(k, arg)| {
+                        if k > 0 && rule.shape.constant_args() {
+                            self.operand(arg)
+                        } else {
+                            self.moved(arg, index, false)
+                        }
+                    })
                     .collect();
                 // `[a, b]`; `(a, b)` is a tuple's empty callee and its arguments.
                 if rule.name == "array" {

@@ -305,6 +305,10 @@ pub struct MethodRule {
     /// The runtime rule's prefix: `exp` → `exp_pullback`, `t` → `transpose_pullback`.
     pub rule: &'static str,
     pub shape: MethodShape,
+    /// ndarray's `mean()` and `mean_axis(a)` return an `Option`: the method
+    /// is differentiated only as `x.mean().unwrap()` (or `.expect(…)`), and
+    /// its forward code keeps the `.unwrap()`.
+    pub unwrap: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -323,6 +327,14 @@ pub enum MethodShape {
     MulAdd,
     /// `x.clamp(lo, hi)`: `clamp_pullback_x(&x, &lo, &hi, &d)`, `_lo` and `_hi`.
     Clamp,
+    /// `x.sum_axis(a)`, `x.row(i)`, `x.slice(s![…])`, `x.index_axis(a, i)`:
+    /// the `n` arguments are constants (an `Axis`, an index, a slice),
+    /// handed on as written: `sum_axis_pullback(&x, a, &d)`.
+    Select(u8),
+    /// `softmax(x, axis)`, `logsumexp_axis(x, axis)`: the axis is a
+    /// constant, and the pullback reads the output:
+    /// `softmax_pullback(&x, axis, &y, &d)`.
+    AxisWise,
     /// `(a, b)` built from differentiated values: `tuple_pullback_0(&d)`,
     /// `tuple_pullback_1(&d)`, … (component `k` of the adjoint).
     Tuple,

@@ -3,6 +3,8 @@
 //! plain Rust, at compile time. Use it through the `autodiff` crate, which
 //! re-exports it with the derivative rules it needs.
 
+#![forbid(unsafe_code)]
+
 mod analyse;
 mod args;
 mod checkpoint;

@@ -744,7 +744,7 @@ impl Lower<'_> {
             },
             Expr::MethodCall(call) => {
                 rules::method(&call.method.to_string()).is_some_and(|rule| {
-                    !matches!(rule.shape, MethodShape::Reduce | MethodShape::Bilinear)
+                    !matches!(rule.shape, MethodShape::Reduce) && !rule.shape.makes_array()
                 }) && self.expr_scalar(&call.receiver)
             }
             _ => false,
@@ -774,13 +774,14 @@ impl Lower<'_> {
             Op::Copy(x) | Op::Clone(x) | Op::Neg(x) => self.operand_scalar(x),
             Op::Binary(_, a, b) => self.operand_scalar(a) && self.operand_scalar(b),
             Op::Method { rule, recv, .. } => match rule.shape {
-                MethodShape::Reduce => rule.rule == "sum",
-                MethodShape::Bilinear => false,
+                MethodShape::Reduce => matches!(rule.rule, "sum" | "mean"),
+                shape if shape.makes_array() => false,
                 _ => self.operand_scalar(recv),
             },
             Op::Primitive { rule, args, .. } => match rule.rule {
-                "sum" | "mean" | "norm" | "norm_sq" | "dot" => true,
+                "sum" | "mean" | "norm" | "norm_sq" | "dot" | "logsumexp" => true,
                 "matmul" | "transpose" | "tuple" | "array" => false,
+                _ if rule.shape.makes_array() => false,
                 _ => args.iter().all(|arg| self.operand_scalar(arg)),
             },
             Op::Index { base, .. } => match base.kind {
@@ -802,10 +803,17 @@ impl Lower<'_> {
                 rule, recv, args, ..
             } => {
                 self.operand_varied(recv)
-                    || (rule.shape != MethodShape::Powi
+                    || (!rule.shape.constant_args()
                         && args.iter().any(|arg| self.operand_varied(arg)))
             }
-            Op::Primitive { args, .. } => args.iter().any(|arg| self.operand_varied(arg)),
+            Op::Primitive { rule, args, .. } => {
+                let args = if rule.shape.constant_args() {
+                    &args[..1]
+                } else {
+                    &args[..]
+                };
+                args.iter().any(|arg| self.operand_varied(arg))
+            }
             Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
             Op::Index { base, .. } | Op::Field { base, .. } => self.operand_varied(base),
             Op::Opaque(_) | Op::SetIndex { .. } => false,
@@ -2352,9 +2360,40 @@ impl Lower<'_> {
         if name == "clone" && call.args.is_empty() {
             return Op::Clone(self.operand(&call.receiver));
         }
+        // x.mean().unwrap(), x.mean_axis(Axis(0)).expect("…"): ndarray's
+        // methods that return an `Option`, differentiated with their unwrap.
+        if ((name == "unwrap" && call.args.is_empty())
+            || (name == "expect" && call.args.len() == 1))
+            && let Expr::MethodCall(inner) = strip_parens(&call.receiver)
+            && let Some(rule) = rules::method(&inner.method.to_string())
+            && rule.unwrap
+        {
+            let args: Vec<&Expr> = inner.args.iter().collect();
+            return self.float_method(rule, &inner.method, &inner.receiver, &args, None);
+        }
         if let Some(rule) = rules::method(&name) {
+            if rule.unwrap {
+                self.cx
+                    .error(call.method.span(), diagnostics::unwrap_needed(&name));
+                return Op::Opaque(TokenStream::new());
+            }
             let args: Vec<&Expr> = call.args.iter().collect();
             return self.float_method(rule, &call.method, &call.receiver, &args, None);
+        }
+        // x.mean().unwrap_or(0.0): the `Option` is the problem, not `unwrap_or`.
+        if let Expr::MethodCall(inner) = strip_parens(&call.receiver)
+            && rules::method(&inner.method.to_string()).is_some_and(|rule| rule.unwrap)
+        {
+            self.cx.error(
+                inner.method.span(),
+                diagnostics::unwrap_needed(&inner.method),
+            );
+            return Op::Opaque(TokenStream::new());
+        }
+        if name == "mapv" || (name == "map" && !crate::desugar::is_iterator(&call.receiver)) {
+            self.cx
+                .error(call.method.span(), diagnostics::map_closure(&name));
+            return Op::Opaque(TokenStream::new());
         }
         let receiver_is_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
         if receiver_is_self {
@@ -2402,6 +2441,13 @@ impl Lower<'_> {
         }
         if rule.shape == MethodShape::Powi && self.varied(args[0]) {
             self.cx.error(args[0].span(), diagnostics::powi_exponent());
+            return Op::Opaque(TokenStream::new());
+        }
+        if rule.shape.constant_args()
+            && let Some(arg) = args.iter().find(|arg| self.varied(arg))
+        {
+            self.cx
+                .error(arg.span(), diagnostics::constant_argument(rule.name));
             return Op::Opaque(TokenStream::new());
         }
         let recv = self.operand(receiver);

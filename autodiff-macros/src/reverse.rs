@@ -377,6 +377,22 @@ pub(crate) fn rule_pullbacks(
                 pullbacks.push((target, pullback_name(name, ""), args));
             }
         }
+        // x.sum_axis(a), x.row(i), x.slice(s![…]): the arguments are constants.
+        (MethodShape::Select(_), [x, consts @ ..]) => {
+            if let Some(target) = is_active(x) {
+                let mut args = vec![primal(x)];
+                args.extend(consts.iter().map(|c| RuleArg::Int((*c).clone())));
+                args.push(d);
+                pullbacks.push((target, pullback_name(name, ""), args));
+            }
+        }
+        // softmax(x, axis): the axis is a constant; the output is read.
+        (MethodShape::AxisWise, [x, axis]) => {
+            if let Some(target) = is_active(x) {
+                let args = vec![primal(x), RuleArg::Int((*axis).clone()), out, d];
+                pullbacks.push((target, pullback_name(name, ""), args));
+            }
+        }
         // x.powf(p): the method's output is an argument of both pullbacks.
         (MethodShape::Binary, [x, p]) => {
             for (operand, side) in [(p, "rhs"), (x, "lhs")] {

@@ -59,8 +59,17 @@ pub static METHODS: &[MethodRule] = &[
     rule("clamp", "clamp", MethodShape::Clamp),
     // ndarray's methods
     rule("sum", "sum", MethodShape::Reduce),
+    unwrapped(rule("mean", "mean", MethodShape::Reduce)),
     rule("t", "transpose", MethodShape::Reduce),
+    rule("view", "view", MethodShape::Reduce),
     rule("dot", "matmul", MethodShape::Bilinear),
+    rule("sum_axis", "sum_axis", MethodShape::Select(1)),
+    unwrapped(rule("mean_axis", "mean_axis", MethodShape::Select(1))),
+    rule("row", "row", MethodShape::Select(1)),
+    rule("column", "column", MethodShape::Select(1)),
+    rule("index_axis", "index_axis", MethodShape::Select(2)),
+    rule("slice", "slice", MethodShape::Select(1)),
+    rule("insert_axis", "insert_axis", MethodShape::Select(1)),
 ];
 
 /// Runtime functions, called as `sigmoid(x)` or `autodiff::sigmoid(x)`.
@@ -75,6 +84,10 @@ pub static PRIMITIVES: &[MethodRule] = &[
     rule("transpose", "transpose", MethodShape::Reduce),
     rule("matmul", "matmul", MethodShape::Bilinear),
     rule("dot", "dot", MethodShape::Bilinear),
+    unary("logsumexp"),
+    rule("logsumexp_axis", "logsumexp_axis", MethodShape::AxisWise),
+    rule("softmax", "softmax", MethodShape::AxisWise),
+    rule("log_softmax", "log_softmax", MethodShape::AxisWise),
 ];
 
 /// A tuple built from differentiated values, `(a, b)`: a [`crate::ir::Op::Primitive`]
@@ -94,7 +107,20 @@ pub const TUPLE_MAX: usize = 6;
 pub const ARRAY_MAX: usize = 8;
 
 const fn rule(name: &'static str, rule: &'static str, shape: MethodShape) -> MethodRule {
-    MethodRule { name, rule, shape }
+    MethodRule {
+        name,
+        rule,
+        shape,
+        unwrap: false,
+    }
+}
+
+/// A method that returns an `Option` (see [`MethodRule::unwrap`]).
+const fn unwrapped(rule: MethodRule) -> MethodRule {
+    MethodRule {
+        unwrap: true,
+        ..rule
+    }
 }
 
 const fn unary(name: &'static str) -> MethodRule {
@@ -248,7 +274,11 @@ impl MethodShape {
     /// `powf_pullback_lhs`, `x`/`a`/`b` for `mul_add_pullback_x`, ….
     pub fn sides(self) -> &'static [&'static str] {
         match self {
-            MethodShape::Unary | MethodShape::Reduce | MethodShape::Powi => &[""],
+            MethodShape::Unary
+            | MethodShape::Reduce
+            | MethodShape::Powi
+            | MethodShape::Select(_)
+            | MethodShape::AxisWise => &[""],
             MethodShape::Binary | MethodShape::Bilinear => &["lhs", "rhs"],
             MethodShape::MulAdd => &["x", "a", "b"],
             MethodShape::Clamp => &["x", "lo", "hi"],
@@ -261,9 +291,30 @@ impl MethodShape {
     pub fn arity(self) -> usize {
         match self {
             MethodShape::Unary | MethodShape::Reduce | MethodShape::Tuple => 0,
-            MethodShape::Binary | MethodShape::Bilinear | MethodShape::Powi => 1,
+            MethodShape::Binary
+            | MethodShape::Bilinear
+            | MethodShape::Powi
+            | MethodShape::AxisWise => 1,
             MethodShape::MulAdd | MethodShape::Clamp => 2,
+            MethodShape::Select(n) => usize::from(n),
         }
+    }
+
+    /// Whether the arguments after the receiver are constants that no
+    /// derivative flows through (`powi`'s exponent, an axis, an index).
+    pub fn constant_args(self) -> bool {
+        matches!(
+            self,
+            MethodShape::Powi | MethodShape::Select(_) | MethodShape::AxisWise
+        )
+    }
+
+    /// Whether the value is an array (or a view) whatever the operand.
+    pub fn makes_array(self) -> bool {
+        matches!(
+            self,
+            MethodShape::Bilinear | MethodShape::Select(_) | MethodShape::AxisWise
+        )
     }
 }
 

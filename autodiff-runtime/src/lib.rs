@@ -4,16 +4,20 @@
 //! Use it through the `autodiff` facade crate: `#[grad]`-generated code calls
 //! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`],
 //! [`matmul`], [`dot`], [`transpose`], [`sum`], [`mean`], [`norm`],
-//! [`norm_sq`]) are ordinary functions, usable outside `#[grad]` too.
+//! [`norm_sq`], [`softmax`], [`log_softmax`], [`logsumexp`],
+//! [`logsumexp_axis`]) are ordinary functions, usable outside `#[grad]` too.
 //!
 //! Scalars are `f32` and `f64`; arrays are ndarray's `ArrayBase<S, D>` of
 //! either (owned, views, any dimension), with the owned `Array<A, D>` as
 //! their gradient.
 
+#![forbid(unsafe_code)]
+
 mod arith;
 mod array;
 mod array_arith;
 mod array_float;
+mod axis;
 pub mod check;
 #[doc(hidden)]
 pub mod checkpoint;
@@ -33,6 +37,7 @@ mod softplus;
 mod tangent;
 mod tuple;
 
+pub use axis::{log_softmax, logsumexp, logsumexp_axis, softmax};
 pub use check::{CheckReport, check, check_with};
 pub use dual::Dual;
 pub use linalg::{Matmul, dot, matmul, transpose};
