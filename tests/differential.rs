@@ -98,6 +98,7 @@
 
 mod differential {
     pub mod generate;
+    pub mod idioms;
     pub mod poly;
     pub mod rng;
     pub mod shapes;
