@@ -33,43 +33,29 @@ use syn::{Expr, Ident, Pat, Stmt, parse_quote};
 pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
     let mut block = block.clone();
     // ndarray parameters: `a.iter()` walks every element, `a[k]` does not.
-    let arrays = sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            syn::FnArg::Typed(typed) => Some(typed),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .filter(|typed| {
-            let mut ty = &*typed.ty;
-            while let syn::Type::Reference(reference) = ty {
-                ty = &reference.elem;
+    // Those passed as `x: &Array1<f64>` are references already, passed to
+    // `sigmoid` as they are.
+    let mut arrays = Vec::new();
+    let mut borrowed_arrays = Vec::new();
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(typed) = input else {
+            continue;
+        };
+        let Pat::Ident(name) = &*typed.pat else {
+            continue;
+        };
+        let mut ty = &*typed.ty;
+        let borrowed = matches!(ty, syn::Type::Reference(_));
+        while let syn::Type::Reference(reference) = ty {
+            ty = &reference.elem;
+        }
+        if matches!(ty, syn::Type::Path(path) if crate::lower::is_array_type(&path.path)) {
+            arrays.push(name.ident.clone());
+            if borrowed {
+                borrowed_arrays.push(name.ident.clone());
             }
-            matches!(ty, syn::Type::Path(path) if crate::lower::is_array_type(&path.path))
-        })
-        .filter_map(|typed| match &*typed.pat {
-            Pat::Ident(ident) => Some(ident.ident.clone()),
-            _ => None,
-        })
-        .collect();
-    // `x: &Array1<f64>`: already a reference, passed to `sigmoid` as it is.
-    let borrowed_arrays = sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            syn::FnArg::Typed(typed) => Some(typed),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .filter(|typed| {
-            matches!(&*typed.ty, syn::Type::Reference(reference)
-                if matches!(&*reference.elem, syn::Type::Path(path)
-                    if crate::lower::is_array_type(&path.path)))
-        })
-        .filter_map(|typed| match &*typed.pat {
-            Pat::Ident(ident) => Some(ident.ident.clone()),
-            _ => None,
-        })
-        .collect();
+        }
+    }
     let mut taken = Vec::new();
     names_in(block.to_token_stream(), &mut taken);
     let mut pass = Desugar {
@@ -405,7 +391,8 @@ fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
         && path.leading_colon.is_none()
         && (path.segments[0].ident == "f64" || path.segments[0].ident == "f32");
     if float_path && ARRAY_METHODS.contains(&name.as_str()) {
-        return Some(parse_quote!((#array).#method()));
+        let array = receiver_of(array);
+        return Some(parse_quote!(#array.#method()));
     }
     let runtime = path.segments.len() == 1
         || (path.segments.len() == 2 && path.segments[0].ident == "autodiff");
@@ -417,6 +404,15 @@ fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
         });
     }
     None
+}
+
+/// `expr` as the receiver of a method call: in parentheses unless it is a
+/// name, a call or already parenthesised.
+fn receiver_of(expr: Expr) -> Expr {
+    match expr {
+        Expr::Path(_) | Expr::Paren(_) | Expr::MethodCall(_) | Expr::Call(_) => expr,
+        other => parse_quote!((#other)),
+    }
 }
 
 /// A closure body rewritten to apply to a whole array: the names in
@@ -483,7 +479,8 @@ impl Lift<'_> {
                     || (name == "powi" && call.args.len() == 1)
                 {
                     let args = &call.args;
-                    parse_quote!((#receiver).#method(#args))
+                    let receiver = receiver_of(receiver);
+                    parse_quote!(#receiver.#method(#args))
                 } else {
                     return None;
                 }
@@ -1965,10 +1962,10 @@ mod tests {
             }),
             syn::parse_quote!({
                 let p = (a - m).exp() + sigmoid(a);
-                let q = (p).powi(2);
+                let q = p.powi(2);
                 let r = {
                     let __ad_m1 = a.dot(&b);
-                    (__ad_m1).tanh()
+                    __ad_m1.tanh()
                 };
                 let s = sigmoid(&p);
                 q + r + s
