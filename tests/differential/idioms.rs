@@ -174,33 +174,26 @@ impl Gen<'_> {
     /// `let (a, b) = (e1, e2);`, `let [a, b] = [e1, e2];`,
     /// `let (a, (b, c)) = (e1, (e2, e3));`
     fn destructure(&mut self, d: usize) {
-        let e: Vec<E> = (0..3).map(|_| self.operand(d, LIMIT)).collect();
-        let n: Vec<String> = (0..3).map(|_| self.name("p")).collect();
-        let (line, bound) = match self.rng.range(0, 3) {
-            0 => (
-                format!(
-                    "let (mut {}, mut {}) = ({}, {});",
-                    n[0], n[1], e[0].s, e[1].s
-                ),
-                2,
+        let form = self.rng.range(0, 2); // inclusive: three forms
+        let count = if form == 2 { 3 } else { 2 };
+        let e: Vec<E> = (0..count).map(|_| self.operand(d, LIMIT)).collect();
+        let n: Vec<String> = (0..count).map(|_| self.name("p")).collect();
+        let line = match form {
+            0 => format!(
+                "let (mut {}, mut {}) = ({}, {});",
+                n[0], n[1], e[0].s, e[1].s
             ),
-            1 => (
-                format!(
-                    "let [mut {}, mut {}] = [{}, {}];",
-                    n[0], n[1], e[0].s, e[1].s
-                ),
-                2,
+            1 => format!(
+                "let [mut {}, mut {}] = [{}, {}];",
+                n[0], n[1], e[0].s, e[1].s
             ),
-            _ => (
-                format!(
-                    "let (mut {}, (mut {}, mut {})) = ({}, ({}, {}));",
-                    n[0], n[1], n[2], e[0].s, e[1].s, e[2].s
-                ),
-                3,
+            _ => format!(
+                "let (mut {}, (mut {}, mut {})) = ({}, ({}, {}));",
+                n[0], n[1], n[2], e[0].s, e[1].s, e[2].s
             ),
         };
         self.line(&line);
-        for (name, e) in n.into_iter().zip(&e).take(bound) {
+        for (name, e) in n.into_iter().zip(&e) {
             self.finish(name, e.mag);
         }
     }
