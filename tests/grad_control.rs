@@ -1007,3 +1007,37 @@ fn test_while_on_a_carried_counter() {
         .assert_close(1e-6);
     }
 }
+
+// A block run as a statement, for its assignments: its `let`s end with it.
+// Also the tail of an `if` value holding an early `return` (the differential
+// tests found `else { { let b = …; v } }` rejected as a dropped value).
+#[grad]
+fn block_statement(x: f64, y: f64) -> f64 {
+    let mut s = y;
+    {
+        let s2 = x * 2.0;
+        s *= s2.sin();
+    }
+    let t = if x > 0.5 {
+        if y < 0.0 {
+            return s * y;
+        }
+        x.recip()
+    } else {
+        {
+            let b = 1.25;
+            y * b
+        }
+    };
+    s * t
+}
+
+#[test]
+fn test_block_statement() {
+    // then-branch, early return, else-branch
+    for (x, y) in [(1.5, 0.75), (1.5, -0.5), (0.25, 0.75)] {
+        let (v, (dx, dy)) = block_statement_grad(x, y);
+        assert_eq!(v, block_statement(x, y));
+        check(|&(x, y)| block_statement(x, y), (x, y), (dx, dy)).assert_close(1e-6);
+    }
+}

@@ -684,3 +684,293 @@ fn test_nested() {
     )
     .assert_close(1e-6);
 }
+
+// A `zip` with a reversed side, and a `rev` before a `zip`: each slice is
+// read from its own end, also when the two differ in length.
+#[grad]
+fn zip_reversed(x: &[f64]) -> f64 {
+    x.iter()
+        .zip(x.iter().rev())
+        .map(|(a, b)| a * b.sin())
+        .sum::<f64>()
+}
+
+#[grad]
+fn rev_then_zip(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().rev().zip(y).map(|(a, b)| a * b * b).sum::<f64>()
+}
+
+#[grad]
+fn zip_reversed_copied_rev_fold(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y.iter().rev().copied())
+        .rev()
+        .fold(0.0, |acc, (a, b)| acc * 0.5 + a * b.sin())
+}
+
+#[grad]
+fn for_zip_reversed(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, &b) in x.iter().zip(y.iter().rev()) {
+        s += a * b.cos();
+    }
+    s
+}
+
+#[test]
+fn test_zip_with_a_reversed_side() {
+    let (v, g) = zip_reversed_grad(&X);
+    let plain: f64 = X.iter().zip(X.iter().rev()).map(|(a, b)| a * b.sin()).sum();
+    assert_eq!(v, plain);
+    check1(zip_reversed, &g);
+    // Lengths 5 and 3, then 2 and 4: the shorter one bounds the pairs.
+    for y in [vec![0.3, -1.1, 2.0], vec![0.3, -1.1, 2.0, 4.0, 0.5, -0.25]] {
+        let x = if y.len() == 3 {
+            xs()
+        } else {
+            xs()[..2].to_vec()
+        };
+        type F = fn(&[f64], &[f64]) -> f64;
+        type G = fn(&[f64], &[f64]) -> (f64, (Vec<f64>, Vec<f64>));
+        let cases: [(F, G, F); 3] = [
+            (rev_then_zip, rev_then_zip_grad, |x, y| {
+                x.iter().rev().zip(y).map(|(a, b)| a * b * b).sum()
+            }),
+            (
+                zip_reversed_copied_rev_fold,
+                zip_reversed_copied_rev_fold_grad,
+                |x, y| {
+                    x.iter()
+                        .zip(y.iter().rev().copied())
+                        .rev()
+                        .fold(0.0, |acc, (a, b)| acc * 0.5 + a * b.sin())
+                },
+            ),
+            (for_zip_reversed, for_zip_reversed_grad, |x, y| {
+                x.iter()
+                    .zip(y.iter().rev())
+                    .map(|(a, &b)| a * b.cos())
+                    .sum()
+            }),
+        ];
+        for (f, f_grad, plain) in cases {
+            let (v, (dx, dy)) = f_grad(&x, &y);
+            assert_eq!(v, plain(&x, &y));
+            check(
+                |(x, y): &(Vec<f64>, Vec<f64>)| f(x, y),
+                (x.clone(), y.clone()),
+                (dx, dy),
+            )
+            .assert_close(1e-6);
+        }
+    }
+}
+
+// An array literal whose element is a `#[grad]` call's result read again by
+// the reverse sweep: the literal owns a copy (it once borrowed it, E0308).
+#[grad(wrt(x))]
+fn scaled(n: i32, x: f64, s: f64) -> f64 {
+    x * s * f64::from(n)
+}
+
+#[grad]
+fn min_of_a_literal(x: f64, y: f64) -> f64 {
+    let parts = [scaled(2, x, 0.5).atan(), y * 2.0, (x * y).sin()];
+    parts.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn test_min_of_a_literal_with_a_call() {
+    for (x, y) in [(0.3, 1.2), (2.0, 0.1), (-1.0, 0.7)] {
+        let (v, (dx, dy)) = min_of_a_literal_grad(x, y);
+        assert_eq!(v, min_of_a_literal(x, y));
+        check(
+            |&(x, y): &(f64, f64)| min_of_a_literal(x, y),
+            (x, y),
+            (dx, dy),
+        )
+        .assert_close(1e-6);
+    }
+}
+
+// A closure reading a name that a later `let` binds again: it reads the
+// value it captured, also where it is called after the new binding.
+#[grad]
+fn closure_over_a_shadowed_name(x: f64, y: f64) -> f64 {
+    let f = |v: f64| x.sin() * v;
+    let a = f(y);
+    let x = y * 3.0;
+    a + f(x)
+}
+
+// A closure never called costs nothing, whatever it reads.
+#[grad]
+fn closure_never_called(x: f64, y: f64) -> f64 {
+    let _unused = |v: f64| x.hypot(0.1).powi(-2) + v;
+    let c = x * y;
+    let x = -c;
+    x * 2.0
+}
+
+#[test]
+fn test_closures_over_shadowed_names() {
+    for (x, y) in [(0.7, 1.3), (-2.0, 0.4)] {
+        let (v, (dx, dy)) = closure_over_a_shadowed_name_grad(x, y);
+        assert_eq!(v, closure_over_a_shadowed_name(x, y));
+        check(
+            |&(x, y): &(f64, f64)| closure_over_a_shadowed_name(x, y),
+            (x, y),
+            (dx, dy),
+        )
+        .assert_close(1e-6);
+        let (v, (dx, dy)) = closure_never_called_grad(x, y);
+        assert_eq!(v, closure_never_called(x, y));
+        assert_eq!((dx, dy), (-2.0 * y, -2.0 * x));
+    }
+}
+
+// `skip`, `take`, `step_by` and `rev` in any order: each moves the
+// positions of the ones before it. The values are those of the same chain
+// run by `Iterator`; the gradients are checked against central differences.
+#[grad]
+fn rev_skip(x: &[f64]) -> f64 {
+    x.iter().rev().skip(1).map(|v| v * v.sin()).sum::<f64>()
+}
+
+#[grad]
+fn rev_take(x: &[f64]) -> f64 {
+    x.iter()
+        .rev()
+        .take(3)
+        .fold(0.0, |acc, v| acc * 0.5 + v.cos())
+}
+
+#[grad]
+fn step_rev(x: &[f64]) -> f64 {
+    x.iter()
+        .step_by(2)
+        .rev()
+        .fold(1.0, |acc, v| acc * 0.75 + v * v)
+}
+
+#[grad]
+fn skip_rev_step(x: &[f64]) -> f64 {
+    x.iter()
+        .skip(1)
+        .rev()
+        .step_by(2)
+        .map(|v| v.tanh())
+        .sum::<f64>()
+}
+
+#[grad]
+fn take_rev_skip(x: &[f64]) -> f64 {
+    x.iter()
+        .take(4)
+        .rev()
+        .skip(1)
+        .fold(0.0, |acc, v| acc * 1.5 - v)
+}
+
+#[grad]
+fn rev_take_zip(x: &[f64]) -> f64 {
+    x.iter()
+        .rev()
+        .take(3)
+        .zip(x)
+        .map(|(a, b)| a * b)
+        .sum::<f64>()
+}
+
+#[grad]
+fn range_rev_skip(x: &[f64]) -> f64 {
+    (0..x.len())
+        .rev()
+        .skip(1)
+        .map(|i| x[i] * x[x.len() - 1 - i])
+        .sum::<f64>()
+}
+
+#[grad]
+fn windows_rev_step(x: &[f64]) -> f64 {
+    x.windows(2)
+        .rev()
+        .step_by(2)
+        .map(|w| (w[1] - w[0]).powi(2))
+        .sum::<f64>()
+}
+
+#[test]
+fn test_moves_in_any_order() {
+    type F = fn(&[f64]) -> f64;
+    type G = fn(&[f64]) -> (f64, Vec<f64>);
+    let cases: [(&str, F, G, F); 8] = [
+        ("rev_skip", rev_skip, rev_skip_grad, |x| {
+            x.iter().rev().skip(1).map(|v| v * v.sin()).sum::<f64>()
+        }),
+        ("rev_take", rev_take, rev_take_grad, |x| {
+            x.iter()
+                .rev()
+                .take(3)
+                .fold(0.0, |acc, v| acc * 0.5 + v.cos())
+        }),
+        ("step_rev", step_rev, step_rev_grad, |x| {
+            x.iter()
+                .step_by(2)
+                .rev()
+                .fold(1.0, |acc, v| acc * 0.75 + v * v)
+        }),
+        ("skip_rev_step", skip_rev_step, skip_rev_step_grad, |x| {
+            x.iter()
+                .skip(1)
+                .rev()
+                .step_by(2)
+                .map(|v| v.tanh())
+                .sum::<f64>()
+        }),
+        ("take_rev_skip", take_rev_skip, take_rev_skip_grad, |x| {
+            x.iter()
+                .take(4)
+                .rev()
+                .skip(1)
+                .fold(0.0, |acc, v| acc * 1.5 - v)
+        }),
+        ("rev_take_zip", rev_take_zip, rev_take_zip_grad, |x| {
+            x.iter()
+                .rev()
+                .take(3)
+                .zip(x)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        }),
+        ("range_rev_skip", range_rev_skip, range_rev_skip_grad, |x| {
+            (0..x.len())
+                .rev()
+                .skip(1)
+                .map(|i| x[i] * x[x.len() - 1 - i])
+                .sum::<f64>()
+        }),
+        (
+            "windows_rev_step",
+            windows_rev_step,
+            windows_rev_step_grad,
+            |x| {
+                x.windows(2)
+                    .rev()
+                    .step_by(2)
+                    .map(|w| (w[1] - w[0]).powi(2))
+                    .sum::<f64>()
+            },
+        ),
+    ];
+    for n in [0, 1, 4, 5, 8] {
+        let x: Vec<f64> = (0..n)
+            .map(|k| 0.3 + 0.7 * f64::from(k) - 0.1 * f64::from(k * k))
+            .collect();
+        for (name, f, f_grad, plain) in cases {
+            let (v, g) = f_grad(&x);
+            assert_eq!(v, plain(&x), "{name} at n = {n}");
+            check(|x: &Vec<f64>| f(x), x.clone(), g).assert_close(1e-6);
+        }
+    }
+}

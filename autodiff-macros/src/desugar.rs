@@ -150,9 +150,26 @@ impl VisitMut for Desugar {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
         let mut k = 0;
         while k < block.stmts.len() {
-            if let Some((name, closure)) = local_closure(&block.stmts[k])
-                && !rebinds_capture(&closure, &block.stmts[k + 1..])
-            {
+            if let Some((name, mut closure)) = local_closure(&block.stmts[k]) {
+                // Input:  let f = |v: f64| v * a; let a = 2.0; f(x)
+                // Output: let __ad_a1 = a.clone(); let a = 2.0; { let v: f64 = x; v * __ad_a1 }
+                // (a name the closure reads, bound again before a call:
+                // the closure reads the value it captured)
+                let mut frozen = Vec::new();
+                for captured in rebound_captures(&closure, &block.stmts[k + 1..]) {
+                    let copy = self.fresh(&captured.to_string());
+                    Rename {
+                        from: captured.clone(),
+                        to: copy.clone(),
+                    }
+                    .visit_expr_mut(&mut closure.body);
+                    frozen.push(parse_quote!(let #copy = #captured.clone();));
+                }
+                let rest = &mut block.stmts[k + 1..];
+                if frozen.is_empty() || rest.iter().any(|stmt| occurrences(stmt, &name) > 0) {
+                    block.stmts.splice(k..k, frozen.iter().cloned());
+                    k += frozen.len();
+                }
                 let rest = &mut block.stmts[k + 1..];
                 let mut subst = Substitute {
                     name: name.to_string(),
@@ -571,9 +588,9 @@ fn local_closure(stmt: &Stmt) -> Option<(Ident, syn::ExprClosure)> {
     }
 }
 
-/// Whether a `let` after a closure binds again a name its body reads: the
-/// closure would then read another variable where it is called.
-fn rebinds_capture(closure: &syn::ExprClosure, rest: &[Stmt]) -> bool {
+/// The names a closure's body reads that a `let` after it binds again: the
+/// closure would read another variable where it is called.
+fn rebound_captures(closure: &syn::ExprClosure, rest: &[Stmt]) -> Vec<Ident> {
     struct Lets(Vec<Ident>);
     impl<'ast> syn::visit::Visit<'ast> for Lets {
         fn visit_local(&mut self, local: &'ast syn::Local) {
@@ -595,9 +612,13 @@ fn rebinds_capture(closure: &syn::ExprClosure, rest: &[Stmt]) -> bool {
         syn::visit::Visit::visit_stmt(&mut lets, stmt);
     }
     let body = &closure.body;
-    lets.0
-        .iter()
-        .any(|name| !own.0.contains(name) && occurrences(body, name) > 0)
+    let mut rebound: Vec<Ident> = Vec::new();
+    for name in lets.0 {
+        if !own.0.contains(&name) && occurrences(body, &name) > 0 && !rebound.contains(&name) {
+            rebound.push(name);
+        }
+    }
+    rebound
 }
 
 /// Replaces the uses of a local closure's name by the closure, up to a `let`
@@ -673,6 +694,9 @@ struct Slot {
     name: Option<Ident>,
     /// Whether the name holds `&x[k]` (as `xs.iter()` yields) or `x[k]`.
     by_ref: bool,
+    /// Read from the end: `xs.iter().zip(ys.iter().rev())` reads
+    /// `ys[ys.len() - 1 - k]` at position `k`.
+    rev: bool,
 }
 
 enum Source {
@@ -685,13 +709,9 @@ struct Chain {
     source: Source,
     slots: Vec<Slot>,
     index_name: Option<Ident>,
-    /// skip / take / step_by / rev, in index mode.
-    lo: Option<Expr>,
-    hi: Option<Expr>,
-    step: Option<Expr>,
-    rev: bool,
-    /// `.rev().step_by(k)`, not `.step_by(k).rev()`.
-    rev_then_step: bool,
+    /// `skip`, `take`, `step_by` and `rev`, in the order written: the
+    /// positions of the items among the source's (index mode).
+    moves: Vec<Move>,
     /// `enumerate` right after the slices: a `for` over `xs.iter()…enumerate()`.
     enumerated: bool,
     /// Statements of the body, and the `filter` conditions that guard the
@@ -719,10 +739,8 @@ impl Chain {
     }
     fn indexed(&self) -> bool {
         !matches!(self.source, Source::Slices)
-            || self.lo.is_some()
-            || self.hi.is_some()
-            || self.step.is_some()
-            || self.rev
+            || self.slots.iter().any(|slot| slot.rev)
+            || !self.moves.is_empty()
     }
 }
 
@@ -825,7 +843,7 @@ impl Desugar {
                     chain.enumerated = true;
                 }
                 let index = self.index_expr(&mut chain);
-                let count = self.count(&chain).count;
+                let count = self.count(&chain);
                 return Ok(Some(self.emit(
                     chain,
                     parse_quote!(#acc[#index] = #value;),
@@ -856,11 +874,7 @@ impl Desugar {
             source: Source::Slices,
             slots: Vec::new(),
             index_name: None,
-            lo: None,
-            hi: None,
-            step: None,
-            rev: false,
-            rev_then_step: false,
+            moves: Vec::new(),
             enumerated: false,
             body: vec![(Vec::new(), None)],
             position_frozen: false,
@@ -901,6 +915,7 @@ impl Desugar {
                         base: base.clone(),
                         name: None,
                         by_ref: true,
+                        rev: false,
                     });
                     item = Item::Slot(0);
                 }
@@ -918,22 +933,36 @@ impl Desugar {
             let method = call.method.to_string();
             let args: Vec<&Expr> = call.args.iter().collect();
             match (method.as_str(), args.as_slice()) {
-                ("zip", [other]) if !chain.position_frozen && chain.lo.is_none() => {
-                    let other = match strip_parens(other) {
-                        Expr::MethodCall(inner) if inner.method == "iter" => &inner.receiver,
-                        Expr::Reference(reference) => &reference.expr,
-                        other => other,
-                    };
+                // Input:  xs.iter().rev().zip(ys.iter().rev().copied())
+                // Output: slots `xs` and `ys`, each read from its own end
+                // (only `take`s, after a first `rev`, may come before it: the
+                // others move the positions of the slices read so far)
+                ("zip", [other])
+                    if !chain.position_frozen
+                        && chain.moves.iter().enumerate().all(|(k, m)| {
+                            matches!(m, Move::Take(_)) || (k == 0 && *m == Move::Rev)
+                        }) =>
+                {
+                    let (other, other_rev, other_by_ref) = zip_operand(other);
                     let (Some(base), true) = (
                         local_path(other),
                         matches!(chain.source, Source::Slices) && !chain.enumerated,
                     ) else {
                         return Err(Skip);
                     };
+                    // A `rev` before the `zip` reverses the slices read so
+                    // far, each from its own end (they may differ in length).
+                    if chain.moves.first() == Some(&Move::Rev) {
+                        chain.moves.remove(0);
+                        for slot in &mut chain.slots {
+                            slot.rev = !slot.rev;
+                        }
+                    }
                     chain.slots.push(Slot {
                         base: base.clone(),
                         name: None,
-                        by_ref: true,
+                        by_ref: other_by_ref,
+                        rev: other_rev,
                     });
                     let k = chain.slots.len() - 1;
                     item = Item::Tuple(vec![item, Item::Slot(k)]);
@@ -953,33 +982,15 @@ impl Desugar {
                     chain.position_frozen = true;
                     item = Item::Tuple(vec![Item::Index, item]);
                 }
-                ("step_by", [k]) if !chain.position_frozen && chain.rev && chain.step.is_none() => {
-                    chain.step = Some((*k).clone());
-                    chain.rev_then_step = true;
+                ("rev", []) if !chain.position_frozen => chain.moves.push(Move::Rev),
+                ("skip", [n]) if !chain.position_frozen => {
+                    chain.moves.push(Move::Skip((*n).clone()))
                 }
-                ("rev", []) if !chain.position_frozen && !chain.rev => chain.rev = true,
-                ("skip" | "take" | "step_by", [_])
-                    if !chain.position_frozen && !chain.rev && chain.step.is_none() =>
-                {
-                    match method.as_str() {
-                        "skip" => {
-                            let n = args[0];
-                            chain.lo = Some(match chain.lo.take() {
-                                Some(lo) => parse_quote!((#lo + #n)),
-                                None => n.clone(),
-                            });
-                        }
-                        "take" => {
-                            let n = args[0];
-                            let lo = chain.lo.clone().unwrap_or_else(|| parse_quote!(0));
-                            let hi = match chain.hi.take() {
-                                Some(hi) => quote!(::core::cmp::min(#hi, #lo + #n)),
-                                None => quote!(#lo + #n),
-                            };
-                            chain.hi = Some(parse_quote!(#hi));
-                        }
-                        _ => chain.step = Some(args[0].clone()),
-                    }
+                ("take", [n]) if !chain.position_frozen => {
+                    chain.moves.push(Move::Take((*n).clone()))
+                }
+                ("step_by", [k]) if !chain.position_frozen => {
+                    chain.moves.push(Move::StepBy((*k).clone()));
                 }
                 ("map", [f]) => {
                     chain.position_frozen = true;
@@ -1027,8 +1038,8 @@ impl Desugar {
         parse_quote!(#name)
     }
 
-    /// How many items the positions yield, and the base index of item `j`.
-    fn count(&self, chain: &Chain) -> Positions {
+    /// How many items the source yields, then after each move in turn.
+    fn counts(&self, chain: &Chain) -> Vec<TokenStream> {
         let len = match &chain.source {
             Source::Slices => {
                 let lens: Vec<TokenStream> = chain
@@ -1046,23 +1057,22 @@ impl Desugar {
             Source::Windows { base, size } => quote!((#base.len() + 1).saturating_sub(#size)),
             Source::Range { lo, hi } => quote!((#hi).saturating_sub(#lo)),
         };
-        let lo = chain
-            .lo
-            .as_ref()
-            .map(|lo| quote!(::core::cmp::min(#lo, #len)));
-        let hi = chain
-            .hi
-            .as_ref()
-            .map_or_else(|| len.clone(), |hi| quote!(::core::cmp::min(#hi, #len)));
-        let span = match &lo {
-            Some(lo) => quote!((#hi).saturating_sub(#lo)),
-            None => hi.clone(),
-        };
-        let count = match &chain.step {
-            Some(k) => quote!((#span).div_ceil(#k)),
-            None => span.clone(),
-        };
-        Positions { count, span, lo }
+        let mut counts = vec![len];
+        for step in &chain.moves {
+            let c = counts.last().expect("never empty");
+            counts.push(match step {
+                Move::Skip(n) => quote!((#c).saturating_sub(#n)),
+                Move::Take(n) => quote!(::core::cmp::min(#c, #n)),
+                Move::StepBy(k) => quote!((#c).div_ceil(#k)),
+                Move::Rev => c.clone(),
+            });
+        }
+        counts
+    }
+
+    /// How many items the chain yields.
+    fn count(&self, chain: &Chain) -> TokenStream {
+        self.counts(chain).pop().expect("never empty")
     }
 
     /// The item as a single value.
@@ -1399,9 +1409,9 @@ impl Desugar {
             }
             return parse_quote!(for #pat in #source { #(#inner)* });
         }
-        let positions = self.count(&chain);
-        let count = &positions.count;
-        let moved = chain.step.is_some() || chain.rev || positions.lo.is_some();
+        let counts = self.counts(&chain);
+        let count = counts.last().expect("never empty");
+        let moved = !chain.moves.is_empty();
         let i = self.base_index(&mut chain);
         let mut top: Vec<Stmt> = Vec::new();
         if let Source::Range { lo: start, hi: end } = &chain.source {
@@ -1411,13 +1421,13 @@ impl Desugar {
                 return parse_quote!(for #value in #start..#end { #(#inner)* });
             }
             let j = self.fresh("j");
-            let position = position(&chain, &j, &positions);
+            let position = position(&chain, &j, &counts);
             top.push(parse_quote!(let #value = (#start) + #position;));
             return parse_quote!(for #j in 0..#count { #(#top)* #(#inner)* });
         }
         let j = if moved || chain.index_name.is_some() {
             let j = chain.index_name.clone().unwrap_or_else(|| self.fresh("j"));
-            let position = position(&chain, &j, &positions);
+            let position = position(&chain, &j, &counts);
             top.push(parse_quote!(let #i = #position;));
             j
         } else {
@@ -1427,10 +1437,15 @@ impl Desugar {
         for slot in &chain.slots {
             let base = &slot.base;
             if let Some(name) = &slot.name {
-                top.push(if slot.by_ref {
-                    parse_quote!(let #name = &#base[#i];)
+                let at = if slot.rev {
+                    quote!(#base.len() - 1 - #i)
                 } else {
-                    parse_quote!(let #name = #base[#i];)
+                    quote!(#i)
+                };
+                top.push(if slot.by_ref {
+                    parse_quote!(let #name = &#base[#at];)
+                } else {
+                    parse_quote!(let #name = #base[#at];)
                 });
             }
         }
@@ -1444,10 +1459,20 @@ impl Desugar {
     // (only where `lower` does not take the loop as written)
     fn for_chain(&mut self, for_loop: &syn::ExprForLoop) -> Option<Expr> {
         let (for_loop_pat, for_loop_body) = (&for_loop.pat, &for_loop.body);
+        // The chain's methods, and those of a `zip` argument
+        // (`x.iter().zip(y.iter().rev())`).
         let mut links = Vec::new();
         let mut current = &*for_loop.expr;
         while let Expr::MethodCall(call) = strip_parens(current) {
             links.push(call.method.to_string());
+            if call.method == "zip"
+                && let Some(mut inner) = call.args.first()
+            {
+                while let Expr::MethodCall(call) = strip_parens(inner) {
+                    links.push(call.method.to_string());
+                    inner = &call.receiver;
+                }
+            }
             current = &call.receiver;
         }
         let needed = [
@@ -1545,27 +1570,66 @@ impl Desugar {
     }
 }
 
-/// How many items a chain's positions yield (`count`), how many before
-/// `step_by` (`span`), and the first (`lo`, after `skip`).
-struct Positions {
-    count: TokenStream,
-    span: TokenStream,
-    lo: Option<TokenStream>,
+/// A move of the positions a chain reads: `skip(n)`, `take(n)`,
+/// `step_by(k)`, `rev()`.
+#[derive(PartialEq)]
+enum Move {
+    Skip(Expr),
+    Take(Expr),
+    StepBy(Expr),
+    Rev,
 }
 
-/// The index into the source of item `j`, after `skip`/`take` (from `lo`),
-/// `rev` and `step_by` (in either order).
-fn position(chain: &Chain, j: &Ident, positions: &Positions) -> TokenStream {
-    let Positions { count, span, lo } = positions;
-    let lo = lo.as_ref().map(|lo| quote!(#lo + ));
-    // Left to right, no step goes below zero: `j < count`.
-    match (&chain.step, chain.rev) {
-        (Some(k), true) if chain.rev_then_step => quote!(#lo #span - 1 - #j * #k),
-        (Some(k), true) => quote!(#lo (#count - 1 - #j) * #k),
-        (Some(k), false) => quote!(#lo #j * #k),
-        (None, true) => quote!(#lo #count - 1 - #j),
-        (None, false) => quote!(#lo #j),
+/// The argument of `zip`: the slice it reads, whether it reads it from the
+/// end, and whether its items are references.
+///
+/// `ys`, `&ys`, `ys.iter()`, `ys.iter().rev()`, `ys.iter().copied()`, … (a
+/// `rev` and a `copied`/`cloned` in either order).
+fn zip_operand(other: &Expr) -> (&Expr, bool, bool) {
+    let (mut rev, mut by_ref) = (false, true);
+    let mut current = strip_parens(other);
+    while let Expr::MethodCall(call) = current
+        && call.args.is_empty()
+    {
+        match call.method.to_string().as_str() {
+            "rev" if !rev => rev = true,
+            "copied" | "cloned" if by_ref => by_ref = false,
+            _ => break,
+        }
+        current = strip_parens(&call.receiver);
     }
+    let base = match current {
+        Expr::MethodCall(inner)
+            if (inner.method == "iter" || inner.method == "into_iter") && inner.args.is_empty() =>
+        {
+            &*inner.receiver
+        }
+        // `ys.rev()` is no iterator: left for rustc to reject.
+        _ if rev || !by_ref => return (other, false, true),
+        Expr::Reference(reference) => &*reference.expr,
+        other => other,
+    };
+    (base, rev, by_ref)
+}
+
+/// The index into the source of item `j`: each move, from the last to the
+/// first, maps a position after it to one before it (`counts[k]` items come
+/// before move `k`). No step goes below zero, as `j < count`.
+fn position(chain: &Chain, j: &Ident, counts: &[TokenStream]) -> TokenStream {
+    let mut at = quote!(#j);
+    let mut atomic = true;
+    for (step, before) in chain.moves.iter().zip(counts).rev() {
+        let inner = if atomic { at.clone() } else { quote!((#at)) };
+        at = match step {
+            Move::Skip(n) => quote!(#inner + #n),
+            Move::Take(_) => continue,
+            Move::StepBy(k) if matches!(k, Expr::Lit(_) | Expr::Path(_)) => quote!(#inner * #k),
+            Move::StepBy(k) => quote!(#inner * (#k)),
+            Move::Rev => quote!(#before - 1 - #inner),
+        };
+        atomic = false;
+    }
+    at
 }
 
 /// The methods of `Iterator` and of slices that start one.
@@ -2043,15 +2107,38 @@ mod tests {
     }
 
     #[test]
-    fn a_closure_is_not_inlined_past_a_let_that_shadows_what_it_reads() {
-        let body: syn::Block = syn::parse_quote!({
-            let f = |t: f64| t * a;
-            let a = 2.0;
-            f(x)
-        });
-        assert_eq!(
-            desugared(body.clone()),
-            body.into_token_stream().to_string()
+    fn a_closure_reads_what_it_captured_past_a_let_that_shadows_it() {
+        assert_desugars(
+            syn::parse_quote!({
+                let f = |t: f64| t * a;
+                let a = 2.0;
+                f(x)
+            }),
+            syn::parse_quote!({
+                let __ad_a1 = a.clone();
+                let a = 2.0;
+                {
+                    let t: f64 = x;
+                    t * __ad_a1
+                }
+            }),
+        );
+    }
+
+    #[test]
+    fn each_move_of_the_positions_maps_back_in_turn() {
+        // `rev` then `skip`: item j is the (j + 1)-th from the end.
+        assert_desugars(
+            syn::parse_quote!({ x.iter().rev().skip(1).map(|v| v * v).sum::<f64>() }),
+            syn::parse_quote!({
+                let mut acc: f64 = 0.0;
+                for j in 0..(x.len()).saturating_sub(1) {
+                    let i = x.len() - 1 - (j + 1);
+                    let v = &x[i];
+                    acc += v * v;
+                }
+                acc
+            }),
         );
     }
 

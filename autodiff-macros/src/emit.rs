@@ -1054,16 +1054,41 @@ impl<'a> Body<'a> {
     }
 
     /// Whether `var` borrows an element or field of a value written in place
-    /// (`&y[i]` of a local `y` with `y[j] = …`): it cannot be kept as a
-    /// borrow past the next write, so the tape and the result hold copies.
+    /// (`&y[i]` of a local `y` with `y[j] = …`), or a local value (`&t` of a
+    /// `let t = x[i];` in a loop body, as `for v in x.iter().rev()` binds
+    /// `v`): it cannot be kept as a borrow past the next write or the end of
+    /// the body, so the tape and the result hold copies.
     fn borrows_mutated(&self, var: VarId) -> bool {
         self.f.vars[var].by_ref
-            && self.plan.defining.get(&var).is_some_and(|&id| {
-                matches!(&self.f.stmts[id].op,
-                    Op::Index { base: Operand { kind: OperandKind::Var(base), .. }, borrow: true, .. }
-                    | Op::Field { base: Operand { kind: OperandKind::Var(base), .. }, .. }
-                    if self.f.vars[*base].mutated)
-            })
+            && self
+                .plan
+                .defining
+                .get(&var)
+                .is_some_and(|&id| match &self.f.stmts[id].op {
+                    Op::Index {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(base),
+                                ..
+                            },
+                        borrow: true,
+                        ..
+                    }
+                    | Op::Field {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(base),
+                                ..
+                            },
+                        ..
+                    } => self.f.vars[*base].mutated,
+                    Op::Copy(Operand {
+                        kind: OperandKind::Var(base),
+                        mode: Mode::Borrow,
+                        ..
+                    }) => !self.f.vars[*base].is_param,
+                    _ => false,
+                })
     }
 
     /// The function's result: an element of a local array, or a field, is
@@ -1101,10 +1126,10 @@ impl<'a> Body<'a> {
         }
         let info = &self.f.vars[var];
         let ident = self.ident(var);
-        let value = if info.scalar || (info.by_ref && !self.borrows_mutated(var)) {
-            ident
-        } else if info.by_ref {
+        let value = if self.borrows_mutated(var) {
             quote!(::core::clone::Clone::clone(#ident))
+        } else if info.scalar || info.by_ref {
+            ident
         } else {
             quote!(::core::clone::Clone::clone(&#ident))
         };
@@ -2622,7 +2647,10 @@ impl<'a> Body<'a> {
                         if k > 0 && rule.shape.constant_args() {
                             self.operand(arg)
                         } else {
-                            self.moved(arg, index, false)
+                            // A tuple or array literal owns its elements:
+                            // one the reverse sweep still reads is cloned,
+                            // never borrowed (`[&t1, t2]` does not type).
+                            self.moved(arg, index, rule.shape == crate::ir::MethodShape::Tuple)
                         }
                     })
                     .collect();

@@ -2039,6 +2039,15 @@ impl Lower<'_> {
                 }
             }
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.lower_loop(expr),
+            // `{ let a = 2.0 * x; y = a; }`: a scope run for its assignments.
+            Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+                self.scopes.push(HashMap::new());
+                let tail = self.block(&block.block.stmts);
+                self.scopes.pop();
+                if tail.is_some_and(|tail| self.operand_varied(&tail)) {
+                    self.cx.error_spanned(expr, diagnostics::dropped_value());
+                }
+            }
             _ => {
                 if self.varied(expr) {
                     self.cx.error_spanned(expr, diagnostics::dropped_value());
