@@ -167,3 +167,37 @@ fn test_methods_differentiated_with_respect_to_self() {
     let (_, dx) = line.scaled_grad(3.0);
     assert_eq!(dx, 3.0);
 }
+
+// A `#[grad(wrt(self, …))]` method called on a differentiated parameter
+// from a free function: the gradient reaches the parameter through the
+// method's pullback.
+#[grad(wrt(line, x, y))]
+fn line_loss(line: &Line, x: f64, y: f64) -> f64 {
+    let r = line.at(x.sin()) - y;
+    r * r + line.at(y)
+}
+
+#[grad(wrt(line))]
+fn line_loss_by_value(line: Line, x: f64) -> f64 {
+    line.at(x).powi(2)
+}
+
+#[test]
+fn test_methods_called_on_a_parameter() {
+    let line = Line {
+        slope: 1.5,
+        offset: array![0.5, -2.0],
+    };
+    let (value, (g, dx, dy)) = line_loss_grad(&line, 0.3, 0.8);
+    assert_eq!(value, line_loss(&line, 0.3, 0.8));
+    check(|l: &Line| line_loss(l, 0.3, 0.8), line.clone(), g).assert_close(1e-6);
+    check(
+        |&(x, y): &(f64, f64)| line_loss(&line, x, y),
+        (0.3, 0.8),
+        (dx, dy),
+    )
+    .assert_close(1e-6);
+    let (value, g) = line_loss_by_value_grad(line.clone(), 0.3);
+    assert_eq!(value, line_loss_by_value(line.clone(), 0.3));
+    check(|l: &Line| line_loss_by_value(l.clone(), 0.3), line, g).assert_close(1e-6);
+}

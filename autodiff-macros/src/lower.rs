@@ -64,6 +64,7 @@ pub struct Lowered {
 pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, front: &Front) -> Lowered {
     let mut lower = Lower {
         cx,
+        structs: HashSet::new(),
         vars: Vec::new(),
         stmts: Vec::new(),
         cur: Vec::new(),
@@ -434,6 +435,9 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
 
 struct Lower<'a> {
     cx: &'a mut Errors,
+    /// Parameters of a type the macro does not know (a `#[derive(Params)]`
+    /// struct, say): `p.eval(x)` on one calls the method's pullback.
+    structs: HashSet<VarId>,
     vars: Vec<Var>,
     /// Every statement lowered so far.
     stmts: Vec<Stmt>,
@@ -467,6 +471,9 @@ impl Lower<'_> {
             self.vars[var].elem_scalar =
                 elem_is_float(&input.ty) || generic_elem(&input.ty, sig).is_some();
             self.vars[var].sequence = input.class == TypeClass::Sequence;
+            if input.class == TypeClass::Other && !input.receiver {
+                self.structs.insert(var);
+            }
             self.bind(&name, var);
             params.push(Param {
                 var,
@@ -2405,7 +2412,13 @@ impl Lower<'_> {
             return Op::Opaque(TokenStream::new());
         }
         let receiver_is_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
-        if receiver_is_self {
+        // p.eval(x), `p` a parameter of a type the macro does not know: the
+        // method is `#[grad(wrt(self, …))]` on that type, and its pullback
+        // is called the same way (rustc names the method if it is not).
+        let receiver_is_struct = local_name(&call.receiver)
+            .and_then(|name| self.lookup(&name))
+            .is_some_and(|var| self.structs.contains(&var));
+        if receiver_is_self || receiver_is_struct {
             // self.helper(x): a `#[grad]` method of the same type. Its
             // pullback has a slot for `self` first, as every method's does;
             // `self` is the first argument here, not written in the call.
