@@ -97,6 +97,7 @@ pub mod __private {
     pub use autodiff_runtime::{
         Accumulate, Basis, Differentiable, Dual, NotDifferentiated, Scalar, ScalarOutput,
     };
+    pub use autodiff_runtime::{max_element, min_element};
     pub use core::option::Option;
     pub use std::vec::Vec;
 }

@@ -204,3 +204,39 @@ fn test_softmax_values_against_the_definition() {
     assert!((lse - (1000.0 + 2.0_f64.ln())).abs() < 1e-12);
     assert_eq!(logsumexp(&Array1::<f64>::zeros(0)), f64::NEG_INFINITY);
 }
+
+// ---------------------------------------------------------------- fold for max/min
+
+#[grad]
+fn fold_extremes(z: &Array2<f64>, c: f64) -> f64 {
+    let top = z.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let low = z.mapv(|v| v * v).fold(c, |acc, v| f64::min(acc, *v));
+    top * low + z.fold(-f64::INFINITY, |m: f64, &v: &f64| v.max(m)).sin()
+}
+
+#[test]
+fn test_fold_for_the_largest_and_smallest_element() {
+    let z = matrix(3, 4, 11);
+    for c in [0.5, 1e-4] {
+        // c = 0.5: `low` is an element of z²; c = 1e-4: `low` is c.
+        let (v, (dz, dc)) = fold_extremes_grad(&z, c);
+        assert_eq!(v, fold_extremes(&z, c));
+        check(
+            |(z, c): &(Array2<f64>, f64)| fold_extremes(z, *c),
+            (z.clone(), c),
+            (dz, dc),
+        )
+        .assert_close(TOL);
+    }
+    // The primitives against their definitions.
+    let top = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(autodiff::max_element(&z), top);
+    assert_eq!(
+        autodiff::min_element(&z),
+        z.iter().copied().fold(f64::INFINITY, f64::min)
+    );
+    assert_eq!(
+        autodiff::max_element(&Array1::<f64>::zeros(0)),
+        f64::NEG_INFINITY
+    );
+}

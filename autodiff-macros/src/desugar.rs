@@ -237,6 +237,15 @@ impl VisitMut for Desugar {
                 }
             }
             Expr::MethodCall(call)
+                if call.method == "fold"
+                    && call.args.len() == 2
+                    && !is_iterator(&call.receiver) =>
+            {
+                if let Some(rewritten) = self.fold_extremum(call) {
+                    *expr = rewritten;
+                }
+            }
+            Expr::MethodCall(call)
                 if ["sum", "product", "fold", "collect", "count"]
                     .contains(&call.method.to_string().as_str()) =>
             {
@@ -344,6 +353,101 @@ impl Desugar {
         Some(match bind {
             None => lifted,
             Some((temp, init)) => parse_quote!({ let #temp = #init; #lifted }),
+        })
+    }
+}
+
+impl Desugar {
+    // Input:  z.fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+    // Output: ::autodiff::__private::max_element(&z)
+    // Input:  z.fold(0.0, |m, v| f64::min(m, *v))
+    // Output: ::autodiff::__private::min_element(&z).min(0.0)
+    //
+    // ndarray's `fold` over a whole array, for its largest or smallest
+    // element; any other closure is left as written, and `lower` reports it.
+    fn fold_extremum(&mut self, call: &syn::ExprMethodCall) -> Option<Expr> {
+        let Expr::Closure(closure) = strip_parens(&call.args[1]) else {
+            return None;
+        };
+        let [acc_pat, elem_pat] = [closure.inputs.first()?, closure.inputs.get(1)?];
+        if closure.inputs.len() != 2 || matches!(acc_pat, Pat::Reference(_)) {
+            return None;
+        }
+        let acc = closure_param(acc_pat)?;
+        let elem = closure_param(elem_pat)?;
+        let by_value = matches!(elem_pat, Pat::Reference(_))
+            || matches!(elem_pat, Pat::Type(typed) if matches!(&*typed.pat, Pat::Reference(_)));
+        // The element as the body reads it: `v` after `&v`, else `*v`.
+        let is_elem = |expr: &Expr| match strip_parens(expr) {
+            Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) && !by_value => {
+                local_path(&unary.expr) == Some(&elem)
+            }
+            other => by_value && local_path(other) == Some(&elem),
+        };
+        let is_acc = |expr: &Expr| local_path(expr) == Some(&acc);
+        let mut body = strip_parens(&closure.body);
+        while let Expr::Block(block) = body
+            && block.block.stmts.len() == 1
+            && let Stmt::Expr(inner, None) = &block.block.stmts[0]
+        {
+            body = strip_parens(inner);
+        }
+        let (which, a, b) = match body {
+            Expr::MethodCall(m) if m.args.len() == 1 => (&m.method, &*m.receiver, &m.args[0]),
+            Expr::Call(c) if c.args.len() == 2 => match strip_parens(&c.func) {
+                Expr::Path(path)
+                    if path.path.segments.len() == 2
+                        && ["f64", "f32"]
+                            .iter()
+                            .any(|t| path.path.segments[0].ident == t) =>
+                {
+                    (&path.path.segments[1].ident, &c.args[0], &c.args[1])
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let max = match which.to_string().as_str() {
+            "max" => true,
+            "min" => false,
+            _ => return None,
+        };
+        if !((is_acc(a) && is_elem(b)) || (is_elem(a) && is_acc(b))) {
+            return None;
+        }
+        let receiver = match strip_parens(&call.receiver) {
+            Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
+            receiver => receiver,
+        };
+        let array: Expr = match local_path(receiver) {
+            Some(name) if self.borrowed_arrays.contains(name) => parse_quote!(#name),
+            Some(name) => parse_quote!(&#name),
+            None => parse_quote!(&(#receiver)),
+        };
+        let (primitive, neutral) = if max {
+            (quote!(max_element), "NEG_INFINITY")
+        } else {
+            (quote!(min_element), "INFINITY")
+        };
+        let extremum: Expr = parse_quote!(::autodiff::__private::#primitive(#array));
+        // `init` as ±∞ (`f64::NEG_INFINITY`, `-f64::INFINITY`) changes nothing.
+        let init = &call.args[0];
+        let neutral_init = match strip_parens(init) {
+            Expr::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == neutral),
+            Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) && max => {
+                matches!(strip_parens(&unary.expr), Expr::Path(path)
+                    if path.path.segments.last().is_some_and(|s| s.ident == "INFINITY"))
+            }
+            _ => false,
+        };
+        Some(if neutral_init {
+            extremum
+        } else {
+            parse_quote!(#extremum.#which(#init))
         })
     }
 }

@@ -201,4 +201,6 @@ diagnostics! {
         ui: "ndarray/mean-without-unwrap.rs";
     map_closure(name) => "`{name}` is differentiated by applying its closure to the whole array, and this closure is not built from arithmetic, `powi`, float methods ndarray arrays have, and `sigmoid`/`relu`/`softplus`: write it with those, or loop over the elements",
         ui: "ndarray/mapv-closure.rs";
+    array_fold() => "ndarray's `fold` is differentiated for the largest or smallest element, `a.fold(f64::NEG_INFINITY, |m, &v| m.max(v))` (or `min`): write other folds with `mapv` and `sum`, or as a `#[grad]` function with a loop",
+        ui: "ndarray/fold-not-extremum.rs";
 }

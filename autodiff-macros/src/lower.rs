@@ -786,7 +786,8 @@ impl Lower<'_> {
                 _ => self.operand_scalar(recv),
             },
             Op::Primitive { rule, args, .. } => match rule.rule {
-                "sum" | "mean" | "norm" | "norm_sq" | "dot" | "logsumexp" => true,
+                "sum" | "mean" | "norm" | "norm_sq" | "dot" | "logsumexp" | "max_element"
+                | "min_element" => true,
                 "matmul" | "transpose" | "tuple" | "array" => false,
                 _ if rule.shape.makes_array() => false,
                 _ => args.iter().all(|arg| self.operand_scalar(arg)),
@@ -2432,6 +2433,10 @@ impl Lower<'_> {
                 args,
             });
         }
+        if name == "fold" && !crate::desugar::is_iterator(&call.receiver) {
+            self.cx.error(call.method.span(), diagnostics::array_fold());
+            return Op::Opaque(TokenStream::new());
+        }
         if let Some(link) = crate::desugar::iterator_culprit(call) {
             self.cx
                 .error(link.span(), diagnostics::iterator_chain(link));
@@ -2791,6 +2796,12 @@ fn is_runtime_path(path: &syn::Path) -> bool {
         2 => {
             let krate = path.segments[0].ident.to_string();
             krate == "autodiff" || krate == "autodiff_runtime"
+        }
+        // `::autodiff::__private::max_element`, as `desugar` writes it.
+        3 => {
+            path.leading_colon.is_some()
+                && path.segments[0].ident == "autodiff"
+                && path.segments[1].ident == "__private"
         }
         _ => false,
     }

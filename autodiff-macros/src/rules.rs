@@ -85,6 +85,8 @@ pub static PRIMITIVES: &[MethodRule] = &[
     rule("matmul", "matmul", MethodShape::Bilinear),
     rule("dot", "dot", MethodShape::Bilinear),
     unary("logsumexp"),
+    unary("max_element"),
+    unary("min_element"),
     rule("logsumexp_axis", "logsumexp_axis", MethodShape::AxisWise),
     rule("softmax", "softmax", MethodShape::AxisWise),
     rule("log_softmax", "log_softmax", MethodShape::AxisWise),

@@ -2,7 +2,7 @@
 //! `row`, `column`, `index_axis`, `slice` and `insert_axis`, and the
 //! primitives [`softmax`], [`log_softmax`], [`logsumexp`] and
 //! [`logsumexp_axis`] (stable: the largest element of each lane is
-//! subtracted before the exponentials).
+//! subtracted before the exponentials), [`max_element`] and [`min_element`].
 //!
 //! The pullbacks take the operand `x` (for its shape), the method's constant
 //! arguments as the user wrote them (an `Axis`, an index, an `s![…]`), the
@@ -392,6 +392,92 @@ where
         g.zip_mut_with(&y, |g, &y| *g = *g - y.exp() * s);
     }
     g
+}
+
+/// The largest element, as `x.fold(-inf, |m, &v| m.max(v))` computes it:
+/// NaNs are passed over, and an empty array gives `-inf`.
+///
+/// `#[grad]` writes `x.fold(init, |m, &v| m.max(v))` on a differentiated
+/// array as `max_element(&x).max(init)`.
+///
+/// ```
+/// use ndarray::array;
+/// assert_eq!(autodiff_runtime::max_element(&array![[1.0_f64, 4.0], [-2.0, 3.0]]), 4.0);
+/// ```
+pub fn max_element<A, S, D>(x: &ArrayBase<S, D>) -> A
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    x.fold(A::neg_infinity(), |m, &v| m.max(v))
+}
+
+/// The smallest element, as `x.fold(inf, |m, &v| m.min(v))` computes it:
+/// NaNs are passed over, and an empty array gives `inf`.
+///
+/// ```
+/// use ndarray::array;
+/// assert_eq!(autodiff_runtime::min_element(&array![[1.0_f64, 4.0], [-2.0, 3.0]]), -2.0);
+/// ```
+pub fn min_element<A, S, D>(x: &ArrayBase<S, D>) -> A
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    x.fold(A::infinity(), |m, &v| m.min(v))
+}
+
+/// `d` at the first element equal to `y`, in logical order, 0 elsewhere
+/// (0 everywhere when none is: `y` NaN or infinite from an empty array).
+fn at_first<A, S, D>(x: &ArrayBase<S, D>, y: &A, d: &A) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let mut g = Array::zeros(x.raw_dim());
+    if let Some((slot, _)) = g.iter_mut().zip(x.iter()).find(|(_, v)| *v == y) {
+        *slot = *d;
+    }
+    g
+}
+
+/// Pullback of [`max_element`]: `d` at the largest element (the first of
+/// equal ones), 0 elsewhere.
+///
+/// ```
+/// use autodiff_runtime::rules::max_element_pullback;
+/// use ndarray::array;
+/// let x = array![1.0_f64, 4.0, 4.0];
+/// assert_eq!(max_element_pullback(&x, &4.0, &2.0), array![0.0, 2.0, 0.0]);
+/// ```
+pub fn max_element_pullback<A, S, D>(x: &ArrayBase<S, D>, y: &A, d: &A) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    at_first(x, y, d)
+}
+
+/// Pullback of [`min_element`]: `d` at the smallest element (the first of
+/// equal ones), 0 elsewhere.
+///
+/// ```
+/// use autodiff_runtime::rules::min_element_pullback;
+/// use ndarray::array;
+/// let x = array![[1.0_f64, -4.0], [0.0, 3.0]];
+/// assert_eq!(min_element_pullback(&x, &-4.0, &2.0), array![[0.0, 2.0], [0.0, 0.0]]);
+/// ```
+pub fn min_element_pullback<A, S, D>(x: &ArrayBase<S, D>, y: &A, d: &A) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    at_first(x, y, d)
 }
 
 /// Pullback of [`logsumexp`]: `dxᵢ = d · exp(xᵢ − y)` (the softmax of `x`);

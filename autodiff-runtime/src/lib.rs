@@ -5,7 +5,8 @@
 //! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`],
 //! [`matmul`], [`dot`], [`transpose`], [`sum`], [`mean`], [`norm`],
 //! [`norm_sq`], [`softmax`], [`log_softmax`], [`logsumexp`],
-//! [`logsumexp_axis`]) are ordinary functions, usable outside `#[grad]` too.
+//! [`logsumexp_axis`], [`max_element`], [`min_element`]) are ordinary
+//! functions, usable outside `#[grad]` too.
 //!
 //! Scalars are `f32` and `f64`; arrays are ndarray's `ArrayBase<S, D>` of
 //! either (owned, views, any dimension), with the owned `Array<A, D>` as
@@ -37,7 +38,7 @@ mod softplus;
 mod tangent;
 mod tuple;
 
-pub use axis::{log_softmax, logsumexp, logsumexp_axis, softmax};
+pub use axis::{log_softmax, logsumexp, logsumexp_axis, max_element, min_element, softmax};
 pub use check::{CheckReport, check, check_with};
 pub use dual::Dual;
 pub use linalg::{Matmul, dot, matmul, transpose};
