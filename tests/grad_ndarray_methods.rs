@@ -1,7 +1,9 @@
 //! ndarray's everyday methods under `#[grad]`: `mapv`/`map` with a closure or
 //! a fn path, `sum_axis`, `mean_axis(…).unwrap()`, `mean().unwrap()`, `row`,
-//! `column`, `index_axis`, `slice(s![…])`, `insert_axis`, and the primitives
-//! `softmax`, `log_softmax`, `logsumexp`, `logsumexp_axis`. Each function is
+//! `column`, `index_axis`, `slice(s![…])`, `insert_axis`,
+//! `into_shape_with_order`, `to_shape`, `fold` for the largest or smallest
+//! element, and the primitives `softmax`, `log_softmax`, `logsumexp`,
+//! `logsumexp_axis`, `max_element`, `min_element`. Each function is
 //! checked against central finite differences of itself.
 
 use autodiff::{check, grad, log_softmax, logsumexp, logsumexp_axis, sigmoid, softmax, sum};
@@ -239,4 +241,35 @@ fn test_fold_for_the_largest_and_smallest_element() {
         autodiff::max_element(&Array1::<f64>::zeros(0)),
         f64::NEG_INFINITY
     );
+}
+
+// ---------------------------------------------------------------- reshapes
+
+#[grad]
+fn reshapes(z: &Array2<f64>, v: &Array1<f64>) -> f64 {
+    // An owned intermediate reshaped by value (the reverse sweep reads its
+    // shape: the forward sweep reshapes a copy), a reference reshaped with
+    // `to_shape`, and a column-major `to_shape`.
+    let w = z * 2.0;
+    let flat = w.into_shape_with_order(6).unwrap();
+    let m = v.to_shape((3, 2)).unwrap();
+    let c = z
+        .to_shape(((3, 2), ndarray::Order::ColumnMajor))
+        .expect("six elements");
+    let r = z.exp().into_shape_with_order((3, 2)).unwrap();
+    (flat.mapv(f64::sin).sum() + (&m * &c).sum() + (&r * &m).sum()) * 0.1
+}
+
+#[test]
+fn test_reshapes() {
+    let z = matrix(2, 3, 5);
+    let v = Array1::from_iter(matrix(1, 6, 6));
+    let (y, (dz, dv)) = reshapes_grad(&z, &v);
+    assert_eq!(y, reshapes(&z, &v));
+    check(
+        |(z, v): &(Array2<f64>, Array1<f64>)| reshapes(z, v),
+        (z.clone(), v.clone()),
+        (dz, dv),
+    )
+    .assert_close(TOL);
 }

@@ -2624,7 +2624,14 @@ impl<'a> Body<'a> {
                 ..
             } => {
                 let args: Vec<TokenStream> = args.iter().map(|arg| self.operand(arg)).collect();
-                let recv_tokens = self.operand(recv);
+                // `a.insert_axis(k)`, `a.into_shape_with_order(s)` take `a` by
+                // value: a copy, if the reverse sweep still reads it.
+                let recv_tokens = if CONSUMING.contains(&rule.name) {
+                    let moved = self.moved(recv, index, true);
+                    quote!((#moved))
+                } else {
+                    self.operand(recv)
+                };
                 let call = match qualified {
                     Some(path) => quote!(#path::#method(#recv_tokens, #(#args),*)),
                     None => match recv.kind {
@@ -2700,6 +2707,9 @@ impl<'a> Body<'a> {
 }
 
 /// `m::foo::<T>` → `m::__foo_pullback::<T>`; `self.foo` → `self.__foo_pullback`.
+/// ndarray's methods that take the array by value.
+const CONSUMING: &[&str] = &["insert_axis", "into_shape_with_order"];
+
 fn pullback_callee(callee: &Callee) -> TokenStream {
     match callee {
         Callee::Path(path) => {

@@ -70,6 +70,12 @@ pub static METHODS: &[MethodRule] = &[
     rule("index_axis", "index_axis", MethodShape::Select(2)),
     rule("slice", "slice", MethodShape::Select(1)),
     rule("insert_axis", "insert_axis", MethodShape::Select(1)),
+    unwrapped(rule(
+        "into_shape_with_order",
+        "into_shape_with_order",
+        MethodShape::Select(1),
+    )),
+    unwrapped(rule("to_shape", "to_shape", MethodShape::Select(1))),
 ];
 
 /// Runtime functions, called as `sigmoid(x)` or `autodiff::sigmoid(x)`.

@@ -1,5 +1,6 @@
 //! Along an axis, and parts of an array: ndarray's `sum_axis`, `mean_axis`,
-//! `row`, `column`, `index_axis`, `slice` and `insert_axis`, and the
+//! `row`, `column`, `index_axis`, `slice`, `insert_axis`,
+//! `into_shape_with_order` and `to_shape`, and the
 //! primitives [`softmax`], [`log_softmax`], [`logsumexp`] and
 //! [`logsumexp_axis`] (stable: the largest element of each lane is
 //! subtracted before the exponentials), [`max_element`] and [`min_element`].
@@ -9,7 +10,9 @@
 //! output `y` where the derivative reads it, and the adjoint `d`; each
 //! returns a fresh array of `x`'s shape.
 
-use ndarray::{Array, ArrayBase, Axis, Data, Dimension, Ix1, Ix2, RemoveAxis, SliceArg};
+use ndarray::{
+    Array, ArrayBase, Axis, Data, Dimension, Ix1, Ix2, Order, RemoveAxis, ShapeArg, SliceArg,
+};
 use num_traits::{Float, NumCast};
 
 use crate::array::Element;
@@ -189,6 +192,67 @@ where
     let mut g = Array::zeros(x.raw_dim());
     g.slice_mut(info).assign(d);
     g
+}
+
+/// Pullback of `x.into_shape_with_order(shape)` and `x.to_shape(shape)`:
+/// `d` read back into `x`'s shape, in the order `shape` names (row-major
+/// unless it says otherwise), as the forward reshape read `x`.
+///
+/// ```
+/// use autodiff_runtime::rules::into_shape_with_order_pullback;
+/// use ndarray::{Order, array};
+/// let x = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let d = array![10.0, 20.0, 30.0, 40.0, 50.0, 60.0];
+/// assert_eq!(into_shape_with_order_pullback(&x, 6, &d), array![[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]]);
+/// let g = into_shape_with_order_pullback(&x, (6, Order::ColumnMajor), &d);
+/// assert_eq!(g, array![[10.0, 30.0, 50.0], [20.0, 40.0, 60.0]]);
+/// ```
+pub fn into_shape_with_order_pullback<A, S, S2, D, E>(
+    x: &ArrayBase<S, D>,
+    shape: E,
+    d: &ArrayBase<S2, E::Dim>,
+) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    S2: Data<Elem = A>,
+    D: Dimension,
+    E: ShapeArg,
+{
+    let (_, order) = shape.into_shape_and_order();
+    let order = order.unwrap_or(Order::RowMajor);
+    match d.to_shape((x.raw_dim(), order)) {
+        Ok(g) => g.into_owned(),
+        Err(_) => panic!(
+            "the adjoint of a reshape has shape {:?}, which does not fit the operand's shape {:?}",
+            d.shape(),
+            x.shape()
+        ),
+    }
+}
+
+/// Pullback of `x.to_shape(shape)`: as [`into_shape_with_order_pullback`].
+///
+/// ```
+/// use autodiff_runtime::rules::to_shape_pullback;
+/// use ndarray::array;
+/// let x = array![1.0_f64, 2.0, 3.0, 4.0];
+/// assert_eq!(to_shape_pullback(&x, (2, 2), &array![[1.0, 2.0], [3.0, 4.0]]), x);
+/// ```
+#[inline]
+pub fn to_shape_pullback<A, S, S2, D, E>(
+    x: &ArrayBase<S, D>,
+    shape: E,
+    d: &ArrayBase<S2, E::Dim>,
+) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    S2: Data<Elem = A>,
+    D: Dimension,
+    E: ShapeArg,
+{
+    into_shape_with_order_pullback(x, shape, d)
 }
 
 /// Pullback of `x.insert_axis(axis)`: `d` without the new axis of length 1.

@@ -13,10 +13,10 @@
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 pub use crate::axis::{
-    column_pullback, index_axis_pullback, insert_axis_pullback, log_softmax_pullback,
-    logsumexp_axis_pullback, logsumexp_pullback, max_element_pullback, mean_axis_pullback,
-    min_element_pullback, row_pullback, slice_pullback, softmax_pullback, sum_axis_pullback,
-    view_pullback,
+    column_pullback, index_axis_pullback, insert_axis_pullback, into_shape_with_order_pullback,
+    log_softmax_pullback, logsumexp_axis_pullback, logsumexp_pullback, max_element_pullback,
+    mean_axis_pullback, min_element_pullback, row_pullback, slice_pullback, softmax_pullback,
+    sum_axis_pullback, to_shape_pullback, view_pullback,
 };
 use crate::float::FloatRules;
 use crate::linalg::{DotRule, MatmulRule, TransposeRule};
