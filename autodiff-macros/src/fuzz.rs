@@ -413,6 +413,28 @@ fn expr() -> BoxedStrategy<Ts> {
                         .prop_map(|(a, op, b)| quote!(#a #op #b))
                         .boxed(),
                 ),
+                // Rust as people write it: iterator chains (with `zip`
+                // of a reversed side and moves in any order), closures,
+                // tuples, `return` inside an `if` value, ndarray's folds.
+                (
+                    3,
+                    (e.clone(), e.clone(), 0..12_usize)
+                        .prop_map(|(a, b, shape)| match shape {
+                            0 => quote!(x.iter().map(|v| v * #a).sum::<f64>()),
+                            1 => quote!(s.iter().zip(x.iter().rev()).map(|(p, q)| p * q + #a).sum::<f64>()),
+                            2 => quote!(x.iter().rev().skip(1).step_by(2).fold(#a, |acc, &v| acc * #b + v)),
+                            3 => quote!(x.windows(2).map(|w| (w[1] - w[0]) * #a).sum::<f64>()),
+                            4 => quote!(x.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+                            5 => quote!({ let f = |v: f64| v * #a; let a = #b; f(a) + f(#b) }),
+                            6 => quote!({ let (p, [q, r]) = (#a, [#b, 1.0]); p * q - r }),
+                            7 => quote!(if #a > 0.0 { if #b < 0.0 { return #b; } #a } else { { let u = 1.0; #b * u } }),
+                            8 => quote!(x.iter().filter(|v| **v > #a).count() as f64),
+                            9 => quote!(x.iter().enumerate().map(|(i, v)| v * i as f64).collect::<Vec<_>>()),
+                            10 => quote!(z.fold(#a, |m, &v| m.max(v))),
+                            _ => quote!(p.eval(#a).powi(2)),
+                        })
+                        .boxed(),
+                ),
                 (
                     1,
                     (name(), compound_op(), e.clone())

@@ -213,7 +213,8 @@ impl Gen<'_> {
         self.line(&format!(
             "let mut {t} = if {} > {k1} {{ if {} < {k2} {{ return {}; }} {} }} else {{ {} }};",
             first(&c1),
-            first(&c2),
+            // `x as f64 < k` would read `f64<` as generic arguments.
+            c2.paren(),
             r.s,
             e1.s,
             e2.s
