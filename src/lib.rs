@@ -94,6 +94,7 @@ pub mod __private {
     pub use autodiff_macros::{__listing, __rule_table};
     pub use autodiff_runtime::checkpoint;
     pub use autodiff_runtime::rules;
+    pub use autodiff_runtime::rules::{concatenate2, concatenate3, stack2, stack3};
     pub use autodiff_runtime::{
         Accumulate, Basis, Differentiable, Dual, NotDifferentiated, Scalar, ScalarOutput,
     };

@@ -273,3 +273,35 @@ fn test_reshapes() {
     )
     .assert_close(TOL);
 }
+
+// ---------------------------------------------------------------- concatenate and stack
+
+#[grad]
+fn joins(a: &Array2<f64>, b: &Array2<f64>, v: &Array1<f64>) -> f64 {
+    let c = ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap();
+    let e = a.exp();
+    let s = ndarray::stack(Axis(1), &[a.view(), e.view(), b.view()]).expect("same shapes");
+    let eb = b.exp();
+    let m = ndarray::concatenate![Axis(1), e, eb, e];
+    let v2 = v * 2.0;
+    let w = ndarray::stack![Axis(0), v2, v.mapv(f64::sin)];
+    (c.mapv(f64::sin).sum()
+        + (&s * &s).sum() * 0.1
+        + m.sum_axis(Axis(0)).mapv(f64::tanh).sum()
+        + w.mapv(f64::cos).sum())
+        * 0.5
+}
+
+#[test]
+fn test_concatenate_and_stack() {
+    let (a, b) = (matrix(2, 3, 7), matrix(2, 3, 8));
+    let v = Array1::from_iter(matrix(1, 2, 9));
+    let (y, (da, db, dv)) = joins_grad(&a, &b, &v);
+    assert_eq!(y, joins(&a, &b, &v));
+    check(
+        |(a, b, v): &(Array2<f64>, Array2<f64>, Array1<f64>)| joins(a, b, v),
+        (a.clone(), b.clone(), v.clone()),
+        (da, db, dv),
+    )
+    .assert_close(TOL);
+}

@@ -974,3 +974,38 @@ fn test_moves_in_any_order() {
         }
     }
 }
+
+// A local array of computed values read by index with `|&v|` (after `rev`
+// and `skip`, and a `zip` with itself reversed): each element is a copy,
+// also where the macro cannot tell the element type (a call's result).
+#[grad(wrt(x))]
+fn local_array_moves(x: f64, y: f64) -> f64 {
+    let parts = [
+        x * 0.1,
+        y.powi(1),
+        (x + y).atan(),
+        scaled(1, x, y),
+        y.atan2((x * 0.1).exp()),
+    ];
+    let a = parts
+        .iter()
+        .rev()
+        .skip(2)
+        .map(|&v| v.mul_add(v, v))
+        .sum::<f64>();
+    let b = parts
+        .iter()
+        .zip(parts.iter().rev())
+        .map(|(&p, &q)| f64::atan2(p, q.exp() + 1.0))
+        .sum::<f64>();
+    a * b
+}
+
+#[test]
+fn test_local_array_moves() {
+    for (x, y) in [(0.3, 0.7), (-1.2, 0.4)] {
+        let (v, dx) = local_array_moves_grad(x, y);
+        assert_eq!(v, local_array_moves(x, y));
+        check(|&x: &f64| local_array_moves(x, y), x, dx).assert_close(1e-6);
+    }
+}

@@ -130,13 +130,12 @@ pub fn differentiable_operands(op: &Op) -> Vec<&Operand> {
                 std::iter::once(recv).chain(args).collect()
             }
         }
-        Op::Primitive { rule, args, .. } => {
-            if rule.shape.constant_args() {
-                args.iter().take(1).collect()
-            } else {
-                args.iter().collect()
-            }
-        }
+        Op::Primitive { rule, args, .. } => args
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !rule.shape.constant_at(*k))
+            .map(|(_, arg)| arg)
+            .collect(),
         Op::Call(call) => call.args.iter().collect(),
         Op::Index { base, .. } | Op::Field { base, .. } => vec![base],
         Op::SetIndex { value, .. } => vec![value],

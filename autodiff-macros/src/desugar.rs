@@ -236,6 +236,25 @@ impl VisitMut for Desugar {
                     *expr = self.inline_call(closure, &call.args);
                 }
             }
+            // concatenate(Axis(0), &[a.view(), b.view()]).unwrap()
+            Expr::MethodCall(call)
+                if (call.method == "unwrap" && call.args.is_empty())
+                    || (call.method == "expect" && call.args.len() == 1) =>
+            {
+                if let Expr::Call(inner) = strip_parens(&call.receiver)
+                    && let Some(joined) = self.join_call(inner)
+                {
+                    *expr = joined;
+                }
+            }
+            // concatenate![Axis(0), a, b], stack![Axis(1), a, b, c]
+            Expr::Macro(mac) => {
+                if let Some(mut joined) = self.join_macro(&mac.mac) {
+                    // The arguments were tokens in the macro: rewritten now.
+                    visit_mut::visit_expr_mut(self, &mut joined);
+                    *expr = joined;
+                }
+            }
             Expr::MethodCall(call)
                 if call.method == "fold"
                     && call.args.len() == 2
@@ -358,6 +377,76 @@ impl Desugar {
 }
 
 impl Desugar {
+    // Input:  ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap()
+    // Output: ::autodiff::__private::concatenate2(Axis(0), &a, &b)
+    //
+    // Two or three arrays, `concatenate` or `stack`, under `.unwrap()` or
+    // `.expect(…)`; anything else is left as written.
+    fn join_call(&self, call: &syn::ExprCall) -> Option<Expr> {
+        let Expr::Path(path) = strip_parens(&call.func) else {
+            return None;
+        };
+        let name = join_name(&path.path)?;
+        let [axis, parts] = [call.args.first()?, call.args.get(1)?];
+        if call.args.len() != 2 {
+            return None;
+        }
+        let Expr::Reference(slice) = strip_parens(parts) else {
+            return None;
+        };
+        let Expr::Array(list) = strip_parens(&slice.expr) else {
+            return None;
+        };
+        let parts: Vec<&Expr> = list.elems.iter().collect();
+        self.join(name, axis, &parts)
+    }
+
+    // Input:  concatenate![Axis(0), a, b]
+    // Output: ::autodiff::__private::concatenate2(Axis(0), &a, &b)
+    fn join_macro(&self, mac: &syn::Macro) -> Option<Expr> {
+        let name = join_name(&mac.path)?;
+        let args = mac
+            .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+            .ok()?;
+        let (axis, parts) = args
+            .iter()
+            .collect::<Vec<_>>()
+            .split_first()
+            .map(|(a, p)| (*a, p.to_vec()))?;
+        self.join(name, axis, &parts)
+    }
+
+    fn join(&self, name: &str, axis: &Expr, parts: &[&Expr]) -> Option<Expr> {
+        if !(2..=3).contains(&parts.len()) {
+            return None;
+        }
+        let primitive = format_ident!("{name}{}", parts.len());
+        let refs: Vec<Expr> = parts
+            .iter()
+            .map(|part| {
+                // `a.view()`, `&a`, `a`: the array itself, borrowed.
+                let mut array = strip_parens(part);
+                if let Expr::MethodCall(view) = array
+                    && view.method == "view"
+                    && view.args.is_empty()
+                {
+                    array = strip_parens(&view.receiver);
+                }
+                if let Expr::Reference(reference) = array
+                    && reference.mutability.is_none()
+                {
+                    array = strip_parens(&reference.expr);
+                }
+                match local_path(array) {
+                    Some(name) if self.borrowed_arrays.contains(name) => parse_quote!(#name),
+                    Some(name) => parse_quote!(&#name),
+                    None => parse_quote!(&(#array)),
+                }
+            })
+            .collect();
+        Some(parse_quote!(::autodiff::__private::#primitive(#axis, #(#refs),*)))
+    }
+
     // Input:  z.fold(f64::NEG_INFINITY, |m, &v| m.max(v))
     // Output: ::autodiff::__private::max_element(&z)
     // Input:  z.fold(0.0, |m, v| f64::min(m, *v))
@@ -450,6 +539,22 @@ impl Desugar {
             parse_quote!(#extremum.#which(#init))
         })
     }
+}
+
+/// `concatenate`, `stack`, `ndarray::concatenate`, …: the join it names.
+fn join_name(path: &syn::Path) -> Option<&'static str> {
+    let last = path.segments.last()?;
+    let name = match last.ident.to_string().as_str() {
+        "concatenate" => "concatenate",
+        "stack" => "stack",
+        _ => return None,
+    };
+    let prefix_ok = match path.segments.len() {
+        1 => path.leading_colon.is_none(),
+        2 => path.segments[0].ident == "ndarray",
+        _ => false,
+    };
+    (prefix_ok && last.arguments.is_none()).then_some(name)
 }
 
 /// The name a closure parameter binds: `v`, `v: f64`, `&v`.

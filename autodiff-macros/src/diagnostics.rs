@@ -203,4 +203,6 @@ diagnostics! {
         ui: "ndarray/mapv-closure.rs";
     array_fold() => "ndarray's `fold` is differentiated for the largest or smallest element, `a.fold(f64::NEG_INFINITY, |m, &v| m.max(v))` (or `min`): write other folds with `mapv` and `sum`, or as a `#[grad]` function with a loop",
         ui: "ndarray/fold-not-extremum.rs";
+    array_join(name) => "`{name}` is differentiated for two or three arrays, as `{name}(axis, &[a.view(), b.view()]).unwrap()` (or `.expect(…)`) or `{name}![axis, a, b]`: join more in steps",
+        ui: "ndarray/join-of-four.rs";
 }

@@ -2651,7 +2651,7 @@ impl<'a> Body<'a> {
                     .iter()
                     .enumerate()
                     .map(|(k, arg)| {
-                        if k > 0 && rule.shape.constant_args() {
+                        if rule.shape.constant_at(k) {
                             self.operand(arg)
                         } else {
                             // A tuple or array literal owns its elements:

@@ -335,6 +335,10 @@ pub enum MethodShape {
     /// constant, and the pullback reads the output:
     /// `softmax_pullback(&x, axis, &y, &d)`.
     AxisWise,
+    /// `concatenate2(axis, a, b)`, `stack3(axis, a, b, c)`: the `n` arrays
+    /// after the axis (a constant, first) are joined; the pullback to array
+    /// `k` is `concatenate2_pullback_k(axis, &a, &b, &d)`.
+    Join(u8),
     /// `(a, b)` built from differentiated values: `tuple_pullback_0(&d)`,
     /// `tuple_pullback_1(&d)`, … (component `k` of the adjoint).
     Tuple,

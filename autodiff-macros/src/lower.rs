@@ -814,14 +814,10 @@ impl Lower<'_> {
                     || (!rule.shape.constant_args()
                         && args.iter().any(|arg| self.operand_varied(arg)))
             }
-            Op::Primitive { rule, args, .. } => {
-                let args = if rule.shape.constant_args() {
-                    &args[..1]
-                } else {
-                    &args[..]
-                };
-                args.iter().any(|arg| self.operand_varied(arg))
-            }
+            Op::Primitive { rule, args, .. } => args
+                .iter()
+                .enumerate()
+                .any(|(k, arg)| !rule.shape.constant_at(k) && self.operand_varied(arg)),
             Op::Call(call) => call.args.iter().any(|arg| self.operand_varied(arg)),
             Op::Index { base, .. } | Op::Field { base, .. } => self.operand_varied(base),
             Op::Opaque(_) | Op::SetIndex { .. } => false,
@@ -1912,7 +1908,14 @@ impl Lower<'_> {
         };
         match pat {
             Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
-                let op = self.op(&init.expr);
+                let mut op = self.op(&init.expr);
+                // `let v = x[i];` copies the element (Rust allows it only
+                // for a `Copy` one), whatever the macro knows of its type.
+                if let (Op::Index { borrow, .. }, Expr::Index(_)) =
+                    (&mut op, strip_parens(&init.expr))
+                {
+                    *borrow = false;
+                }
                 let name = ident.ident.to_string();
                 let var = self.define(Some(&name), op, ty, ident.ident.span());
                 self.bind(&name, var);
@@ -2433,6 +2436,19 @@ impl Lower<'_> {
                 args,
             });
         }
+        // concatenate(axis, &[…]).unwrap() of more arrays than `desugar` joins.
+        if (name == "unwrap" || name == "expect")
+            && let Expr::Call(inner) = strip_parens(&call.receiver)
+            && let Expr::Path(func) = strip_parens(&inner.func)
+            && let Some(last) = func.path.segments.last()
+            && (last.ident == "concatenate" || last.ident == "stack")
+        {
+            self.cx.error(
+                last.ident.span(),
+                diagnostics::array_join(last.ident.to_string()),
+            );
+            return Op::Opaque(TokenStream::new());
+        }
         if name == "fold" && !crate::desugar::is_iterator(&call.receiver) {
             self.cx.error(call.method.span(), diagnostics::array_fold());
             return Op::Opaque(TokenStream::new());
@@ -2561,6 +2577,15 @@ impl Lower<'_> {
                 callee: func.to_token_stream(),
                 args,
             };
+        }
+
+        // concatenate(axis, &[a.view(), …]) that `desugar` did not take.
+        if matches!(name.as_str(), "concatenate" | "stack")
+            && (path.segments.len() == 1 || path.segments[0].ident == "ndarray")
+        {
+            self.cx
+                .error(last.ident.span(), diagnostics::array_join(&name));
+            return Op::Opaque(TokenStream::new());
         }
 
         // foo(x): another `#[grad]` function, through its pullback.

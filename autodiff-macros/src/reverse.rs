@@ -428,6 +428,18 @@ pub(crate) fn rule_pullbacks(
                 }
             }
         }
+        // concatenate2(axis, a, b): part k of the adjoint flows back into
+        // array k.
+        (MethodShape::Join(_), [axis, parts @ ..]) => {
+            for (k, part) in parts.iter().enumerate().rev() {
+                if let Some(target) = is_active(part) {
+                    let mut args = vec![RuleArg::Int((*axis).clone())];
+                    args.extend(parts.iter().map(|p| primal(p)));
+                    args.push(RuleArg::Adjoint(def));
+                    pullbacks.push((target, format!("{name}_pullback_{k}"), args));
+                }
+            }
+        }
         // (a, b): component k of the adjoint flows back into operand k.
         (MethodShape::Tuple, operands) => {
             for (k, operand) in operands.iter().enumerate().rev() {

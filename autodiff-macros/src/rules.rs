@@ -96,6 +96,12 @@ pub static PRIMITIVES: &[MethodRule] = &[
     rule("logsumexp_axis", "logsumexp_axis", MethodShape::AxisWise),
     rule("softmax", "softmax", MethodShape::AxisWise),
     rule("log_softmax", "log_softmax", MethodShape::AxisWise),
+    // `concatenate(axis, &[a.view(), b.view()]).unwrap()`, `stack![axis, a, b]`,
+    // as `desugar::join` writes them.
+    rule("concatenate2", "concatenate2", MethodShape::Join(2)),
+    rule("concatenate3", "concatenate3", MethodShape::Join(3)),
+    rule("stack2", "stack2", MethodShape::Join(2)),
+    rule("stack3", "stack3", MethodShape::Join(3)),
 ];
 
 /// A tuple built from differentiated values, `(a, b)`: a [`crate::ir::Op::Primitive`]
@@ -213,6 +219,14 @@ pub static PRIVATE_ITEMS: &[&str] = &[
     // The segments and the snapshot schedule of `#[checkpoint]` loops:
     // [`CHECKPOINT_ITEMS`].
     "checkpoint",
+    // The primitives `desugar` writes for ndarray's `fold` (max/min),
+    // `concatenate` and `stack`.
+    "max_element",
+    "min_element",
+    "concatenate2",
+    "concatenate3",
+    "stack2",
+    "stack3",
 ];
 
 /// The items of `::autodiff::__private::checkpoint` that generated code
@@ -292,6 +306,9 @@ impl MethodShape {
             MethodShape::Clamp => &["x", "lo", "hi"],
             // One per component, up to `ARRAY_MAX`: `tuple_pullback_0`, ….
             MethodShape::Tuple => &["0", "1", "2", "3", "4", "5", "6", "7"],
+            // One per array after the axis: `concatenate2_pullback_0`, ….
+            MethodShape::Join(2) => &["0", "1"],
+            MethodShape::Join(_) => &["0", "1", "2"],
         }
     }
 
@@ -304,7 +321,16 @@ impl MethodShape {
             | MethodShape::Powi
             | MethodShape::AxisWise => 1,
             MethodShape::MulAdd | MethodShape::Clamp => 2,
-            MethodShape::Select(n) => usize::from(n),
+            MethodShape::Select(n) | MethodShape::Join(n) => usize::from(n),
+        }
+    }
+
+    /// Whether argument `k` (the receiver or first argument is 0) is a
+    /// constant no derivative flows through.
+    pub fn constant_at(self, k: usize) -> bool {
+        match self {
+            MethodShape::Join(_) => k == 0,
+            shape => k > 0 && shape.constant_args(),
         }
     }
 
@@ -321,7 +347,10 @@ impl MethodShape {
     pub fn makes_array(self) -> bool {
         matches!(
             self,
-            MethodShape::Bilinear | MethodShape::Select(_) | MethodShape::AxisWise
+            MethodShape::Bilinear
+                | MethodShape::Select(_)
+                | MethodShape::AxisWise
+                | MethodShape::Join(_)
         )
     }
 }

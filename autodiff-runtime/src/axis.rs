@@ -613,3 +613,137 @@ where
     let _ = x;
     d.to_owned()
 }
+
+/// Part `k` of `d` along `axis`, where the parts have the lengths `lens`
+/// (the operands of a concatenation, in order).
+fn part<A, S, D>(axis: Axis, lens: &[usize], k: usize, d: &ArrayBase<S, D>) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let start: usize = lens[..k].iter().sum();
+    let end = start + lens[k];
+    if end > d.len_of(axis) {
+        panic!(
+            "the adjoint of a concatenation has length {} along {axis:?}, less than its parts' {}",
+            d.len_of(axis),
+            lens.iter().sum::<usize>()
+        );
+    }
+    d.slice_axis(axis, ndarray::Slice::from(start..end))
+        .to_owned()
+}
+
+/// Layer `k` of `d` along the new `axis` of a stack.
+fn layer<A, S, D>(axis: Axis, k: usize, d: &ArrayBase<S, D::Larger>) -> Array<A, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    match d.index_axis(axis, k).into_dimensionality::<D>() {
+        Ok(g) => g.to_owned(),
+        Err(_) => panic!("the adjoint of a stack does not have one dimension more than its parts"),
+    }
+}
+
+macro_rules! joins {
+    ($($concatenate:ident $stack:ident $list:tt { $($k:tt $cpull:ident $spull:ident),+ })*) => {$(
+        joined!($concatenate $stack $list);
+        $(join_pullbacks!($concatenate $stack $k $cpull $spull $list);)+
+    )*};
+}
+
+macro_rules! joined {
+    ($concatenate:ident $stack:ident [$($x:ident $S:ident),+]) => {
+        #[doc = concat!(
+            "`ndarray::concatenate(axis, &[", $(stringify!($x), ".view(), ",)+
+            "]).unwrap()`: the arrays joined along `axis`; `#[grad]` writes that call, and ",
+            "`concatenate![axis, …]`, as this.\n\n",
+            "# Panics\n\nIf the shapes differ off `axis`, where `concatenate` returns an error."
+        )]
+        pub fn $concatenate<A, $($S,)+ D>(axis: Axis, $($x: &ArrayBase<$S, D>),+) -> Array<A, D>
+        where
+            A: Element,
+            $($S: Data<Elem = A>,)+
+            D: RemoveAxis,
+        {
+            match ndarray::concatenate(axis, &[$($x.view()),+]) {
+                Ok(y) => y,
+                Err(error) => panic!("concatenate along {axis:?}: {error}"),
+            }
+        }
+
+        #[doc = concat!(
+            "`ndarray::stack(axis, &[", $(stringify!($x), ".view(), ",)+
+            "]).unwrap()`: the arrays stacked along a new `axis`; `#[grad]` writes that call, ",
+            "and `stack![axis, …]`, as this.\n\n",
+            "# Panics\n\nIf the shapes differ, where `stack` returns an error."
+        )]
+        pub fn $stack<A, $($S,)+ D>(axis: Axis, $($x: &ArrayBase<$S, D>),+) -> Array<A, D::Larger>
+        where
+            A: Element,
+            $($S: Data<Elem = A>,)+
+            D: Dimension,
+        {
+            match ndarray::stack(axis, &[$($x.view()),+]) {
+                Ok(y) => y,
+                Err(error) => panic!("stack along {axis:?}: {error}"),
+            }
+        }
+    };
+}
+
+macro_rules! join_pullbacks {
+    ($concatenate:ident $stack:ident $k:tt $cpull:ident $spull:ident [$($x:ident $S:ident),+]) => {
+        #[doc = concat!(
+            "Pullback of [`", stringify!($concatenate), "`] to its array ", stringify!($k),
+            ": that array's part of `d` along `axis`."
+        )]
+        pub fn $cpull<A, $($S,)+ S0, D>(
+            axis: Axis,
+            $($x: &ArrayBase<$S, D>,)+
+            d: &ArrayBase<S0, D>,
+        ) -> Array<A, D>
+        where
+            A: Element,
+            $($S: Data<Elem = A>,)+
+            S0: Data<Elem = A>,
+            D: Dimension,
+        {
+            part(axis, &[$($x.len_of(axis)),+], $k, d)
+        }
+
+        #[doc = concat!(
+            "Pullback of [`", stringify!($stack), "`] to its array ", stringify!($k),
+            ": layer ", stringify!($k), " of `d` along `axis`."
+        )]
+        pub fn $spull<A, $($S,)+ S0, D>(
+            axis: Axis,
+            $($x: &ArrayBase<$S, D>,)+
+            d: &ArrayBase<S0, D::Larger>,
+        ) -> Array<A, D>
+        where
+            A: Element,
+            $($S: Data<Elem = A>,)+
+            S0: Data<Elem = A>,
+            D: Dimension,
+        {
+            $(let _ = $x;)+
+            layer::<A, S0, D>(axis, $k, d)
+        }
+    };
+}
+
+joins! {
+    concatenate2 stack2 [a SA, b SB] {
+        0 concatenate2_pullback_0 stack2_pullback_0,
+        1 concatenate2_pullback_1 stack2_pullback_1
+    }
+    concatenate3 stack3 [a SA, b SB, c SC] {
+        0 concatenate3_pullback_0 stack3_pullback_0,
+        1 concatenate3_pullback_1 stack3_pullback_1,
+        2 concatenate3_pullback_2 stack3_pullback_2
+    }
+}

@@ -13,10 +13,13 @@
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 pub use crate::axis::{
-    column_pullback, index_axis_pullback, insert_axis_pullback, into_shape_with_order_pullback,
-    log_softmax_pullback, logsumexp_axis_pullback, logsumexp_pullback, max_element_pullback,
-    mean_axis_pullback, min_element_pullback, row_pullback, slice_pullback, softmax_pullback,
-    sum_axis_pullback, to_shape_pullback, view_pullback,
+    column_pullback, concatenate2, concatenate2_pullback_0, concatenate2_pullback_1, concatenate3,
+    concatenate3_pullback_0, concatenate3_pullback_1, concatenate3_pullback_2, index_axis_pullback,
+    insert_axis_pullback, into_shape_with_order_pullback, log_softmax_pullback,
+    logsumexp_axis_pullback, logsumexp_pullback, max_element_pullback, mean_axis_pullback,
+    min_element_pullback, row_pullback, slice_pullback, softmax_pullback, stack2,
+    stack2_pullback_0, stack2_pullback_1, stack3, stack3_pullback_0, stack3_pullback_1,
+    stack3_pullback_2, sum_axis_pullback, to_shape_pullback, view_pullback,
 };
 use crate::float::FloatRules;
 use crate::linalg::{DotRule, MatmulRule, TransposeRule};
