@@ -13,11 +13,12 @@
 //! A chain runs from a source (`xs.iter()`, `xs.into_iter()`, `xs.windows(k)`,
 //! `lo..hi`) through adaptors (`zip enumerate map filter copied cloned skip
 //! take step_by rev`) to a terminal (`sum product fold count`, `collect` into
-//! a `Vec`). Where `lower` takes the loop as written (`xs.iter()`, `zip`,
-//! `enumerate`), the loop keeps that source, and the closures' parameters
-//! become its pattern: the loop is the one a person would write. Where an
-//! adaptor moves the positions (`rev skip take step_by windows`), the loop
-//! runs over indices.
+//! a `Vec`). The loop runs over indices, `for i in 0..n`, the closures'
+//! parameters naming the elements it reads (`let v = &x[i];`): the loop a
+//! person writes, and a range loop, which the reverse sweep handles best (a
+//! running `max` keeps only its winner's index, a summing loop's writes go
+//! through a slice up to the bound). The adaptors that move the positions
+//! (`rev skip take step_by`, in any order) map the counter back to an index.
 //!
 //! Anything else is left as written. The pass does not know which values are
 //! differentiated, and a chain over constants is fine as it is; where the
@@ -946,11 +947,6 @@ impl Chain {
     fn push(&mut self, stmt: Stmt) {
         self.body.last_mut().expect("never empty").0.push(stmt);
     }
-    fn indexed(&self) -> bool {
-        !matches!(self.source, Source::Slices)
-            || self.slots.iter().any(|slot| slot.rev)
-            || !self.moves.is_empty()
-    }
 }
 
 /// The chain has no rewrite: it is left as written, and `lower` reports it
@@ -1047,10 +1043,6 @@ impl Desugar {
                     && chain.body.len() == 1 =>
             {
                 let value = self.value(&mut chain, item)?;
-                if !chain.indexed() {
-                    // The position to write: `for (j, v) in xs.iter().enumerate()`.
-                    chain.enumerated = true;
-                }
                 let index = self.index_expr(&mut chain);
                 let count = self.count(&chain);
                 return Ok(Some(self.emit(
@@ -1264,6 +1256,7 @@ impl Desugar {
                     .fold(lens[0].clone(), |a, b| quote!(::core::cmp::min(#a, #b)))
             }
             Source::Windows { base, size } => quote!((#base.len() + 1).saturating_sub(#size)),
+            Source::Range { lo, hi } if is_zero(lo) => quote!(#hi),
             Source::Range { lo, hi } => quote!((#hi).saturating_sub(#lo)),
         };
         let mut counts = vec![len];
@@ -1571,7 +1564,7 @@ impl Desugar {
     }
 
     // Input:  a chain and the statements of its body
-    // Output: for v in x.iter() { … }                      (slices, zip, enumerate)
+    // Output: for i in 0..n { let v = &x[i]; … }          (slices, zip, enumerate)
     //         for i in lo..hi { … }                        (a range)
     //         for j in 0..count { let i = lo + j * k; let v = &x[i]; … }   (adaptors moved it)
     fn emit_loop(&mut self, mut chain: Chain) -> Expr {
@@ -1584,39 +1577,6 @@ impl Desugar {
                 Some(cond) => vec![parse_quote!(if #cond { #(#block)* })],
                 None => block,
             };
-        }
-        if !chain.indexed() {
-            // for (j, (a, b)) in a.iter().zip(b.iter()).enumerate()
-            let mut pats = Vec::new();
-            let mut source = TokenStream::new();
-            for (k, slot) in chain.slots.iter().enumerate() {
-                let base = &slot.base;
-                let name = slot.name.clone().unwrap_or_else(|| format_ident!("_"));
-                pats.push(if slot.by_ref || slot.name.is_none() {
-                    quote!(#name)
-                } else {
-                    quote!(&#name)
-                });
-                source = if k == 0 {
-                    quote!(#base.iter())
-                } else {
-                    quote!(#source.zip(#base.iter()))
-                };
-            }
-            let mut pat = if pats.len() == 1 {
-                pats[0].clone()
-            } else {
-                quote!((#(#pats),*))
-            };
-            if chain.enumerated {
-                let index = chain
-                    .index_name
-                    .clone()
-                    .unwrap_or_else(|| format_ident!("_"));
-                pat = quote!((#index, #pat));
-                source = quote!(#source.enumerate());
-            }
-            return parse_quote!(for #pat in #source { #(#inner)* });
         }
         let counts = self.counts(&chain);
         let count = counts.last().expect("never empty");
@@ -1631,7 +1591,11 @@ impl Desugar {
             }
             let j = self.fresh("j");
             let position = position(&chain, &j, &counts);
-            top.push(parse_quote!(let #value = (#start) + #position;));
+            top.push(if is_zero(start) {
+                parse_quote!(let #value = #position;)
+            } else {
+                parse_quote!(let #value = (#start) + #position;)
+            });
             return parse_quote!(for #j in 0..#count { #(#top)* #(#inner)* });
         }
         let j = if moved || chain.index_name.is_some() {
@@ -1777,6 +1741,12 @@ impl Desugar {
         let body_stmts = body.stmts;
         Some(parse_quote!(for #k in 0..#len { #(#stmts)* #(#body_stmts)* }))
     }
+}
+
+/// The literal `0` (`0usize` too).
+fn is_zero(expr: &Expr) -> bool {
+    matches!(strip_parens(expr), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. })
+        if int.base10_digits() == "0")
 }
 
 /// A move of the positions a chain reads: `skip(n)`, `take(n)`,
@@ -2114,7 +2084,8 @@ mod tests {
             syn::parse_quote!({ x.iter().map(|v| v * v).sum::<f64>() }),
             syn::parse_quote!({
                 let mut acc: f64 = 0.0;
-                for v in x.iter() {
+                for i in 0..x.len() {
+                    let v = &x[i];
                     acc += v * v;
                 }
                 acc
@@ -2123,12 +2094,14 @@ mod tests {
     }
 
     #[test]
-    fn zip_binds_the_closure_pattern_as_the_loop_pattern() {
+    fn zip_reads_both_slices_at_one_index_named_as_the_closure_does() {
         assert_desugars(
             syn::parse_quote!({ w.iter().zip(x).map(|(a, b)| a * b).sum() }),
             syn::parse_quote!({
                 let mut acc = ::autodiff::__private::rules::sum_start();
-                for (a, b) in w.iter().zip(x.iter()) {
+                for i in 0..::core::cmp::min(w.len(), x.len()) {
+                    let a = &w[i];
+                    let b = &x[i];
                     acc += a * b;
                 }
                 acc
@@ -2172,7 +2145,8 @@ mod tests {
             syn::parse_quote!({ x.iter().filter(|v| **v > 0.0).count() }),
             syn::parse_quote!({
                 let mut acc = 0usize;
-                for &e in x.iter() {
+                for i in 0..x.len() {
+                    let e = x[i];
                     if (e) > 0.0 {
                         acc += 1;
                     }
@@ -2191,7 +2165,9 @@ mod tests {
             syn::parse_quote!({
                 let h: Vec<f64> = {
                     let mut acc = ::std::vec![::autodiff::__private::rules::sum_start(); x.len()];
-                    for (j, v) in x.iter().enumerate() {
+                    for j in 0..x.len() {
+                        let i = j;
+                        let v = &x[i];
                         acc[j] = v.tanh();
                     }
                     acc
@@ -2284,7 +2260,8 @@ mod tests {
             syn::parse_quote!({ x.iter().map(|v| v * 2.0).fold(0.0, |acc, w| acc + w * v) }),
             syn::parse_quote!({
                 let mut acc = 0.0;
-                for __ad_v1 in x.iter() {
+                for i in 0..x.len() {
+                    let __ad_v1 = &x[i];
                     let w = __ad_v1 * 2.0;
                     acc = acc + w * v;
                 }
@@ -2305,7 +2282,8 @@ mod tests {
                 let acc = 1.0;
                 let s = {
                     let mut __ad_acc1: f64 = 0.0;
-                    for &e in x.iter() {
+                    for i in 0..x.len() {
+                        let e = x[i];
                         __ad_acc1 += e;
                     }
                     __ad_acc1

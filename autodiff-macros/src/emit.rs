@@ -1546,7 +1546,13 @@ impl<'a> Body<'a> {
                         };
                         quote!(#acc[#upto][#index] = #first;).to_tokens(&mut rotate);
                     }
-                    _ => quote!(#acc[#index] = #first;).to_tokens(&mut rotate),
+                    // `for (a, b) in w.iter().zip(x)`: the counter runs
+                    // below the trip count, the shortest length.
+                    LoopKind::Counted { len, .. } => {
+                        let len = self.operand(len);
+                        quote!(#acc[..#len][#index] = #first;).to_tokens(&mut rotate);
+                    }
+                    LoopKind::Plain => quote!(#acc[#index] = #first;).to_tokens(&mut rotate),
                 }
                 for pair in sums.windows(2) {
                     let (to, from) = (&pair[0], &pair[1]);

@@ -3139,7 +3139,16 @@ fn pure(f: &Function, expr: &Expr) -> bool {
                 Expr::MethodCall(call) => {
                     let name = call.method.to_string();
                     if rules::method(&name).is_some()
-                        || matches!(name.as_str(), "len" | "is_empty" | "min" | "max" | "abs")
+                        || matches!(
+                            name.as_str(),
+                            "len"
+                                | "is_empty"
+                                | "min"
+                                | "max"
+                                | "abs"
+                                | "saturating_sub"
+                                | "div_ceil"
+                        )
                     {
                         syn::visit::visit_expr(self, expr);
                     } else {
