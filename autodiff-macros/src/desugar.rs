@@ -1256,7 +1256,7 @@ impl Desugar {
                     .fold(lens[0].clone(), |a, b| quote!(::core::cmp::min(#a, #b)))
             }
             Source::Windows { base, size } => quote!((#base.len() + 1).saturating_sub(#size)),
-            Source::Range { lo, hi } if is_zero(lo) => quote!(#hi),
+            Source::Range { lo, hi } if is_zero(lo) => atom(hi),
             Source::Range { lo, hi } => quote!((#hi).saturating_sub(#lo)),
         };
         let mut counts = vec![len];
@@ -1574,7 +1574,9 @@ impl Desugar {
             let mut block = stmts;
             block.extend(inner);
             inner = match guard {
-                Some(cond) => vec![parse_quote!(if #cond { #(#block)* })],
+                // Parenthesised: a condition ending in `return` or a struct
+                // name would take the block as its own.
+                Some(cond) => vec![parse_quote!(if (#cond) { #(#block)* })],
                 None => block,
             };
         }
@@ -1587,6 +1589,7 @@ impl Desugar {
             // The item is the range's value.
             let value = chain.index_name.clone().unwrap_or_else(|| i.clone());
             if !moved {
+                let (start, end) = (atom(start), atom(end));
                 return parse_quote!(for #value in #start..#end { #(#inner)* });
             }
             let j = self.fresh("j");
@@ -1740,6 +1743,21 @@ impl Desugar {
         place.visit_block_mut(&mut body);
         let body_stmts = body.stmts;
         Some(parse_quote!(for #k in 0..#len { #(#stmts)* #(#body_stmts)* }))
+    }
+}
+
+/// `expr` as an operand that nothing after it can extend: in parentheses
+/// unless it is a name, a literal, a call, a method call, a field or an
+/// index (`0..return` before a loop body would take the body as its value).
+fn atom(expr: &Expr) -> TokenStream {
+    match strip_parens(expr) {
+        inner @ (Expr::Path(_)
+        | Expr::Lit(_)
+        | Expr::Call(_)
+        | Expr::MethodCall(_)
+        | Expr::Field(_)
+        | Expr::Index(_)) => inner.to_token_stream(),
+        other => quote!((#other)),
     }
 }
 
@@ -2147,7 +2165,7 @@ mod tests {
                 let mut acc = 0usize;
                 for i in 0..x.len() {
                     let e = x[i];
-                    if (e) > 0.0 {
+                    if ((e) > 0.0) {
                         acc += 1;
                     }
                 }
