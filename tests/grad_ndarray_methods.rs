@@ -305,3 +305,27 @@ fn test_concatenate_and_stack() {
     )
     .assert_close(TOL);
 }
+
+// ---------------------------------------------------------------- powi and powf
+
+#[grad]
+fn powers(a: &Array1<f64>, e: f64) -> f64 {
+    // ndarray's `powf(n)` raises every element to one exponent: its
+    // gradient is the sum over the elements.
+    a.powi(3).sum() + a.mapv(|v| v.abs() + 1.0).powf(e).sum()
+}
+
+#[test]
+fn test_powi_and_powf_of_an_array() {
+    let a = Array1::from_iter(matrix(1, 5, 10));
+    for e in [1.5, -0.5] {
+        let (y, (da, de)) = powers_grad(&a, e);
+        assert_eq!(y, powers(&a, e));
+        check(
+            |(a, e): &(Array1<f64>, f64)| powers(a, *e),
+            (a.clone(), e),
+            (da, de),
+        )
+        .assert_close(TOL);
+    }
+}

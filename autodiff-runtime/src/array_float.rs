@@ -2,13 +2,15 @@
 //!
 //! Each pullback applies the scalar rule of the element type to `x`, the
 //! method's output `y` and the adjoint `d`, all of one shape, in a single
-//! pass into a fresh array; binary methods (`powf`, `max`, …) take an array
-//! `p` of the same shape. The values at kinks and ties are the scalar rules'.
+//! pass into a fresh array; binary methods (`max`, `atan2`, …) take an array
+//! `p` of the same shape, and `powf` ([`PowfRule`]) one exponent for every
+//! element, as ndarray's `powf(n)`. The values at kinks and ties are the
+//! scalar rules'.
 
 use ndarray::{Array, ArrayBase, Data, Dimension, Zip};
 
 use crate::array::Element;
-use crate::float::FloatRules;
+use crate::float::{FloatRules, PowfRule};
 
 macro_rules! unary {
     ($($method:ident),*) => {$(
@@ -131,6 +133,41 @@ where
     );
 }
 
+/// `a.powf(p)` with one exponent `p` for every element (ndarray's
+/// `powf(n: A)`): the element rule to `a`, and the sum of the element
+/// rule's exponent gradients to `p`.
+///
+/// ```
+/// use autodiff_runtime::rules::{powf_pullback_lhs, powf_pullback_rhs};
+/// use ndarray::array;
+/// let (x, p) = (array![1.0_f64, 2.0], 3.0);
+/// let y = x.powf(p);
+/// assert_eq!(powf_pullback_lhs(&x, &p, &y, &array![1.0, 1.0]), array![3.0, 12.0]);
+/// assert_eq!(powf_pullback_rhs(&x, &p, &y, &array![1.0, 1.0]), 8.0 * 2.0_f64.ln());
+/// ```
+impl<A, S, D> PowfRule<A> for ArrayBase<S, D>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    type PTangent = A;
+    #[inline]
+    fn powf_lhs(&self, p: &A, y: &Array<A, D>, d: &Array<A, D>) -> Array<A, D> {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .map_collect(|x, y, d| x.powf_pullback_lhs(p, y, d))
+    }
+    #[inline]
+    fn powf_rhs(&self, p: &A, y: &Array<A, D>, d: &Array<A, D>) -> A {
+        Zip::from(self)
+            .and(y)
+            .and(d)
+            .fold(A::zero(), |sum, x, y, d| sum + x.powf_pullback_rhs(p, y, d))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)]
 mod tests {
@@ -248,7 +285,6 @@ mod tests {
     }
 
     binary_tests! {
-        test_powf: powf, powf_pullback_lhs, powf_pullback_rhs, positive;
         test_max: max, max_pullback_lhs, max_pullback_rhs, any;
         test_min: min, min_pullback_lhs, min_pullback_rhs, any;
         test_atan2: atan2, atan2_pullback_lhs, atan2_pullback_rhs, any;
@@ -266,6 +302,23 @@ mod tests {
             let g = rules::powi_pullback(&x, n, &x.mapv(|x| x.powi(n)), &w);
             let r = check(|x: &Array2<f64>| weighted(&w, &x.mapv(|x| x.powi(n))), x, g);
             assert!(r.is_close(1e-7), "n = {n}: {r}");
+        }
+    }
+
+    // ndarray's `powf(n)`: one exponent for every element, whose gradient
+    // is the sum over them.
+    #[test]
+    fn test_powf_with_one_exponent() {
+        let x = random((2, 3), 12).mapv(positive);
+        let w = random((2, 3), 13);
+        for p in [1.5, -0.75] {
+            let y = x.mapv(|x| x.powf(p));
+            let g = (
+                rules::powf_pullback_lhs(&x, &p, &y, &w),
+                rules::powf_pullback_rhs(&x, &p, &y, &w),
+            );
+            let f = |(x, p): &(Array2<f64>, f64)| weighted(&w, &x.mapv(|x| x.powf(*p)));
+            check(f, (x.clone(), p), g).assert_close(1e-8);
         }
     }
 

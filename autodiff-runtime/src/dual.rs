@@ -12,7 +12,7 @@ use core::ops::{
 use num_traits::{Float, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
-use crate::float::{FloatRules, rule};
+use crate::float::{FloatRules, PowfRule, rule};
 use crate::params::Params;
 use crate::relu::{Relu, ReluRule};
 use crate::rules::IsGradient;
@@ -516,6 +516,18 @@ impl<F: Float> NegRule for Dual<F> {
 }
 
 // The same rules as floats' (`float.rs`), at dual numbers.
+impl<F: Float> PowfRule<Dual<F>> for Dual<F> {
+    type PTangent = Self;
+    #[inline]
+    fn powf_lhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
+        self.powf_pullback_lhs(p, y, d)
+    }
+    #[inline]
+    fn powf_rhs(&self, p: &Self, y: &Self, d: &Self) -> Self {
+        self.powf_pullback_rhs(p, y, d)
+    }
+}
+
 impl<F: Float> FloatRules for Dual<F> {
     crate::float::float_rules!();
 }

@@ -1764,3 +1764,34 @@ mod tanh_accuracy {
         );
     }
 }
+
+/// `x.powf(p)`'s pullbacks for an exponent of type `P`: the operand's own
+/// type for a float, the element type for an ndarray array (ndarray's
+/// `powf(n: A)` raises every element to one exponent).
+pub trait PowfRule<P>: Differentiable {
+    /// The exponent's gradient.
+    type PTangent;
+    /// To the receiver: `d · p · xᵖ⁻¹`, elementwise ([`FloatRules::powf_pullback_lhs`]).
+    fn powf_lhs(&self, p: &P, y: &Self::Tangent, d: &Self::Tangent) -> Self::Tangent;
+    /// To the exponent: `d · y · ln x`, summed over an array's elements
+    /// ([`FloatRules::powf_pullback_rhs`]).
+    fn powf_rhs(&self, p: &P, y: &Self::Tangent, d: &Self::Tangent) -> Self::PTangent;
+}
+
+macro_rules! powf_same {
+    ($($t:ty),*) => {$(
+        impl PowfRule<$t> for $t {
+            type PTangent = $t;
+            #[inline]
+            fn powf_lhs(&self, p: &$t, y: &$t, d: &$t) -> $t {
+                self.powf_pullback_lhs(p, y, d)
+            }
+            #[inline]
+            fn powf_rhs(&self, p: &$t, y: &$t, d: &$t) -> $t {
+                self.powf_pullback_rhs(p, y, d)
+            }
+        }
+    )*};
+}
+
+powf_same!(f32, f64);

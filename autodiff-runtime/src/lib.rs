@@ -53,7 +53,7 @@ pub use tangent::{Accumulate, Basis, Differentiable, NotDifferentiated, ScalarOu
 /// The rule traits: implement them to make a type of your own differentiable.
 pub mod rules_traits {
     pub use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
-    pub use crate::float::FloatRules;
+    pub use crate::float::{FloatRules, PowfRule};
     pub use crate::linalg::{DotRule, MatmulRule, TransposeRule};
     pub use crate::reduce::ReduceRule;
     pub use crate::relu::ReluRule;

@@ -21,7 +21,7 @@ pub use crate::axis::{
     stack2_pullback_0, stack2_pullback_1, stack3, stack3_pullback_0, stack3_pullback_1,
     stack3_pullback_2, sum_axis_pullback, to_shape_pullback, view_pullback,
 };
-use crate::float::FloatRules;
+use crate::float::{FloatRules, PowfRule};
 use crate::linalg::{DotRule, MatmulRule, TransposeRule};
 use crate::reduce::ReduceRule;
 use crate::relu::ReluRule;
@@ -565,8 +565,41 @@ macro_rules! binary_float_rules {
     )*};
 }
 
+/// Pullback to the receiver `x` of `y = x.powf(p)`: `d · p · xᵖ⁻¹` (see
+/// [`FloatRules::powf_pullback_lhs`]); for an array, elementwise with one
+/// exponent `p` for every element.
+///
+/// ```
+/// use autodiff_runtime::rules::{powf_pullback_lhs, powf_pullback_rhs};
+/// let (x, p) = (0.5_f64, 1.5);
+/// let y = x.powf(p);
+/// let g = (powf_pullback_lhs(&x, &p, &y, &1.0), powf_pullback_rhs(&x, &p, &y, &1.0));
+/// autodiff_runtime::check(|&(x, p): &(f64, f64)| x.powf(p), (x, p), g).assert_close(1e-8);
+/// ```
+#[inline]
+pub fn powf_pullback_lhs<X: PowfRule<P> + ?Sized, P>(
+    x: &X,
+    p: &P,
+    y: &X::Tangent,
+    d: &X::Tangent,
+) -> X::Tangent {
+    x.powf_lhs(p, y, d)
+}
+
+/// Pullback to the exponent `p` of `y = x.powf(p)`: `d · y · ln x` (see
+/// [`FloatRules::powf_pullback_rhs`]); for an array, summed over its
+/// elements.
+#[inline]
+pub fn powf_pullback_rhs<X: PowfRule<P> + ?Sized, P>(
+    x: &X,
+    p: &P,
+    y: &X::Tangent,
+    d: &X::Tangent,
+) -> X::PTangent {
+    x.powf_rhs(p, y, d)
+}
+
 binary_float_rules! {
-    powf_pullback_lhs, powf_pullback_rhs, powf;
     max_pullback_lhs, max_pullback_rhs, max;
     min_pullback_lhs, min_pullback_rhs, min;
     atan2_pullback_lhs, atan2_pullback_rhs, atan2;

@@ -36,6 +36,7 @@ pub trait Scalar:
     + DivRule<Self, DOut = Self>
     + NegRule<DOut = Self>
     + FloatRules
+    + crate::float::PowfRule<Self, PTangent = Self>
     + Sigmoid<Output = Self>
     + SigmoidRule
     + Relu<Output = Self>
