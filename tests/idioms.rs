@@ -1009,3 +1009,105 @@ fn test_local_array_moves() {
         check(|&x: &f64| local_array_moves(x, y), x, dx).assert_close(1e-6);
     }
 }
+
+// Moves on either side of a `zip`, and a `zip` of a zip: each slice keeps
+// the positions of its own moves (`step_by` before a `zip` was once read
+// at the other side's positions, then rejected).
+#[grad]
+fn step_then_zip(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .step_by(2)
+        .zip(y)
+        .map(|(a, b)| a * b.sin())
+        .sum::<f64>()
+}
+
+#[grad]
+fn zip_with_skipped(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y.iter().skip(1))
+        .map(|(a, b)| a * b.cos())
+        .sum::<f64>()
+}
+
+#[grad]
+fn moves_on_both_sides(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .rev()
+        .take(3)
+        .zip(y.iter().rev().step_by(2).copied())
+        .rev()
+        .skip(1)
+        .fold(0.5, |acc, (a, b)| acc * a + b)
+}
+
+#[grad]
+fn zip_of_a_zip(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y.iter().rev())
+        .skip(1)
+        .zip(x.iter().step_by(2))
+        .map(|((a, b), c)| a * b - c)
+        .sum::<f64>()
+}
+
+#[test]
+fn test_moves_on_either_side_of_a_zip() {
+    type F = fn(&[f64], &[f64]) -> f64;
+    type G = fn(&[f64], &[f64]) -> (f64, (Vec<f64>, Vec<f64>));
+    let cases: [(&str, F, G, F); 4] = [
+        (
+            "step_then_zip",
+            step_then_zip,
+            step_then_zip_grad,
+            |x, y| x.iter().step_by(2).zip(y).map(|(a, b)| a * b.sin()).sum(),
+        ),
+        (
+            "zip_with_skipped",
+            zip_with_skipped,
+            zip_with_skipped_grad,
+            |x, y| {
+                x.iter()
+                    .zip(y.iter().skip(1))
+                    .map(|(a, b)| a * b.cos())
+                    .sum()
+            },
+        ),
+        (
+            "moves_on_both_sides",
+            moves_on_both_sides,
+            moves_on_both_sides_grad,
+            |x, y| {
+                x.iter()
+                    .rev()
+                    .take(3)
+                    .zip(y.iter().rev().step_by(2).copied())
+                    .rev()
+                    .skip(1)
+                    .fold(0.5, |acc, (a, b)| acc * a + b)
+            },
+        ),
+        ("zip_of_a_zip", zip_of_a_zip, zip_of_a_zip_grad, |x, y| {
+            x.iter()
+                .zip(y.iter().rev())
+                .skip(1)
+                .zip(x.iter().step_by(2))
+                .map(|((a, b), c)| a * b - c)
+                .sum()
+        }),
+    ];
+    for (n, m) in [(7, 5), (4, 9), (0, 3), (1, 1)] {
+        let x: Vec<f64> = (0..n).map(|k| 0.3 + 0.41 * f64::from(k)).collect();
+        let y: Vec<f64> = (0..m).map(|k| -0.7 + 0.23 * f64::from(k)).collect();
+        for (name, f, f_grad, plain) in cases {
+            let (v, (dx, dy)) = f_grad(&x, &y);
+            assert_eq!(v, plain(&x, &y), "{name} at lengths {n}, {m}");
+            check(
+                |(x, y): &(Vec<f64>, Vec<f64>)| f(x, y),
+                (x.clone(), y.clone()),
+                (dx, dy),
+            )
+            .assert_close(1e-6);
+        }
+    }
+}

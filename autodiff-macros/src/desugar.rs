@@ -904,9 +904,10 @@ struct Slot {
     name: Option<Ident>,
     /// Whether the name holds `&x[k]` (as `xs.iter()` yields) or `x[k]`.
     by_ref: bool,
-    /// Read from the end: `xs.iter().zip(ys.iter().rev())` reads
-    /// `ys[ys.len() - 1 - k]` at position `k`.
-    rev: bool,
+    /// The moves of this slice's own positions, before the zip that
+    /// joined it: `xs.iter().zip(ys.iter().rev().skip(1))` reads
+    /// `ys[ys.len() - 1 - (k + 1)]` at position `k`.
+    moves: Vec<Move>,
 }
 
 enum Source {
@@ -1116,7 +1117,7 @@ impl Desugar {
                         base: base.clone(),
                         name: None,
                         by_ref: true,
-                        rev: false,
+                        moves: Vec::new(),
                     });
                     item = Item::Slot(0);
                 }
@@ -1134,36 +1135,29 @@ impl Desugar {
             let method = call.method.to_string();
             let args: Vec<&Expr> = call.args.iter().collect();
             match (method.as_str(), args.as_slice()) {
-                // Input:  xs.iter().rev().zip(ys.iter().rev().copied())
-                // Output: slots `xs` and `ys`, each read from its own end
-                // (only `take`s, after a first `rev`, may come before it: the
-                // others move the positions of the slices read so far)
-                ("zip", [other])
-                    if !chain.position_frozen
-                        && chain.moves.iter().enumerate().all(|(k, m)| {
-                            matches!(m, Move::Take(_)) || (k == 0 && *m == Move::Rev)
-                        }) =>
-                {
-                    let (other, other_rev, other_by_ref) = zip_operand(other);
+                // Input:  xs.iter().step_by(2).zip(ys.iter().rev().copied())
+                // Output: slots `xs` and `ys`, each with the moves of its own
+                //         positions (`step_by(2)`, `rev`); the chain's moves
+                //         start again from the zipped pairs
+                ("zip", [other]) if !chain.position_frozen => {
+                    let (other, other_moves, other_by_ref) = zip_operand(other).ok_or(Skip)?;
                     let (Some(base), true) = (
                         local_path(other),
                         matches!(chain.source, Source::Slices) && !chain.enumerated,
                     ) else {
                         return Err(Skip);
                     };
-                    // A `rev` before the `zip` reverses the slices read so
-                    // far, each from its own end (they may differ in length).
-                    if chain.moves.first() == Some(&Move::Rev) {
-                        chain.moves.remove(0);
-                        for slot in &mut chain.slots {
-                            slot.rev = !slot.rev;
-                        }
+                    // The slices read so far move on by the chain's moves,
+                    // after their own.
+                    let moved = std::mem::take(&mut chain.moves);
+                    for slot in &mut chain.slots {
+                        slot.moves.extend(moved.iter().cloned());
                     }
                     chain.slots.push(Slot {
                         base: base.clone(),
                         name: None,
                         by_ref: other_by_ref,
-                        rev: other_rev,
+                        moves: other_moves,
                     });
                     let k = chain.slots.len() - 1;
                     item = Item::Tuple(vec![item, Item::Slot(k)]);
@@ -1243,12 +1237,15 @@ impl Desugar {
     fn counts(&self, chain: &Chain) -> Vec<TokenStream> {
         let len = match &chain.source {
             Source::Slices => {
+                // Each slice's count after its own moves; the shortest.
                 let lens: Vec<TokenStream> = chain
                     .slots
                     .iter()
                     .map(|slot| {
                         let base = &slot.base;
-                        quote!(#base.len())
+                        counts_after(quote!(#base.len()), &slot.moves)
+                            .pop()
+                            .expect("never empty")
                     })
                     .collect();
                 lens.iter()
@@ -1259,17 +1256,7 @@ impl Desugar {
             Source::Range { lo, hi } if is_zero(lo) => atom(hi),
             Source::Range { lo, hi } => quote!((#hi).saturating_sub(#lo)),
         };
-        let mut counts = vec![len];
-        for step in &chain.moves {
-            let c = counts.last().expect("never empty");
-            counts.push(match step {
-                Move::Skip(n) => quote!((#c).saturating_sub(#n)),
-                Move::Take(n) => quote!(::core::cmp::min(#c, #n)),
-                Move::StepBy(k) => quote!((#c).div_ceil(#k)),
-                Move::Rev => c.clone(),
-            });
-        }
-        counts
+        counts_after(len, &chain.moves)
     }
 
     /// How many items the chain yields.
@@ -1613,10 +1600,11 @@ impl Desugar {
         for slot in &chain.slots {
             let base = &slot.base;
             if let Some(name) = &slot.name {
-                let at = if slot.rev {
-                    quote!(#base.len() - 1 - #i)
-                } else {
+                let at = if slot.moves.is_empty() {
                     quote!(#i)
+                } else {
+                    let counts = counts_after(quote!(#base.len()), &slot.moves);
+                    moved_back(&slot.moves, &counts, quote!(#i), true)
                 };
                 top.push(if slot.by_ref {
                     parse_quote!(let #name = &#base[#at];)
@@ -1769,7 +1757,7 @@ fn is_zero(expr: &Expr) -> bool {
 
 /// A move of the positions a chain reads: `skip(n)`, `take(n)`,
 /// `step_by(k)`, `rev()`.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Move {
     Skip(Expr),
     Take(Expr),
@@ -1777,51 +1765,81 @@ enum Move {
     Rev,
 }
 
-/// The argument of `zip`: the slice it reads, whether it reads it from the
-/// end, and whether its items are references.
+/// The argument of `zip`: the slice it reads, the moves of its positions,
+/// and whether its items are references.
 ///
-/// `ys`, `&ys`, `ys.iter()`, `ys.iter().rev()`, `ys.iter().copied()`, … (a
-/// `rev` and a `copied`/`cloned` in either order).
-fn zip_operand(other: &Expr) -> (&Expr, bool, bool) {
-    let (mut rev, mut by_ref) = (false, true);
+/// `ys`, `&ys`, `ys.iter()`, and `ys.iter()` through `rev skip take
+/// step_by` (in any order) and one `copied`/`cloned`: `None` for anything
+/// else.
+fn zip_operand(other: &Expr) -> Option<(&Expr, Vec<Move>, bool)> {
+    let mut moves = Vec::new();
+    let mut by_ref = true;
     let mut current = strip_parens(other);
-    while let Expr::MethodCall(call) = current
-        && call.args.is_empty()
-    {
-        match call.method.to_string().as_str() {
-            "rev" if !rev => rev = true,
-            "copied" | "cloned" if by_ref => by_ref = false,
-            _ => break,
+    while let Expr::MethodCall(call) = current {
+        let args: Vec<&Expr> = call.args.iter().collect();
+        match (call.method.to_string().as_str(), args.as_slice()) {
+            ("iter" | "into_iter", []) => break,
+            ("rev", []) => moves.push(Move::Rev),
+            ("skip", [n]) => moves.push(Move::Skip((*n).clone())),
+            ("take", [n]) => moves.push(Move::Take((*n).clone())),
+            ("step_by", [k]) => moves.push(Move::StepBy((*k).clone())),
+            ("copied" | "cloned", []) if by_ref => by_ref = false,
+            _ => return None,
         }
         current = strip_parens(&call.receiver);
     }
+    // From the source outwards.
+    moves.reverse();
     let base = match current {
-        Expr::MethodCall(inner)
-            if (inner.method == "iter" || inner.method == "into_iter") && inner.args.is_empty() =>
-        {
-            &*inner.receiver
-        }
+        Expr::MethodCall(inner) => &*inner.receiver,
         // `ys.rev()` is no iterator: left for rustc to reject.
-        _ if rev || !by_ref => return (other, false, true),
+        _ if !moves.is_empty() || !by_ref => return None,
         Expr::Reference(reference) => &*reference.expr,
         other => other,
     };
-    (base, rev, by_ref)
+    Some((base, moves, by_ref))
 }
 
 /// The index into the source of item `j`: each move, from the last to the
 /// first, maps a position after it to one before it (`counts[k]` items come
 /// before move `k`). No step goes below zero, as `j < count`.
 fn position(chain: &Chain, j: &Ident, counts: &[TokenStream]) -> TokenStream {
-    let mut at = quote!(#j);
-    let mut atomic = true;
-    for (step, before) in chain.moves.iter().zip(counts).rev() {
+    moved_back(&chain.moves, counts, quote!(#j), true)
+}
+
+/// How many items `len` positions yield, then after each of `moves` in turn.
+fn counts_after(len: TokenStream, moves: &[Move]) -> Vec<TokenStream> {
+    let mut counts = vec![len];
+    for step in moves {
+        let c = counts.last().expect("never empty");
+        counts.push(match step {
+            Move::Skip(n) => quote!((#c).saturating_sub(#n)),
+            Move::Take(n) => quote!(::core::cmp::min(#c, #n)),
+            Move::StepBy(k) => quote!((#c).div_ceil(#k)),
+            Move::Rev => c.clone(),
+        });
+    }
+    counts
+}
+
+/// Position `j` after `moves` (of which `counts[k]` items come before move
+/// `k`) mapped back to the position before them, from the last move to the
+/// first. `atomic`: `j` needs no parentheses.
+fn moved_back(moves: &[Move], counts: &[TokenStream], j: TokenStream, atomic: bool) -> TokenStream {
+    let mut at = j;
+    let mut atomic = atomic;
+    for (step, before) in moves.iter().zip(counts).rev() {
         let inner = if atomic { at.clone() } else { quote!((#at)) };
         at = match step {
-            Move::Skip(n) => quote!(#inner + #n),
+            Move::Skip(n) => {
+                let n = atom(n);
+                quote!(#inner + #n)
+            }
             Move::Take(_) => continue,
-            Move::StepBy(k) if matches!(k, Expr::Lit(_) | Expr::Path(_)) => quote!(#inner * #k),
-            Move::StepBy(k) => quote!(#inner * (#k)),
+            Move::StepBy(k) => {
+                let k = atom(k);
+                quote!(#inner * #k)
+            }
             Move::Rev => quote!(#before - 1 - #inner),
         };
         atomic = false;
