@@ -3,8 +3,8 @@
 //!
 //! - an iterator chain over `xs` or over a local array literal
 //!   (`let arr = [e1, e2, e3];`): `map … sum::<f64>()`, `enumerate`, `zip`
-//!   with the reversed source, `rev` and `skip`, `windows(2)`, `filter` on a
-//!   differentiated condition, `fold` with a closure, `copied().fold(±∞,
+//!   of the source with itself (`rev`, `skip`, `step_by` on either side),
+//!   `rev` and `skip`, `windows(2)`, `filter` on a differentiated condition, `fold` with a closure, `copied().fold(±∞,
 //!   f64::max/min)`, and `collect` into a `Vec<f64>` read back by index and
 //!   by another chain;
 //! - a local closure `let f = |v: f64| …;` called twice;
@@ -81,9 +81,26 @@ impl Gen<'_> {
                 let w = self.name("w");
                 let a = pseudo(w.clone(), elem);
                 let b = self.body_e(d, &[], &[a], Some(&pseudo(v.clone(), elem)));
+                // Moves on either side: each side keeps its own positions.
+                let left = *self.rng.pick(&[
+                    "",
+                    "",
+                    ".rev()",
+                    ".step_by(2)",
+                    ".skip(1)",
+                    ".rev().skip(1)",
+                ]);
+                let right = *self.rng.pick(&[
+                    ".rev()",
+                    ".rev()",
+                    "",
+                    ".skip(1)",
+                    ".step_by(2)",
+                    ".rev().step_by(2)",
+                ]);
                 (
                     format!(
-                        "{src}.iter().zip({src}.iter().rev()).map(|(&{v}, &{w})| {}).sum::<f64>()",
+                        "{src}.iter(){left}.zip({src}.iter(){right}).map(|(&{v}, &{w})| {}).sum::<f64>()",
                         b.s
                     ),
                     n * b.mag,
