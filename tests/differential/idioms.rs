@@ -4,9 +4,9 @@
 //! - an iterator chain over `xs` or over a local array literal
 //!   (`let arr = [e1, e2, e3];`): `map … sum::<f64>()`, `enumerate`, `zip`
 //!   of the source with itself (`rev`, `skip`, `step_by` on either side),
-//!   `rev` and `skip`, `windows(2)`, `filter` on a differentiated condition, `fold` with a closure, `copied().fold(±∞,
-//!   f64::max/min)`, and `collect` into a `Vec<f64>` read back by index and
-//!   by another chain;
+//!   `rev` and `skip`, `windows(2)`, `filter` on a differentiated condition,
+//!   `fold` with a closure, `copied().fold(±∞, f64::max/min)`, and
+//!   `collect` into a `Vec<f64>` read back by index and by another chain;
 //! - a local closure `let f = |v: f64| …;` called twice;
 //! - a destructuring `let` of a tuple, a nested tuple or an array;
 //! - `let t = if c { if c2 { return r; } e } else { e2 };`.
