@@ -2712,10 +2712,10 @@ impl<'a> Body<'a> {
     }
 }
 
-/// `m::foo::<T>` → `m::__foo_pullback::<T>`; `self.foo` → `self.__foo_pullback`.
 /// ndarray's methods that take the array by value.
 const CONSUMING: &[&str] = &["insert_axis", "into_shape_with_order"];
 
+/// `m::foo::<T>` → `m::__foo_pullback::<T>`; `self.foo` → `self.__foo_pullback`.
 fn pullback_callee(callee: &Callee) -> TokenStream {
     match callee {
         Callee::Path(path) => {

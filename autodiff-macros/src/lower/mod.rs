@@ -11,6 +11,12 @@
 //! Local variables get names unique in the function; re-assignment and
 //! shadowing define new variables, so the reverse sweep can still read every
 //! value the forward sweep computed.
+//!
+//! `Lower`'s methods are split by construct: this file holds the variables,
+//! their scopes and what is known of them (varied, a float, a sequence);
+//! `control.rs` the body, blocks, `if`/`match` and loops; `statements.rs`
+//! `let`s, assignments and element writes; `expressions.rs` operands,
+//! operators and indexing; `calls.rs` methods, primitives and calls.
 
 use crate::diagnostics;
 use crate::front::Front;
