@@ -1041,3 +1041,32 @@ fn test_block_statement() {
         check(|&(x, y)| block_statement(x, y), (x, y), (dx, dy)).assert_close(1e-6);
     }
 }
+
+// A parameter assigned a parenthesised constant, then read by methods: the
+// new variable keeps the parameter's type (the differential tests found
+// `x1 = (-2.0); … x1.tanh()` ambiguous, E0689).
+#[grad]
+#[allow(unused_parens)]
+fn parameter_set_to_a_constant(x0: f64, mut x1: f64) -> f64 {
+    let a = x1 * x0;
+    x1 = (-2.0);
+    let mut m = x1 + a;
+    if x1.tanh().abs() > 0.5 {
+        m -= m.hypot(0.1).cbrt() * x0;
+    }
+    m
+}
+
+#[test]
+fn test_parameter_set_to_a_constant() {
+    for (x0, x1) in [(0.3, 1.2), (-1.5, 0.4)] {
+        let (v, (d0, d1)) = parameter_set_to_a_constant_grad(x0, x1);
+        assert_eq!(v, parameter_set_to_a_constant(x0, x1));
+        check(
+            |&(x0, x1)| parameter_set_to_a_constant(x0, x1),
+            (x0, x1),
+            (d0, d1),
+        )
+        .assert_close(1e-6);
+    }
+}

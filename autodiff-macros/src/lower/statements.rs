@@ -173,6 +173,18 @@ impl Lower<'_> {
                             quote!(::autodiff::__private::rules::same_type(#previous, #tokens)),
                         )
                     }
+                    // `x = (-2.0)`: a temporary holding a constant.
+                    Op::Copy(Operand {
+                        kind: OperandKind::Var(temp),
+                        mode: Mode::Value,
+                        ..
+                    }) if !self.vars[temp].varied && is_temp(&self.vars[temp].name) => {
+                        let previous = self.var_reference_tokens(old);
+                        let value = var_ident(&self.vars[temp]);
+                        Op::Opaque(
+                            quote!(::autodiff::__private::rules::same_type(#previous, #value)),
+                        )
+                    }
                     op => op,
                 };
                 let var = self.define(Some(&name), op, None, assign.left.span());
