@@ -1308,7 +1308,15 @@ pub fn main_rs(
         s,
         "\nconst SEED: u64 = {seed};\nconst POINTS: usize = {points};\nconst PLANT: u64 = {plant};\n"
     );
-    s.push_str("fn main() {\n    let cases: Vec<Case> = vec![\n");
+    // A shrink candidate may loop forever (a `while` counter's step
+    // removed): the run gives up after five minutes, not failing the same
+    // way, instead of hanging the shrinker.
+    s.push_str(
+        "fn main() {\n    std::thread::spawn(|| {\n        \
+         std::thread::sleep(std::time::Duration::from_secs(300));\n        \
+         eprintln!(\"timed out after 300 s\");\n        std::process::exit(124);\n    });\n",
+    );
+    s.push_str("    let cases: Vec<Case> = vec![\n");
     for f in &fns[checked_from..] {
         let args = call_args(f);
         let (pat, vec) = grad_pattern(f);
