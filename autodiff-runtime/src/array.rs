@@ -12,80 +12,12 @@ use core::iter::Sum;
 use ndarray::{Array, ArrayBase, Data, Dimension, LinalgScalar, ScalarOperand, Zip};
 use num_traits::Float;
 
+use crate::activation::Activations;
 use crate::check::{Leaf, Real};
 use crate::float::FloatRules;
-use crate::relu::{Relu, ReluRule};
-use crate::rules::IsGradient;
-use crate::sigmoid::{Sigmoid, SigmoidRule};
-use crate::softplus::{Softplus, SoftplusRule};
+use crate::tangent::IsGradient;
 
-/// The array impls of an elementwise activation (`sigmoid`, `relu`,
-/// `softplus`), by the element type's rule: a reference or a view gives a new
-/// array, an owned array is overwritten in place, and the pullback works in
-/// place on a dead adjoint. `$doc` documents the by-reference impl.
-macro_rules! elementwise_activation {
-    ($(#[$doc:meta])* $forward:ident::$method:ident, $rule:ident::$pullback:ident, $pullback_into:ident) => {
-        $(#[$doc])*
-        impl<A, S, D> $forward for &ndarray::ArrayBase<S, D>
-        where
-            A: crate::array::Element,
-            S: ndarray::Data<Elem = A>,
-            D: ndarray::Dimension,
-        {
-            type Output = ndarray::Array<A, D>;
-            #[inline]
-            fn $method(self) -> ndarray::Array<A, D> {
-                self.mapv(A::$method)
-            }
-        }
-
-        /// Elementwise, into a new array.
-        impl<A: crate::array::Element, D: ndarray::Dimension> $forward for ndarray::ArrayView<'_, A, D> {
-            type Output = ndarray::Array<A, D>;
-            #[inline]
-            fn $method(self) -> ndarray::Array<A, D> {
-                self.mapv(A::$method)
-            }
-        }
-
-        /// Elementwise, in place: the buffer is reused.
-        impl<A: crate::array::Element, D: ndarray::Dimension> $forward for ndarray::Array<A, D> {
-            type Output = ndarray::Array<A, D>;
-            #[inline]
-            fn $method(mut self) -> ndarray::Array<A, D> {
-                self.mapv_inplace(A::$method);
-                self
-            }
-        }
-
-        /// Elementwise, by the element type's rule.
-        impl<A, S, D> $rule for ndarray::ArrayBase<S, D>
-        where
-            A: crate::array::Element,
-            S: ndarray::Data<Elem = A>,
-            D: ndarray::Dimension,
-        {
-            #[inline]
-            fn $pullback(&self, y: &ndarray::Array<A, D>, d: &ndarray::Array<A, D>) -> ndarray::Array<A, D> {
-                ndarray::Zip::from(self)
-                    .and(y)
-                    .and(d)
-                    .map_collect(|x, y, d| x.$pullback(y, d))
-            }
-            /// In place: the result overwrites the adjoint's buffer.
-            #[inline]
-            fn $pullback_into(&self, y: &ndarray::Array<A, D>, mut d: ndarray::Array<A, D>) -> ndarray::Array<A, D> {
-                ndarray::Zip::from(&mut d)
-                    .and(self)
-                    .and(y)
-                    .for_each(|d, x, y| *d = x.$pullback(y, d));
-                d
-            }
-        }
-    };
-}
 use crate::tangent::{Accumulate, Differentiable};
-pub(crate) use elementwise_activation;
 
 /// The element types of differentiated arrays: `f32` and `f64`.
 ///
@@ -102,12 +34,7 @@ pub trait Element:
     + Sync
     + Differentiable<Tangent = Self>
     + FloatRules
-    + Sigmoid<Output = Self>
-    + SigmoidRule
-    + Relu<Output = Self>
-    + ReluRule
-    + Softplus<Output = Self>
-    + SoftplusRule
+    + Activations
 {
 }
 

@@ -13,13 +13,7 @@ use num_traits::{Float, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::float::{FloatRules, PowfRule, rule};
-use crate::params::Params;
-use crate::relu::{Relu, ReluRule};
-use crate::rules::IsGradient;
-use crate::scalar::Scalar;
-use crate::sigmoid::{Sigmoid, SigmoidRule};
-use crate::softplus::{Softplus, SoftplusRule};
-use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
+use crate::tangent::{Accumulate, Basis, Differentiable, IsGradient, ScalarOutput, Scale};
 
 /// `re + eps·ε` with ε² = 0: a value and its derivative along one direction.
 ///
@@ -54,7 +48,7 @@ impl<F: Float> Dual<F> {
     /// `d · f′(x)`, here with `d` the ε part): one definition per rule
     /// for floats and dual numbers.
     #[inline]
-    fn unary(self, f: fn(F) -> F, rule: fn(F, F, F) -> F) -> Self {
+    pub(crate) fn unary(self, f: fn(F) -> F, rule: fn(F, F, F) -> F) -> Self {
         let re = f(self.re);
         Dual::new(re, rule(self.re, re, self.eps))
     }
@@ -430,34 +424,6 @@ impl<F: Float> Basis for Dual<F> {
 
 impl<F: Float> IsGradient for Dual<F> {}
 
-impl<F: Float> Params for Dual<F> {
-    type Scalar = Dual<F>;
-    fn zeros_like(&self) -> Self {
-        Dual::zero()
-    }
-    fn add_assign(&mut self, other: &Self) {
-        *self += *other;
-    }
-    fn scale(&mut self, by: Self) {
-        *self *= by;
-    }
-    fn axpy(&mut self, a: Self, x: &Self) {
-        *self += a * *x;
-    }
-    fn num_elements(&self) -> usize {
-        1
-    }
-    fn element(&self, _i: usize) -> f64 {
-        self.re.to_f64().unwrap_or(f64::NAN)
-    }
-    fn set_element(&mut self, _i: usize, value: f64) {
-        self.re = F::from(value).unwrap_or_else(F::nan);
-    }
-    fn element_epsilon(&self) -> f64 {
-        F::epsilon().to_f64().unwrap_or(f64::NAN)
-    }
-}
-
 macro_rules! dual_binary_rule {
     ($trait:ident, $lhs:ident, |$a:ident, $b:ident, $d:ident| $l:expr, $rhs:ident, |$a2:ident, $b2:ident, $d2:ident| $r:expr) => {
         impl<F: Float> $trait for Dual<F> {
@@ -532,61 +498,10 @@ impl<F: Float> FloatRules for Dual<F> {
     crate::float::float_rules!();
 }
 
-impl<F: Float> Sigmoid for Dual<F> {
-    type Output = Dual<F>;
-    fn sigmoid(self) -> Dual<F> {
-        self.unary(crate::sigmoid::rule::value, crate::sigmoid::rule::pullback)
-    }
-}
-
-impl<F: Float> SigmoidRule for Dual<F> {
-    fn sigmoid_pullback(&self, y: &Self, d: &Self) -> Self {
-        crate::sigmoid::rule::pullback(*self, *y, *d)
-    }
-}
-
-impl<F: Float> Relu for Dual<F> {
-    type Output = Dual<F>;
-    fn relu(self) -> Dual<F> {
-        if self.re > F::zero() {
-            self
-        } else {
-            Dual::zero()
-        }
-    }
-}
-
-impl<F: Float> ReluRule for Dual<F> {
-    fn relu_pullback(&self, _y: &Self, d: &Self) -> Self {
-        if self.re > F::zero() {
-            *d
-        } else {
-            Dual::zero()
-        }
-    }
-}
-
-impl<F: Float> Softplus for Dual<F> {
-    type Output = Dual<F>;
-    fn softplus(self) -> Dual<F> {
-        self.unary(
-            crate::softplus::rule::value,
-            crate::softplus::rule::pullback,
-        )
-    }
-}
-
-impl<F: Float> SoftplusRule for Dual<F> {
-    fn softplus_pullback(&self, y: &Self, d: &Self) -> Self {
-        crate::softplus::rule::pullback(*self, *y, *d)
-    }
-}
-
-impl<F: Scalar> Scalar for Dual<F> {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::{Sigmoid, SigmoidRule, Softplus, SoftplusRule};
 
     /// A function at dual numbers, and the same at floats.
     type Unary = (&'static str, fn(Dual<f64>) -> Dual<f64>, fn(f64) -> f64);

@@ -22,11 +22,9 @@
 // Exact values at kinks, ties and NaN are what many asserts check.
 #![allow(clippy::float_cmp)]
 
+use crate::activation::{Relu, ReluRule, Sigmoid, SigmoidRule, Softplus, SoftplusRule};
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::float::FloatRules;
-use crate::relu::ReluRule;
-use crate::sigmoid::{Sigmoid, SigmoidRule};
-use crate::softplus::{Softplus, SoftplusRule};
 
 const INPUTS: [f64; 16] = [
     0.0,
@@ -442,7 +440,7 @@ fn unary_table() -> Vec<Unary> {
         },
         Unary {
             name: "relu",
-            f: crate::relu::Relu::relu,
+            f: Relu::relu,
             pullback: |x, y, d| x.relu_pullback(y, d),
             derivative: d_relu,
         },

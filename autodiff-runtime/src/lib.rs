@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+mod activation;
 mod arith;
 mod array;
 mod array_arith;
@@ -29,34 +30,27 @@ mod float;
 mod linalg;
 mod params;
 mod reduce;
-mod relu;
 pub mod rules;
 mod scalar;
 mod seq;
-mod sigmoid;
-mod softplus;
 mod tangent;
 mod tuple;
 
+pub use activation::exports::*;
 pub use axis::{log_softmax, logsumexp, logsumexp_axis, max_element, min_element, softmax};
 pub use check::{CheckReport, check, check_with};
 pub use dual::Dual;
 pub use linalg::{Matmul, dot, matmul, transpose};
 pub use params::Params;
 pub use reduce::{mean, norm, norm_sq, sum};
-pub use relu::{Relu, relu};
 pub use scalar::Scalar;
-pub use sigmoid::{Sigmoid, sigmoid};
-pub use softplus::{Softplus, softplus};
 pub use tangent::{Accumulate, Basis, Differentiable, NotDifferentiated, ScalarOutput, Scale};
 
 /// The rule traits: implement them to make a type of your own differentiable.
 pub mod rules_traits {
+    pub use crate::activation::rule_traits::*;
     pub use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
     pub use crate::float::{FloatRules, PowfRule};
     pub use crate::linalg::{DotRule, MatmulRule, TransposeRule};
     pub use crate::reduce::ReduceRule;
-    pub use crate::relu::ReluRule;
-    pub use crate::sigmoid::SigmoidRule;
-    pub use crate::softplus::SoftplusRule;
 }

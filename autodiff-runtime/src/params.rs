@@ -5,6 +5,8 @@ use crate::check::Real;
 use ndarray::{Array, Dimension, Zip};
 
 use crate::array::Element;
+use crate::dual::Dual;
+use num_traits::{Float, Zero};
 
 /// A set of parameters an optimiser updates: the fields of a model, or one
 /// float or array. `#[derive(autodiff::Params)]` implements it for a struct
@@ -157,5 +159,34 @@ impl<A: Element + Real, D: Dimension> Params for Array<A, D> {
     }
     fn element_epsilon(&self) -> f64 {
         <A as Real>::EPSILON
+    }
+}
+
+/// A dual number is one parameter (its real part is what the check moves).
+impl<F: Float> Params for Dual<F> {
+    type Scalar = Dual<F>;
+    fn zeros_like(&self) -> Self {
+        Dual::zero()
+    }
+    fn add_assign(&mut self, other: &Self) {
+        *self += *other;
+    }
+    fn scale(&mut self, by: Self) {
+        *self *= by;
+    }
+    fn axpy(&mut self, a: Self, x: &Self) {
+        *self += a * *x;
+    }
+    fn num_elements(&self) -> usize {
+        1
+    }
+    fn element(&self, _i: usize) -> f64 {
+        self.re.to_f64().unwrap_or(f64::NAN)
+    }
+    fn set_element(&mut self, _i: usize, value: f64) {
+        self.re = F::from(value).unwrap_or_else(F::nan);
+    }
+    fn element_epsilon(&self) -> f64 {
+        F::epsilon().to_f64().unwrap_or(f64::NAN)
     }
 }

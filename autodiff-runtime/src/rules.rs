@@ -11,6 +11,7 @@
 //! Not public API: reached from generated code through
 //! `::autodiff::__private::rules`.
 
+pub use crate::activation::pullbacks::*;
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 pub use crate::axis::{
     column_pullback, concatenate2, concatenate2_pullback_0, concatenate2_pullback_1, concatenate3,
@@ -24,9 +25,6 @@ pub use crate::axis::{
 use crate::float::{FloatRules, PowfRule};
 use crate::linalg::{DotRule, MatmulRule, TransposeRule};
 use crate::reduce::ReduceRule;
-use crate::relu::ReluRule;
-use crate::sigmoid::SigmoidRule;
-use crate::softplus::SoftplusRule;
 use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
 pub use crate::tuple::{
     Component, tuple_pullback_0, tuple_pullback_1, tuple_pullback_2, tuple_pullback_3,
@@ -388,21 +386,7 @@ pub fn callee_gradient<G: IsGradient>(g: G) -> G {
     g
 }
 
-/// Marks the types a called `#[grad]` function may return as a gradient.
-///
-/// ```
-/// fn is_gradient<G: autodiff_runtime::rules::IsGradient>() {}
-/// is_gradient::<f64>();
-/// is_gradient::<f32>();
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "the `#[grad]` function called here does not differentiate this argument",
-    label = "this argument is differentiated by the caller",
-    note = "add the parameter to the called function's `wrt(...)`, or pass a constant"
-)]
-pub trait IsGradient {}
-impl IsGradient for f32 {}
-impl IsGradient for f64 {}
+pub use crate::tangent::IsGradient;
 
 macro_rules! binary_op_rules {
     ($($rule:ident: $lhs:ident, $rhs:ident, $op:tt;)*) => {$(
@@ -725,49 +709,6 @@ pub fn clamp_pullback_hi<X: FloatRules + ?Sized>(
     x.clamp_pullback_hi(lo, hi, d)
 }
 
-/// Pullback of [`sigmoid`](crate::sigmoid): `d · σ(x) · σ(−x)`, computed from `x`.
-///
-/// ```
-/// let x = 0.0_f64;
-/// assert_eq!(autodiff_runtime::rules::sigmoid_pullback(&x, &0.5, &2.0), 0.5);
-/// ```
-#[inline]
-pub fn sigmoid_pullback<X: SigmoidRule + ?Sized>(
-    x: &X,
-    y: &X::Tangent,
-    d: &X::Tangent,
-) -> X::Tangent {
-    x.sigmoid_pullback(y, d)
-}
-
-/// Pullback of [`relu`](crate::relu): `d` where `x > 0`, else `0` (`0` at the
-/// kink `x = 0`).
-///
-/// ```
-/// use autodiff_runtime::rules::relu_pullback;
-/// assert_eq!(relu_pullback(&1.5_f64, &1.5, &2.0), 2.0);
-/// assert_eq!(relu_pullback(&0.0_f64, &0.0, &2.0), 0.0);
-/// ```
-#[inline]
-pub fn relu_pullback<X: ReluRule + ?Sized>(x: &X, y: &X::Tangent, d: &X::Tangent) -> X::Tangent {
-    x.relu_pullback(y, d)
-}
-
-/// Pullback of [`softplus`](crate::softplus): `d · σ(x)`.
-///
-/// ```
-/// let x = 0.0_f64;
-/// assert_eq!(autodiff_runtime::rules::softplus_pullback(&x, &std::f64::consts::LN_2, &2.0), 1.0);
-/// ```
-#[inline]
-pub fn softplus_pullback<X: SoftplusRule + ?Sized>(
-    x: &X,
-    y: &X::Tangent,
-    d: &X::Tangent,
-) -> X::Tangent {
-    x.softplus_pullback(y, d)
-}
-
 /// Pullback of the matrix product `a · b` to `a`: `d · bᵀ`.
 #[inline]
 pub fn matmul_pullback_lhs<A, B>(a: &A, b: &B, d: &<A as MatmulRule<B>>::DOut) -> A::Tangent
@@ -850,9 +791,6 @@ macro_rules! into_rules {
 }
 
 into_rules! {
-    SigmoidRule: sigmoid_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
-    ReluRule: relu_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
-    SoftplusRule: softplus_pullback_into(y: &X::Tangent, d: X::Tangent) -> X::Tangent;
     NegRule: neg_pullback_into(d: X::DOut) -> X::Tangent;
     TransposeRule: transpose_pullback_into(d: X::DOut) -> X::Tangent;
 }

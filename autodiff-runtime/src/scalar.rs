@@ -1,12 +1,10 @@
 //! The bound of generic `#[grad]` functions: a float type with every scalar
 //! derivative rule.
 
+use crate::activation::Activations;
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::float::FloatRules;
 use crate::params::Params;
-use crate::relu::{Relu, ReluRule};
-use crate::sigmoid::{Sigmoid, SigmoidRule};
-use crate::softplus::{Softplus, SoftplusRule};
 use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
 
 /// A float type every scalar rule applies to: `f32` and `f64`. Bound a
@@ -37,18 +35,14 @@ pub trait Scalar:
     + NegRule<DOut = Self>
     + FloatRules
     + crate::float::PowfRule<Self, PTangent = Self>
-    + Sigmoid<Output = Self>
-    + SigmoidRule
-    + Relu<Output = Self>
-    + ReluRule
-    + Softplus<Output = Self>
-    + SoftplusRule
+    + Activations
     + Scale<Self>
     + Basis
     + Params<Scalar = Self>
-    + crate::rules::IsGradient
+    + crate::tangent::IsGradient
 {
 }
 
 impl Scalar for f32 {}
 impl Scalar for f64 {}
+impl<F: Scalar> Scalar for crate::Dual<F> {}

@@ -5,7 +5,7 @@
 //! element. A `#[grad]` function indexing `x[i]` adds its contribution into
 //! element `i` of that gradient.
 
-use crate::rules::IsGradient;
+use crate::tangent::IsGradient;
 use crate::tangent::{Accumulate, Differentiable, Scale};
 
 /// ```

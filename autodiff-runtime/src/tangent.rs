@@ -179,3 +179,19 @@ macro_rules! float_tangent {
 }
 
 float_tangent!(f32, f64);
+
+/// Marks the types a called `#[grad]` function may return as a gradient.
+///
+/// ```
+/// fn is_gradient<G: autodiff_runtime::rules::IsGradient>() {}
+/// is_gradient::<f64>();
+/// is_gradient::<f32>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the `#[grad]` function called here does not differentiate this argument",
+    label = "this argument is differentiated by the caller",
+    note = "add the parameter to the called function's `wrt(...)`, or pass a constant"
+)]
+pub trait IsGradient {}
+impl IsGradient for f32 {}
+impl IsGradient for f64 {}

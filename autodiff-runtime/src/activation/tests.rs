@@ -1,0 +1,425 @@
+//! Tests of the activations: values against mpmath references, pullbacks
+//! against central differences, arrays against the scalar rule.
+
+mod sigmoid {
+    #[cfg(test)]
+    // Reference values keep the digits mpmath printed; rustc rounds them
+    // correctly. Exact values (kinks, ±∞, ties) are what many asserts check.
+    #[allow(clippy::excessive_precision, clippy::float_cmp)]
+    mod tests {
+        use crate::activation::exports::*;
+        use crate::activation::rule_traits::*;
+        use crate::check::check;
+        use crate::rules;
+
+        /// The distance in units in the last place between two positive `f64`.
+        fn ulps(a: f64, b: f64) -> u64 {
+            assert!(a > 0.0 && b > 0.0, "{a}, {b}");
+            a.to_bits().abs_diff(b.to_bits())
+        }
+
+        #[test]
+        fn test_sigmoid() {
+            // Reference values: mpmath, `mp.dps = 40; 1/(1 + exp(-mpf(x)))`.
+            assert_eq!(sigmoid(0.0_f64), 0.5);
+            assert!(
+                ulps(
+                    sigmoid(7.0_f64),
+                    0.999_088_948_805_599_354_642_136_676_225_3
+                ) <= 1
+            );
+            assert!(ulps(sigmoid(-7.0_f64), 9.110_511_944_006_453_578_633_238e-4) <= 2);
+            assert!(ulps(sigmoid(-40.0_f64), 4.248_354_255_291_588_977_280_721e-18) <= 2);
+            assert!(ulps(sigmoid(2.5_f64), 0.924_141_819_978_756_448_806_693_8) <= 1);
+            assert_eq!(sigmoid(0.0_f32), 0.5);
+            assert!((sigmoid(-7.0_f32) - 9.110_512e-4).abs() < 2.0 * f32::EPSILON * 9.11e-4);
+        }
+
+        #[test]
+        fn test_sigmoid_extremes() {
+            // Finite (no exp overflow, no ∞/∞) at ±800 and ±∞.
+            assert_eq!(sigmoid(800.0_f64), 1.0);
+            assert_eq!(sigmoid(-800.0_f64), 0.0);
+            assert_eq!(sigmoid(f64::INFINITY), 1.0);
+            assert_eq!(sigmoid(f64::NEG_INFINITY), 0.0);
+            assert_eq!(sigmoid(800.0_f32), 1.0);
+            assert_eq!(sigmoid(-800.0_f32), 0.0);
+            assert_eq!(sigmoid(f32::INFINITY), 1.0);
+            assert_eq!(sigmoid(f32::NEG_INFINITY), 0.0);
+            assert!(sigmoid(f64::NAN).is_nan());
+            for x in [800.0_f64, -800.0, f64::INFINITY, f64::NEG_INFINITY] {
+                let g = rules::sigmoid_pullback(&x, &sigmoid(x), &1.0);
+                assert_eq!(g, 0.0, "σ'({x}) = {g}");
+            }
+            for x in [800.0_f32, -800.0, f32::INFINITY, f32::NEG_INFINITY] {
+                let g = rules::sigmoid_pullback(&x, &sigmoid(x), &1.0);
+                assert_eq!(g, 0.0, "σ'({x}) = {g}");
+            }
+        }
+
+        #[test]
+        fn test_sigmoid_pullback() {
+            for x in [-6.0_f64, -2.0, -0.3, 0.0, 0.5, 3.0, 7.0] {
+                for d in [1.0, -0.7] {
+                    let g = rules::sigmoid_pullback(&x, &sigmoid(x), &d);
+                    let r = check(|x: &f64| d * sigmoid(*x), x, g);
+                    assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+                }
+            }
+            for x in [-3.0_f32, 0.0, 0.5, 4.0] {
+                let g = x.sigmoid_pullback(&sigmoid(x), &1.0);
+                let r = check(|x: &f32| sigmoid(*x), x, g);
+                assert!(r.is_close(1e-2), "at x = {x}: {r}");
+            }
+            // The analytic value: σ(0)·σ(−0) = ¼.
+            assert_eq!(0.0_f64.sigmoid_pullback(&0.5, &1.0), 0.25);
+        }
+
+        #[test]
+        fn test_sigmoid_pullback_precision() {
+            // σ'(7) = e⁻⁷/(1 + e⁻⁷)², from
+            //   python3 -c "from mpmath import mp, exp, mpf; mp.dps = 40; \
+            //               x = mpf(7); print(exp(-x) / (1 + exp(-x))**2)"
+            // (the same digits from Python's `decimal` at 60 digits). The f64
+            // formula y·(1 − y) gives 0.000910221180121784, ≈ 390 ulp away.
+            let exact = 0.000_910_221_180_121_826_515_363_859_381_163_876_524_5_f64;
+            let x = 7.0_f64;
+            let got = rules::sigmoid_pullback(&x, &sigmoid(x), &1.0);
+            assert!(
+                ulps(got, exact) <= 4,
+                "σ'(7) = {got:e}, exact {exact:e}: {} ulp",
+                ulps(got, exact)
+            );
+            let got = (-x).sigmoid_pullback(&sigmoid(-x), &1.0);
+            assert!(
+                ulps(got, exact) <= 4,
+                "σ'(−7) = {got:e}: {} ulp",
+                ulps(got, exact)
+            );
+            // Deep in the tail, where y·(1 − y) has no digits left: σ'(±30).
+            let exact = 9.357_622_968_838_423_302_763_293e-14_f64;
+            for x in [30.0_f64, -30.0] {
+                let got = rules::sigmoid_pullback(&x, &sigmoid(x), &1.0);
+                assert!(
+                    ulps(got, exact) <= 4,
+                    "σ'({x}) = {got:e}: {} ulp",
+                    ulps(got, exact)
+                );
+            }
+            // f32, computed in f32.
+            let got = rules::sigmoid_pullback(&7.0_f32, &sigmoid(7.0_f32), &1.0);
+            #[allow(clippy::cast_possible_truncation)]
+            let exact = 0.000_910_221_180_121_826_5_f64 as f32;
+            assert!(
+                got.to_bits().abs_diff(exact.to_bits()) <= 4,
+                "σ'(7) = {got:e} in f32"
+            );
+        }
+
+        #[test]
+        fn test_sigmoid_array() {
+            use crate::array::testing::{random, weighted};
+            use ndarray::{Array2, array};
+            let x = random((3, 4), 1).mapv(|v| 4.0 * v);
+            let y = sigmoid(&x);
+            assert_eq!(y, x.mapv(sigmoid));
+            assert_eq!(sigmoid(x.view()), y);
+            let owned = sigmoid(x.clone());
+            assert_eq!(owned, y);
+            let again = x.clone();
+            let p = again.as_ptr();
+            assert_eq!(sigmoid(again).as_ptr(), p, "the owned buffer is reused");
+            let w = random((3, 4), 2);
+            let g = rules::sigmoid_pullback(&x, &y, &w);
+            check(|x: &Array2<f64>| weighted(&w, &sigmoid(x)), x.clone(), g).assert_close(1e-7);
+            // Same numerics as the scalar rule, finite in the tails.
+            let x = array![-800.0_f32, 0.0, 7.0, 800.0];
+            let g = rules::sigmoid_pullback(&x.view(), &sigmoid(&x), &array![1.0, 1.0, 1.0, 1.0]);
+            assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&sigmoid(x), &1.0)));
+            assert_eq!(g[0], 0.0);
+            assert_eq!(g[1], 0.25);
+        }
+    }
+
+    #[cfg(test)]
+    mod by_reference {
+        #[test]
+        fn test_sigmoid_by_reference() {
+            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+                assert_eq!(crate::sigmoid(&x).to_bits(), crate::sigmoid(x).to_bits());
+                let y = x as f32;
+                assert_eq!(crate::sigmoid(&y).to_bits(), crate::sigmoid(y).to_bits());
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod cheap_branch {
+        use crate::rules_traits::SigmoidRule;
+        use crate::sigmoid;
+
+        /// σ'(x) as e/(1 + e)², e = e^(−|x|): the formula with no cancellation.
+        fn reference(x: f64) -> f64 {
+            let e = (-x.abs()).exp();
+            e / ((1.0 + e) * (1.0 + e))
+        }
+
+        #[test]
+        fn test_sigmoid_pullback_without_exp_stays_within_4_ulp() {
+            let mut worst = 0;
+            for i in 0..=200_000 {
+                let x = -40.0 + 41.0 * f64::from(i) / 200_000.0; // up to the branch at 1
+                let got = x.sigmoid_pullback(&sigmoid(x), &1.0);
+                let want = reference(x);
+                worst = worst.max(got.to_bits().abs_diff(want.to_bits()));
+            }
+            assert!(worst <= 4, "worst {worst} ulp from e/(1 + e)²");
+        }
+
+        #[test]
+        fn test_sigmoid_pullback_above_the_branch_is_the_exp_formula() {
+            for x in [1.0000001, 2.0, 7.0, 30.0, 700.0] {
+                assert_eq!(x.sigmoid_pullback(&sigmoid(x), &1.0), reference(x));
+            }
+        }
+    }
+}
+
+mod relu {
+    #[cfg(test)]
+    // Exact values (kinks, ±∞, ties) are what many asserts check.
+    #[allow(clippy::float_cmp)]
+    mod tests {
+        use crate::activation::exports::*;
+        use crate::activation::rule_traits::*;
+        use crate::check::check;
+        use crate::rules;
+
+        #[test]
+        fn test_relu() {
+            assert_eq!(relu(2.5_f64), 2.5);
+            assert_eq!(relu(-2.5_f64), 0.0);
+            assert_eq!(relu(0.0_f64), 0.0);
+            assert_eq!(relu(f64::INFINITY), f64::INFINITY);
+            assert_eq!(relu(f64::NEG_INFINITY), 0.0);
+            assert!(relu(f64::NAN).is_nan());
+            assert_eq!(relu(-1.0_f32), 0.0);
+            assert_eq!(relu(1e-30_f32), 1e-30);
+        }
+
+        #[test]
+        fn test_relu_pullback() {
+            for x in [-2.0_f64, -0.1, 0.3, 5.0, 1e6] {
+                for d in [1.0, -0.7] {
+                    let g = rules::relu_pullback(&x, &relu(x), &d);
+                    let r = check(|x: &f64| d * relu(*x), x, g);
+                    assert!(r.is_close(1e-9), "at x = {x}, d = {d}: {r}");
+                }
+            }
+            for x in [-2.0_f32, 0.5, 3.0] {
+                let r = check(|x: &f32| relu(*x), x, x.relu_pullback(&relu(x), &1.0));
+                assert!(r.is_close(1e-2), "at x = {x}: {r}");
+            }
+            assert_eq!(3.0_f64.relu_pullback(&3.0, &-2.0), -2.0);
+            // The kink x = 0 (either sign): 0.
+            assert_eq!(0.0_f64.relu_pullback(&0.0, &1.0), 0.0);
+            assert_eq!((-0.0_f64).relu_pullback(&0.0, &1.0), 0.0);
+            assert_eq!(0.0_f32.relu_pullback(&0.0, &1.0), 0.0);
+            assert!(f64::NAN.relu_pullback(&f64::NAN, &1.0).is_nan());
+        }
+
+        #[test]
+        fn test_relu_array() {
+            use crate::array::testing::{random, weighted};
+            use ndarray::{Array2, array};
+            let x = random((3, 4), 3);
+            let y = relu(&x);
+            assert_eq!(y, x.mapv(relu));
+            assert_eq!(relu(x.view()), y);
+            let again = x.clone();
+            let p = again.as_ptr();
+            let owned = relu(again);
+            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+            assert_eq!(owned, y);
+            let w = random((3, 4), 4);
+            let g = rules::relu_pullback(&x, &y, &w);
+            check(|x: &Array2<f64>| weighted(&w, &relu(x)), x.clone(), g).assert_close(1e-9);
+            // The kink: 0.
+            let x = array![0.0_f64, -0.0, 1.0];
+            assert_eq!(
+                rules::relu_pullback(&x, &relu(&x), &array![2.0, 2.0, 2.0]),
+                array![0.0, 0.0, 2.0]
+            );
+        }
+    }
+
+    #[cfg(test)]
+    mod by_reference {
+        #[test]
+        fn test_relu_by_reference() {
+            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+                assert_eq!(crate::relu(&x).to_bits(), crate::relu(x).to_bits());
+                let y = x as f32;
+                assert_eq!(crate::relu(&y).to_bits(), crate::relu(y).to_bits());
+            }
+        }
+    }
+}
+
+mod softplus {
+    #[cfg(test)]
+    // Reference values keep the digits mpmath printed; rustc rounds them
+    // correctly. Exact values (kinks, ±∞, ties) are what many asserts check.
+    #[allow(clippy::excessive_precision, clippy::float_cmp)]
+    mod tests {
+        use crate::activation::exports::*;
+        use crate::activation::rule_traits::*;
+        use crate::check::check;
+        use crate::rules;
+
+        #[track_caller]
+        fn assert_rel(got: f64, want: f64, tol: f64) {
+            assert!(
+                (got - want).abs() <= tol * want.abs(),
+                "got {got:e}, want {want:e}"
+            );
+        }
+
+        #[test]
+        fn test_softplus() {
+            // Reference values: mpmath, `mp.dps = 40; log(1 + exp(mpf(x)))`.
+            assert_rel(softplus(0.0_f64), core::f64::consts::LN_2, 1e-16);
+            assert_rel(softplus(1.0_f64), 1.313_261_687_518_222_834_048_995, 4e-16);
+            assert_rel(
+                softplus(-1.0_f64),
+                0.313_261_687_518_222_834_048_995_5,
+                4e-16,
+            );
+            assert_rel(softplus(7.0_f64), 7.000_911_466_453_774_244_691_702, 4e-16);
+            assert_rel(
+                softplus(-7.0_f64),
+                9.114_664_537_742_446_917_024_938e-4,
+                4e-16,
+            );
+            assert_rel(softplus(2.5_f64), 2.578_889_734_292_549_623_344_044, 4e-16);
+            // ln(1 + e⁻³⁰) without ln_1p would lose 3 digits in 1 + 9.4e-14.
+            assert_rel(
+                softplus(-30.0_f64),
+                9.357_622_968_839_736_779_377_697e-14,
+                4e-16,
+            );
+            assert_rel(softplus(30.0_f64), 30.000_000_000_000_093_576_229_69, 4e-16);
+            assert_rel(
+                f64::from(softplus(1.0_f32)),
+                1.313_261_687_518_222_834,
+                2e-7,
+            );
+            assert_rel(
+                f64::from(softplus(-7.0_f32)),
+                9.114_664_537_742_446_917e-4,
+                4e-7,
+            );
+        }
+
+        #[test]
+        fn test_softplus_extremes() {
+            assert_eq!(softplus(800.0_f64), 800.0);
+            assert_eq!(softplus(-800.0_f64), 0.0);
+            assert_eq!(softplus(f64::INFINITY), f64::INFINITY);
+            assert_eq!(softplus(f64::NEG_INFINITY), 0.0);
+            assert_eq!(softplus(800.0_f32), 800.0);
+            assert_eq!(softplus(-800.0_f32), 0.0);
+            assert_eq!(softplus(f32::INFINITY), f32::INFINITY);
+            assert_eq!(softplus(f32::NEG_INFINITY), 0.0);
+            assert!(softplus(f64::NAN).is_nan());
+            for (x, want) in [
+                (800.0_f64, 1.0),
+                (-800.0, 0.0),
+                (f64::INFINITY, 1.0),
+                (f64::NEG_INFINITY, 0.0),
+            ] {
+                assert_eq!(
+                    rules::softplus_pullback(&x, &softplus(x), &1.0),
+                    want,
+                    "at {x}"
+                );
+            }
+            for (x, want) in [
+                (800.0_f32, 1.0),
+                (-800.0, 0.0),
+                (f32::INFINITY, 1.0),
+                (f32::NEG_INFINITY, 0.0),
+            ] {
+                assert_eq!(
+                    rules::softplus_pullback(&x, &softplus(x), &1.0),
+                    want,
+                    "at {x}"
+                );
+            }
+        }
+
+        #[test]
+        fn test_softplus_pullback() {
+            for x in [-30.0_f64, -6.0, -0.3, 0.0, 0.5, 3.0, 40.0] {
+                for d in [1.0, -0.7] {
+                    let g = rules::softplus_pullback(&x, &softplus(x), &d);
+                    let r = check(|x: &f64| d * softplus(*x), x, g);
+                    assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+                }
+            }
+            for x in [-3.0_f32, 0.0, 0.5, 4.0] {
+                let r = check(
+                    |x: &f32| softplus(*x),
+                    x,
+                    x.softplus_pullback(&softplus(x), &1.0),
+                );
+                assert!(r.is_close(1e-2), "at x = {x}: {r}");
+            }
+            // softplus' = σ: σ(0) = ½, σ(1) and σ(−7) from mpmath.
+            assert_eq!(0.0_f64.softplus_pullback(&0.0, &1.0), 0.5);
+            assert_rel(
+                1.0_f64.softplus_pullback(&0.0, &1.0),
+                0.731_058_578_630_004_879_251_159,
+                4e-16,
+            );
+            assert_rel(
+                (-7.0_f64).softplus_pullback(&0.0, &1.0),
+                9.110_511_944_006_453_578_633e-4,
+                4e-16,
+            );
+        }
+
+        #[test]
+        fn test_softplus_array() {
+            use crate::array::testing::{random, weighted};
+            use ndarray::{Array2, array};
+            let x = random((3, 4), 5).mapv(|v| 4.0 * v);
+            let y = softplus(&x);
+            assert_eq!(y, x.mapv(softplus));
+            assert_eq!(softplus(x.view()), y);
+            let again = x.clone();
+            let p = again.as_ptr();
+            let owned = softplus(again);
+            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+            assert_eq!(owned, y);
+            let w = random((3, 4), 6);
+            let g = rules::softplus_pullback(&x, &y, &w);
+            check(|x: &Array2<f64>| weighted(&w, &softplus(x)), x.clone(), g).assert_close(1e-7);
+            let x = array![-800.0_f32, 0.0, 800.0];
+            let g = rules::softplus_pullback(&x, &softplus(&x), &array![1.0, 1.0, 1.0]);
+            assert_eq!(g, array![0.0, 0.5, 1.0]);
+        }
+    }
+
+    #[cfg(test)]
+    mod by_reference {
+        #[test]
+        fn test_softplus_by_reference() {
+            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+                assert_eq!(crate::softplus(&x).to_bits(), crate::softplus(x).to_bits());
+                let y = x as f32;
+                assert_eq!(crate::softplus(&y).to_bits(), crate::softplus(y).to_bits());
+            }
+        }
+    }
+}
