@@ -236,6 +236,12 @@ pub struct Plan {
     /// `base[i + k]` (all its reads have one): their adjoints are summed in
     /// registers, written once.
     pub offsets: HashMap<(BlockKey, VarId), HashMap<StmtId, usize>>,
+    /// Borrows that are recorded, and read back, as copies: a borrow of an
+    /// element or field of a value written in place (`&y[i]` of a local `y`
+    /// with `y[j] = …`), or of a local value (`&t` of a `let t = x[i];` in a
+    /// loop body, as `for v in x.iter().rev()` binds `v`). Neither can be
+    /// kept as a borrow past the next write or the end of the body.
+    pub copied: HashSet<VarId>,
     /// Where each forward value is last read, and how many places add into
     /// each adjoint.
     pub live: crate::liveness::Liveness,
@@ -694,6 +700,42 @@ pub fn iteration_vars(lp: &Loop) -> Vec<VarId> {
     }
 }
 
+/// The borrows of [`Plan::copied`].
+fn copied(f: &Function, defining: &HashMap<VarId, StmtId>) -> HashSet<VarId> {
+    defining
+        .iter()
+        .filter(|&(&var, &id)| {
+            f.vars[var].by_ref
+                && match &f.stmts[id].op {
+                    Op::Index {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(base),
+                                ..
+                            },
+                        borrow: true,
+                        ..
+                    }
+                    | Op::Field {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(base),
+                                ..
+                            },
+                        ..
+                    } => f.vars[*base].mutated,
+                    Op::Copy(Operand {
+                        kind: OperandKind::Var(base),
+                        mode: Mode::Borrow,
+                        ..
+                    }) => !f.vars[*base].is_param,
+                    _ => false,
+                }
+        })
+        .map(|(&var, _)| var)
+        .collect()
+}
+
 pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     let mut plan = Plan {
         home: HashMap::new(),
@@ -723,6 +765,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         opening: HashSet::new(),
         lagged: HashMap::new(),
         settled: settled(f),
+        copied: HashSet::new(),
         defining: f
             .stmts
             .iter()
@@ -731,6 +774,7 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
             .collect(),
     };
     homes(f, &f.body, false, &mut plan);
+    plan.copied = copied(f, &plan.defining);
     let mut free: HashSet<VarId> = HashSet::new();
     let mut zeros: HashSet<VarId> = HashSet::new();
     let mut seeds = Seeds {

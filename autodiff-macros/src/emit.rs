@@ -1053,42 +1053,10 @@ impl<'a> Body<'a> {
         tokens
     }
 
-    /// Whether `var` borrows an element or field of a value written in place
-    /// (`&y[i]` of a local `y` with `y[j] = …`), or a local value (`&t` of a
-    /// `let t = x[i];` in a loop body, as `for v in x.iter().rev()` binds
-    /// `v`): it cannot be kept as a borrow past the next write or the end of
-    /// the body, so the tape and the result hold copies.
+    /// Whether `var` is a borrow recorded and read back as a copy
+    /// ([`Plan::copied`](crate::analyse::Plan::copied)).
     fn borrows_mutated(&self, var: VarId) -> bool {
-        self.f.vars[var].by_ref
-            && self
-                .plan
-                .defining
-                .get(&var)
-                .is_some_and(|&id| match &self.f.stmts[id].op {
-                    Op::Index {
-                        base:
-                            Operand {
-                                kind: OperandKind::Var(base),
-                                ..
-                            },
-                        borrow: true,
-                        ..
-                    }
-                    | Op::Field {
-                        base:
-                            Operand {
-                                kind: OperandKind::Var(base),
-                                ..
-                            },
-                        ..
-                    } => self.f.vars[*base].mutated,
-                    Op::Copy(Operand {
-                        kind: OperandKind::Var(base),
-                        mode: Mode::Borrow,
-                        ..
-                    }) => !self.f.vars[*base].is_param,
-                    _ => false,
-                })
+        self.plan.copied.contains(&var)
     }
 
     /// The function's result: an element of a local array, or a field, is
