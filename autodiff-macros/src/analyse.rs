@@ -238,9 +238,10 @@ pub struct Plan {
     pub offsets: HashMap<(BlockKey, VarId), HashMap<StmtId, usize>>,
     /// Borrows that are recorded, and read back, as copies: a borrow of an
     /// element or field of a value written in place (`&y[i]` of a local `y`
-    /// with `y[j] = …`), or of a local value (`&t` of a `let t = x[i];` in a
-    /// loop body, as `for v in x.iter().rev()` binds `v`). Neither can be
-    /// kept as a borrow past the next write or the end of the body.
+    /// with `y[j] = …`), of a local value (`&t` of a `let t = x[i];` in a
+    /// loop body, as `for v in x.iter().rev()` binds `v`), or a sub-slice of
+    /// a local (`&y[a..b]`, a temporary copy). None can be kept as a borrow
+    /// past the next write or the end of the block.
     pub copied: HashSet<VarId>,
     /// Where each forward value is last read, and how many places add into
     /// each adjoint.
@@ -702,11 +703,26 @@ pub fn iteration_vars(lp: &Loop) -> Vec<VarId> {
 
 /// The borrows of [`Plan::copied`].
 fn copied(f: &Function, defining: &HashMap<VarId, StmtId>) -> HashSet<VarId> {
-    defining
+    let mut copied = defining
         .iter()
         .filter(|&(&var, &id)| {
             f.vars[var].by_ref
                 && match &f.stmts[id].op {
+                    // A sub-slice of a local: a temporary copy (see
+                    // `emit`), gone at the end of its block.
+                    Op::Index {
+                        base:
+                            Operand {
+                                kind: OperandKind::Var(base),
+                                ..
+                            },
+                        index:
+                            Operand {
+                                kind: OperandKind::Var(range),
+                                ..
+                            },
+                        ..
+                    } if f.vars[*range].slice_range && !f.vars[*base].is_param => true,
                     Op::Index {
                         base:
                             Operand {
@@ -733,7 +749,28 @@ fn copied(f: &Function, defining: &HashMap<VarId, StmtId>) -> HashSet<VarId> {
                 }
         })
         .map(|(&var, _)| var)
-        .collect()
+        .collect::<HashSet<VarId>>();
+    // A plain copy of one (`let prev = &y[a..b];` lowered as a temporary and
+    // a copy) is one too.
+    loop {
+        let more: Vec<VarId> = defining
+            .iter()
+            .filter(|&(var, &id)| {
+                f.vars[*var].by_ref
+                    && !copied.contains(var)
+                    && matches!(&f.stmts[id].op, Op::Copy(Operand {
+                        kind: OperandKind::Var(base),
+                        mode: Mode::Value,
+                        ..
+                    }) if copied.contains(base))
+            })
+            .map(|(&var, _)| var)
+            .collect();
+        if more.is_empty() {
+            return copied;
+        }
+        copied.extend(more);
+    }
 }
 
 pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {

@@ -10,8 +10,8 @@
 //! iter_mut loop   for (o, v) in out.iter_mut().zip(x) ->  for k in 0..min(..) { out[k] = … }
 //! ```
 //!
-//! A chain runs from a source (`xs.iter()`, `xs.into_iter()`, `xs.windows(k)`,
-//! `lo..hi`) through adaptors (`zip enumerate map filter copied cloned skip
+//! A chain runs from a source (`xs.iter()`, `xs.into_iter()`,
+//! `xs.windows(k)`, `xs.chunks(k)`, `xs.chunks_exact(k)`, `lo..hi`) through adaptors (`zip enumerate map filter copied cloned skip
 //! take step_by rev`) to a terminal (`sum product fold count`, `collect` into
 //! a `Vec`). The loop runs over indices, `for i in 0..n`, the closures'
 //! parameters naming the elements it reads (`let v = &x[i];`): the loop a
@@ -912,8 +912,27 @@ struct Slot {
 
 enum Source {
     Slices,
-    Range { lo: Expr, hi: Expr },
-    Windows { base: Ident, size: Expr },
+    Range {
+        lo: Expr,
+        hi: Expr,
+    },
+    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`.
+    Windows {
+        base: Ident,
+        size: Expr,
+        kind: Sliding,
+    },
+}
+
+/// How a sub-slice source steps through its slice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sliding {
+    /// `windows(k)`: one element at a time, `len + 1 - k` windows.
+    Windows,
+    /// `chunks(k)`: `k` at a time, the last chunk shorter.
+    Chunks,
+    /// `chunks_exact(k)`: `k` at a time, the remainder left out.
+    ChunksExact,
 }
 
 struct Chain {
@@ -1121,10 +1140,18 @@ impl Desugar {
                     });
                     item = Item::Slot(0);
                 }
-                "windows" if first.args.len() == 1 => {
+                // Input:  x.chunks(k).map(|c| c[0] * c[1])
+                // Output: a loop over the chunks' numbers `i`, `c[j]` read as
+                //         `x[i * k + j]` (see [`Windows`])
+                method @ ("windows" | "chunks" | "chunks_exact") if first.args.len() == 1 => {
                     chain.source = Source::Windows {
                         base: base.clone(),
                         size: first.args[0].clone(),
+                        kind: match method {
+                            "windows" => Sliding::Windows,
+                            "chunks" => Sliding::Chunks,
+                            _ => Sliding::ChunksExact,
+                        },
                     };
                     item = Item::Window;
                 }
@@ -1252,7 +1279,21 @@ impl Desugar {
                     .skip(1)
                     .fold(lens[0].clone(), |a, b| quote!(::core::cmp::min(#a, #b)))
             }
-            Source::Windows { base, size } => quote!((#base.len() + 1).saturating_sub(#size)),
+            Source::Windows {
+                base,
+                size,
+                kind: Sliding::Windows,
+            } => quote!((#base.len() + 1).saturating_sub(#size)),
+            Source::Windows {
+                base,
+                size,
+                kind: Sliding::Chunks,
+            } => quote!(#base.len().div_ceil(#size)),
+            Source::Windows {
+                base,
+                size,
+                kind: Sliding::ChunksExact,
+            } => quote!(#base.len() / (#size)),
             Source::Range { lo, hi } if is_zero(lo) => atom(hi),
             Source::Range { lo, hi } => quote!((#hi).saturating_sub(#lo)),
         };
@@ -1312,8 +1353,11 @@ impl Desugar {
                 }
                 let mut body = (*closure.body).clone();
                 if !renames.is_empty() {
-                    let mut windows = Windows { renames };
+                    let mut windows = Windows::new(renames);
                     windows.visit_expr_mut(&mut body);
+                    for stmt in window_lets(chain, &windows) {
+                        chain.push(stmt);
+                    }
                 }
                 Ok(body)
             }
@@ -1346,7 +1390,11 @@ impl Desugar {
         for (name, value, depth) in reads {
             Derefs { name, value, depth }.visit_expr_mut(&mut body);
         }
-        Windows { renames }.visit_expr_mut(&mut body);
+        let mut windows = Windows::new(renames);
+        windows.visit_expr_mut(&mut body);
+        for stmt in window_lets(chain, &windows) {
+            chain.push(stmt);
+        }
         Ok(body)
     }
 
@@ -1360,7 +1408,7 @@ impl Desugar {
         item: Item,
         extra: usize,
         reads: &mut Vec<(String, Expr, usize)>,
-        renames: &mut Vec<(String, Ident, Ident)>,
+        renames: &mut Vec<(String, Ident, Expr)>,
     ) -> Rewrite<()> {
         match (pat, item) {
             (Pat::Wild(_), _) => Ok(()),
@@ -1387,6 +1435,10 @@ impl Desugar {
                 }
                 Ok(())
             }
+            // Input:  .filter(|w| w[0] > 0.0)   over `x.windows(k)`
+            // Output: the condition `x[i] > 0.0` (a window is read through
+            //         any number of references alike)
+            (Pat::Ident(_), Item::Window) => self.bind(chain, pat, Item::Window, renames),
             _ => Err(Skip),
         }
     }
@@ -1419,7 +1471,7 @@ impl Desugar {
         chain: &mut Chain,
         pat: &Pat,
         item: Item,
-        windows: &mut Vec<(String, Ident, Ident)>,
+        windows: &mut Vec<(String, Ident, Expr)>,
     ) -> Rewrite<()> {
         match (pat, item) {
             (Pat::Wild(_), _) => Ok(()),
@@ -1449,14 +1501,20 @@ impl Desugar {
             (Pat::Ident(ident), Item::Window)
                 if ident.by_ref.is_none() && ident.subpat.is_none() =>
             {
-                let Source::Windows { base, .. } = &chain.source else {
+                let Source::Windows {
+                    base, size, kind, ..
+                } = &chain.source
+                else {
                     return Err(Skip);
                 };
-                windows.push((
-                    ident.ident.to_string(),
-                    base.clone(),
-                    self.base_index(chain),
-                ));
+                let (base, size, kind) = (base.clone(), size.clone(), *kind);
+                let i = self.base_index(chain);
+                let start: Expr = if kind == Sliding::Windows {
+                    parse_quote!(#i)
+                } else {
+                    parse_quote!((#i * (#size)))
+                };
+                windows.push((ident.ident.to_string(), base, start));
                 Ok(())
             }
             (Pat::Ident(ident), Item::Slot(k))
@@ -1645,6 +1703,8 @@ impl Desugar {
             "take",
             "step_by",
             "windows",
+            "chunks",
+            "chunks_exact",
             "map",
             "filter",
             "copied",
@@ -1662,7 +1722,11 @@ impl Desugar {
         self.bind(&mut chain, &for_loop.pat, item, &mut renames)
             .ok()?;
         let mut body = for_loop.body.clone();
-        Windows { renames }.visit_block_mut(&mut body);
+        let mut windows = Windows::new(renames);
+        windows.visit_block_mut(&mut body);
+        for stmt in window_lets(&chain, &windows) {
+            chain.push(stmt);
+        }
         for stmt in body.stmts {
             chain.push(stmt);
         }
@@ -1855,6 +1919,11 @@ const ITERATOR_METHODS: &[&str] = &[
     "windows",
     "chunks",
     "chunks_exact",
+    "rchunks",
+    "rchunks_exact",
+    "chunk_by",
+    "split",
+    "rsplit",
     "map",
     "filter",
     "filter_map",
@@ -1901,6 +1970,8 @@ const REWRITTEN: &[&str] = &[
     "iter",
     "into_iter",
     "windows",
+    "chunks",
+    "chunks_exact",
     "zip",
     "enumerate",
     "map",
@@ -1981,18 +2052,32 @@ fn is_float(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(path) if path.path.is_ident("f64") || path.path.is_ident("f32"))
 }
 
-/// `w[j]` in a closure over `x.windows(k)` -> `x[i + j]`.
+/// `w[j]` in a closure over `x.windows(k)` -> `x[i + j]` (over
+/// `x.chunks(k)`, `x[(i * k) + j]`). A window named other than in `w[j]`
+/// (`w.iter()`, `w.len()`) is marked `whole`: it is bound as
+/// `let w = &x[i..i + k];` (see [`window_lets`]).
 struct Windows {
-    renames: Vec<(String, Ident, Ident)>,
+    renames: Vec<(String, Ident, Expr)>,
+    whole: Vec<usize>,
+}
+
+impl Windows {
+    fn new(renames: Vec<(String, Ident, Expr)>) -> Self {
+        Windows {
+            renames,
+            whole: Vec::new(),
+        }
+    }
 }
 
 impl VisitMut for Windows {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        visit_mut::visit_expr_mut(self, expr);
         if let Expr::Index(index) = expr
             && let Some(name) = local_path(&index.expr)
             && let Some((_, base, i)) = self.renames.iter().find(|(w, _, _)| *name == w)
         {
+            let (base, i) = (base.clone(), i.clone());
+            self.visit_expr_mut(&mut index.index);
             let j = &index.index;
             *expr = if matches!(&**j, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. })
                 if int.base10_digits() == "0")
@@ -2001,8 +2086,36 @@ impl VisitMut for Windows {
             } else {
                 parse_quote!(#base[#i + #j])
             };
+            return;
         }
+        if let Some(name) = local_path(expr)
+            && let Some(k) = self.renames.iter().position(|(w, _, _)| *name == w)
+            && !self.whole.contains(&k)
+        {
+            self.whole.push(k);
+        }
+        visit_mut::visit_expr_mut(self, expr);
     }
+}
+
+/// `let w = &x[i..i + k];` for each window of `windows` named whole.
+fn window_lets(chain: &Chain, windows: &Windows) -> Vec<Stmt> {
+    let Source::Windows { size, kind, .. } = &chain.source else {
+        return Vec::new();
+    };
+    windows
+        .whole
+        .iter()
+        .map(|&k| {
+            let (name, base, start) = &windows.renames[k];
+            let name = Ident::new(name, proc_macro2::Span::call_site());
+            if *kind == Sliding::Chunks {
+                parse_quote!(let #name = &#base[#start..::core::cmp::min(#start + (#size), #base.len())];)
+            } else {
+                parse_quote!(let #name = &#base[#start..#start + (#size)];)
+            }
+        })
+        .collect()
 }
 
 /// `*o` -> `out[k]` in the body of a `for` over `out.iter_mut()`.
@@ -2171,6 +2284,44 @@ mod tests {
                     acc += (x[i + 1] - x[i]).powi(2);
                 }
                 acc
+            }),
+        );
+    }
+
+    #[test]
+    fn chunks_read_the_slice_at_the_chunk_start() {
+        assert_desugars(
+            syn::parse_quote!({ x.chunks(3).map(|c| c[1] * c.len() as f64).sum::<f64>() }),
+            syn::parse_quote!({
+                let mut acc: f64 = 0.0;
+                for i in 0..x.len().div_ceil(3) {
+                    let c = &x[(i * (3))..::core::cmp::min((i * (3)) + (3), x.len())];
+                    acc += x[(i * (3)) + 1] * c.len() as f64;
+                }
+                acc
+            }),
+        );
+    }
+
+    #[test]
+    fn a_window_named_whole_is_bound_as_a_sub_slice() {
+        assert_desugars(
+            syn::parse_quote!({ x.windows(2).map(|w| w.iter().sum::<f64>()).sum::<f64>() }),
+            // (The inner chain reads `x` too; `w` stays for `w.len()`.)
+            syn::parse_quote!({
+                let mut __ad_acc2: f64 = 0.0;
+                for __ad_i1 in 0..(x.len() + 1).saturating_sub(2) {
+                    let w = &x[__ad_i1..__ad_i1 + (2)];
+                    __ad_acc2 += {
+                        let mut acc: f64 = 0.0;
+                        for i in 0..w.len() {
+                            let e = x[__ad_i1 + i];
+                            acc += e;
+                        }
+                        acc
+                    };
+                }
+                __ad_acc2
             }),
         );
     }
@@ -2368,7 +2519,6 @@ mod tests {
     #[test]
     fn what_has_no_rewrite_is_left_as_written() {
         for body in [
-            syn::parse_quote!({ x.chunks(2).map(|c| c[0] * c[1]).sum::<f64>() }),
             syn::parse_quote!({ x.iter().map(|v| v * v).collect::<HashSet<_>>() }),
             syn::parse_quote!({ x.iter().enumerate().skip(1).map(|(i, v)| v).sum::<f64>() }),
             syn::parse_quote!({ x.iter().scan(0.0, |s, v| Some(*s + v)).sum::<f64>() }),

@@ -149,7 +149,7 @@ diagnostics! {
         ui: "control/match-binding.rs";
     unbounded_range() => "a differentiated loop runs over a range with constant bounds (`lo..hi` or `lo..=hi`, integers)",
         ui: "control/unbounded-range.rs";
-    loop_iterator() => "`#[grad]` loops run over ranges (`0..n`) or over local slices, `Vec`s and arrays: `xs.iter()`, `xs.iter().enumerate()`, `xs.iter().zip(ys)`, `&xs`, `xs.windows(k)`, through `rev skip take step_by map filter copied cloned`; index for anything else",
+    loop_iterator() => "`#[grad]` loops run over ranges (`0..n`) or over local slices, `Vec`s and arrays: `xs.iter()`, `xs.iter().enumerate()`, `xs.iter().zip(ys)`, `&xs`, `xs.windows(k)`, `xs.chunks(k)`, through `rev skip take step_by map filter copied cloned`; index for anything else",
         ui: "control/loop-iterator.rs";
     loop_pattern() => "bind loop elements to names (`x`, `&x`, `(i, x)`, `(x, y)`)",
         ui: "control/loop-pattern.rs";
@@ -181,7 +181,7 @@ diagnostics! {
         ui: "unsupported/block-without-value.rs";
     no_method_rule(name, methods) => "no derivative rule for the method `{name}`: the methods with rules are {methods}; for other code, write a `#[grad]` function and call it",
         ui: "unsupported/unknown-method.rs";
-    iterator_chain(name) => "`.{name}(..)` has no rewrite in an iterator chain under `#[grad]`: a chain is differentiated when it starts at `xs.iter()`, `xs.into_iter()`, `xs.windows(k)` or `lo..hi`, goes through `zip enumerate map filter copied cloned skip take step_by rev`, and ends in `sum product fold count` or a `collect` into a `Vec` (over a range, `.sum::<f64>()`); write this one as a `for` loop",
+    iterator_chain(name) => "`.{name}(..)` has no rewrite in an iterator chain under `#[grad]`: a chain is differentiated when it starts at `xs.iter()`, `xs.into_iter()`, `xs.windows(k)`, `xs.chunks(k)` or `lo..hi`, goes through `zip enumerate map filter copied cloned skip take step_by rev`, and ends in `sum product fold count` or a `collect` into a `Vec` (over a range, `.sum::<f64>()`); write this one as a `for` loop",
         ui: "unsupported/iterator-chain.rs";
     method_arity(name, arity, plural) => "`{name}` takes {arity} argument{plural}",
         ui: "unsupported/method-arity.rs";

@@ -2662,9 +2662,19 @@ impl<'a> Body<'a> {
                 index: element,
                 borrow,
             } => {
+                let local_slice = matches!(
+                    (&base.kind, &element.kind),
+                    (OperandKind::Var(b), OperandKind::Var(r))
+                        if self.f.vars[*r].slice_range && !self.f.vars[*b].is_param
+                );
                 let base = self.operand(base);
                 let element = self.operand(element);
-                if *borrow {
+                if local_slice {
+                    // A sub-slice of a local sequence is a copy (a temporary
+                    // the `let` keeps alive): the sequence may be written
+                    // while the reverse sweep still needs the values read.
+                    quote!(&::autodiff::__private::Vec::from(&#base[#element]))
+                } else if *borrow {
                     quote!(&#base[#element])
                 } else {
                     quote!(#base[#element])

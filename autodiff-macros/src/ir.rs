@@ -142,6 +142,8 @@ pub struct Var {
     /// (`w.push(x)`, `f(&mut w)`): it may change there too, so it is bound
     /// `mut` (see `mutated`) and nothing read from it is computed again.
     pub touched: bool,
+    /// The range of a sub-slice `&x[a..b]`: a `rules::SliceRange`.
+    pub slice_range: bool,
 }
 
 pub struct Param {

@@ -192,6 +192,7 @@ pub static HELPERS: &[&str] = &[
     "epsilon_part",
     "is_zero",
     "one",
+    "slice_range",
     "one_like",
     "product_start",
     "same_type",

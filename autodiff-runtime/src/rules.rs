@@ -25,6 +25,7 @@ pub use crate::axis::{
 use crate::float::{FloatRules, PowfRule};
 use crate::linalg::{DotRule, MatmulRule, TransposeRule};
 use crate::reduce::ReduceRule;
+pub use crate::seq::SliceRange;
 use crate::tangent::{Accumulate, Basis, Differentiable, ScalarOutput, Scale};
 pub use crate::tuple::{
     Component, tuple_pullback_0, tuple_pullback_1, tuple_pullback_2, tuple_pullback_3,
@@ -50,8 +51,20 @@ pub fn zero<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
 /// assert_eq!(acc, 1.75);
 /// ```
 #[inline]
-pub fn accumulate<T: Accumulate<G>, G>(acc: &mut T, g: G) {
+pub fn accumulate<T: Accumulate<G> + ?Sized, G>(acc: &mut T, g: G) {
     acc.accumulate(g);
+}
+
+/// The range of `&x[a..b]` (any range of `usize`), as a `Copy` value that
+/// indexes the slice and, in the reverse sweep, its gradient.
+///
+/// ```
+/// let x = [1.0_f64, 2.0, 3.0];
+/// assert_eq!(&x[autodiff_runtime::rules::slice_range(1..)], &[2.0, 3.0]);
+/// ```
+#[inline]
+pub fn slice_range<R: Into<SliceRange>>(range: R) -> SliceRange {
+    range.into()
 }
 
 /// The seed `1` of `f_grad`.

@@ -4,7 +4,9 @@
 //! - an iterator chain over `xs` or over a local array literal
 //!   (`let arr = [e1, e2, e3];`): `map … sum::<f64>()`, `enumerate`, `zip`
 //!   of the source with itself (`rev`, `skip`, `step_by` on either side),
-//!   `rev` and `skip`, `windows(2)`, `filter` on a differentiated condition,
+//!   `rev` and `skip` (over the source or a sub-slice `&xs[1..]`),
+//!   `windows(2)`, `chunks(2)` and `chunks_exact(2)` read by element and
+//!   whole (`w.iter().sum()`, `w.len()`), `filter` on a differentiated condition,
 //!   `fold` with a closure, `copied().fold(±∞, f64::max/min)`, and
 //!   `collect` into a `Vec<f64>` read back by index and by another chain;
 //! - a local closure `let f = |v: f64| …;` called twice;
@@ -109,20 +111,48 @@ impl Gen<'_> {
             4 => {
                 let b = self.closure_body(d, &v, elem);
                 let skip = self.rng.range(0, 2);
+                // Half the time over a sub-slice `&src[lo..]`, `&src[..hi]`.
+                let from = if len >= 2 && self.rng.chance(0.5) {
+                    let t = self.name("sub");
+                    let range = *self.rng.pick(&["1..", "..1", "1..=1", ".."]);
+                    self.line(&format!("let {t} = &{src}[{range}];"));
+                    t
+                } else {
+                    src.clone()
+                };
                 (
                     format!(
-                        "{src}.iter().rev().skip({skip}).map(|&{v}| {}).sum::<f64>()",
+                        "{from}.iter().rev().skip({skip}).map(|&{v}| {}).sum::<f64>()",
                         b.s
                     ),
                     n * b.mag,
                 )
             }
             5 if len >= 2 => {
+                // Windows and chunks, read by element and whole (the last
+                // chunk of `chunks(2)` may hold one element).
                 let w = self.name("w");
-                let diff = format!("({w}[1] - {w}[0])");
-                let b = self.closure_body(d, &diff, 2.0 * elem);
+                let (source, read, mag) = match self.rng.range(0, 3) {
+                    0 => ("windows(2)", format!("({w}[1] - {w}[0])"), 2.0 * elem),
+                    1 => (
+                        "windows(2)",
+                        format!("({w}[0] * 0.5 - {w}.iter().sum::<f64>())"),
+                        2.5 * elem,
+                    ),
+                    2 => (
+                        "chunks(2)",
+                        format!("({w}[0] * 0.5 + {w}.iter().sum::<f64>())"),
+                        2.5 * elem,
+                    ),
+                    _ => (
+                        "chunks_exact(2)",
+                        format!("({w}[1] * {w}.len() as f64 - {w}[0])"),
+                        3.0 * elem,
+                    ),
+                };
+                let b = self.closure_body(d, &read, mag);
                 (
-                    format!("{src}.windows(2).map(|{w}| {}).sum::<f64>()", b.s),
+                    format!("{src}.{source}.map(|{w}| {}).sum::<f64>()", b.s),
                     n * b.mag,
                 )
             }

@@ -8,7 +8,7 @@
 //! | `product` | a product carried through an inner loop, `let mut p = 1.0; for k in .. { acc += c[k] * p; p *= t; }`, and a value overwritten in a loop nest, `y = (y * a).sin()` |
 //! | `vec` | local `Vec`s: `let mut y = vec![0.0; n]; y[0] = …; for i in 1..n { y[i] = x[i] * y[i - 1] + …; }`, `y[i] += …`, `y[i - 1] -= …`, `for j in 0..i { y[i] += … y[j] …; }`, several `Vec`s written in one loop (RK4-like stages), sometimes inside a time-step loop; elements written earlier in the same iteration or an earlier one are read back; the result is an element (`y[n - 1]`) or a sum over the `Vec` |
 //! | `slice` | a `&[f64]` parameter `xs` (length 1 to 5, sampled like the other floats), read as `xs[i]` in the loops of the shapes above and as their bound (`0..xs.len()`) |
-//! | `idioms` | Rust as people write it (`idioms.rs`): iterator chains over `xs` or a local array literal (`map sum fold enumerate zip rev skip windows filter copied`, `collect` into a `Vec`, `fold(f64::NEG_INFINITY, f64::max)`), local closures called twice, destructuring `let`s of tuples and arrays, and an `if` value with an early `return` inside |
+//! | `idioms` | Rust as people write it (`idioms.rs`): iterator chains over `xs` or a local array literal (`map sum fold enumerate zip rev skip windows chunks chunks_exact filter copied`, sub-slices `&xs[1..]`, `collect` into a `Vec`, `fold(f64::NEG_INFINITY, f64::max)`), local closures called twice, destructuring `let`s of tuples and arrays, and an `if` value with an early `return` inside |
 //!
 //! A loop of the top level over a range is checkpointed (`#[checkpoint]`,
 //! `#[checkpoint(snapshots = 1..=3)]`) three times in ten: the gradients

@@ -92,6 +92,14 @@ impl Lower<'_> {
     /// Lowers `expr` to the operation that computes it.
     pub(super) fn op(&mut self, expr: &Expr) -> Op {
         if !self.varied(expr) {
+            // `&xs[a..b]` of a constant slice: as written (the sub-slice is
+            // unsized, so it is borrowed in place, not copied out first).
+            if let Expr::Reference(reference) = expr
+                && let Expr::Index(index) = strip_parens(&reference.expr)
+                && matches!(strip_parens(&index.index), Expr::Range(_))
+            {
+                return Op::Opaque(self.rename(expr));
+            }
             return match expr {
                 Expr::Lit(_)
                 | Expr::Path(_)
@@ -241,6 +249,26 @@ impl Lower<'_> {
             return Op::Opaque(TokenStream::new());
         }
         let base = self.operand(&index.expr);
+        // Input:  &x[a..b]   (any range: `a..=b`, `a..`, `..b`, `..`)
+        // Output: t = rules::slice_range(a..b);  &x[t]
+        // `SliceRange` is `Copy`, so the reverse sweep adds into `d_x[t]`
+        // with the same value.
+        if matches!(strip_parens(&index.index), Expr::Range(_)) {
+            let range = self.rename(&index.index);
+            let span = index.index.span();
+            let op = Op::Opaque(quote!(::autodiff::__private::rules::slice_range(#range)));
+            let var = self.define(None, op, None, span);
+            self.vars[var].slice_range = true;
+            return Op::Index {
+                base,
+                index: Operand {
+                    kind: OperandKind::Var(var),
+                    mode: Mode::Value,
+                    span,
+                },
+                borrow: true,
+            };
+        }
         let index_operand = self.operand(&index.index);
         // Elements that are not known to be floats are borrowed, not moved.
         let borrow = match base.kind {

@@ -509,6 +509,7 @@ impl Lower<'_> {
             sequence: false,
             mutated: false,
             touched: false,
+            slice_range: false,
         });
         self.vars.len() - 1
     }
@@ -594,6 +595,20 @@ impl Lower<'_> {
             Op::Opaque(tokens) => {
                 syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
             }
+            // `&x[a..b]` of a sequence of floats.
+            Op::Index {
+                base:
+                    Operand {
+                        kind: OperandKind::Var(base),
+                        ..
+                    },
+                index:
+                    Operand {
+                        kind: OperandKind::Var(range),
+                        ..
+                    },
+                ..
+            } if self.vars[*range].slice_range => self.vars[*base].elem_scalar,
             // `[a, b]` of floats.
             Op::Primitive { rule, args, .. } if rule.name == "array" => {
                 args.iter().all(|arg| self.operand_scalar(arg))
@@ -610,6 +625,15 @@ impl Lower<'_> {
                 OperandKind::Var(var) => self.vars[var].sequence && x.mode != Mode::Deref,
                 OperandKind::Const(_) => false,
             },
+            // `&x[a..b]`: a slice.
+            Op::Index {
+                index:
+                    Operand {
+                        kind: OperandKind::Var(range),
+                        ..
+                    },
+                ..
+            } if self.vars[*range].slice_range => true,
             Op::Opaque(tokens) => syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| {
                 let mut expr = &expr;
                 while let Expr::Paren(inner) = expr {

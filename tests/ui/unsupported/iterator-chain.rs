@@ -2,7 +2,7 @@ use autodiff::grad;
 
 #[grad]
 fn pairs(x: &[f64]) -> f64 {
-    x.chunks(2).map(|c| c[0] * c[1]).sum::<f64>() //~ ERROR `.chunks(..)` has no rewrite in an iterator chain
+    x.rchunks(2).map(|c| c[0] * c[1]).sum::<f64>() //~ ERROR `.rchunks(..)` has no rewrite in an iterator chain
 }
 
 fn main() {
