@@ -414,11 +414,12 @@ fn expr() -> BoxedStrategy<Ts> {
                         .boxed(),
                 ),
                 // Rust as people write it: iterator chains (with `zip`
-                // of a reversed side and moves in any order), closures,
-                // tuples, `return` inside an `if` value, ndarray's folds.
+                // of a reversed side and moves in any order, `windows` and
+                // `chunks` read whole), sub-slices, closures, tuples,
+                // `return` inside an `if` value, ndarray's folds.
                 (
                     3,
-                    (e.clone(), e.clone(), 0..12_usize)
+                    (e.clone(), e.clone(), 0..15_usize)
                         .prop_map(|(a, b, shape)| match shape {
                             0 => quote!(x.iter().map(|v| v * #a).sum::<f64>()),
                             1 => quote!(s.iter().zip(x.iter().rev()).map(|(p, q)| p * q + #a).sum::<f64>()),
@@ -431,6 +432,9 @@ fn expr() -> BoxedStrategy<Ts> {
                             8 => quote!(x.iter().filter(|v| **v > #a).count() as f64),
                             9 => quote!(x.iter().enumerate().map(|(i, v)| v * i as f64).collect::<Vec<_>>()),
                             10 => quote!(z.fold(#a, |m, &v| m.max(v))),
+                            11 => quote!(x.chunks(2).map(|c| c.iter().sum::<f64>() * #a).sum::<f64>()),
+                            12 => quote!({ let t = &x[1..]; t[0] * #a + t.len() as f64 }),
+                            13 => quote!(x.windows(3).filter(|w| w[0] > #b).map(|w| w.len() as f64 * w[2]).sum::<f64>()),
                             _ => quote!(p.eval(#a).powi(2)),
                         })
                         .boxed(),
