@@ -706,23 +706,12 @@ fn copied(f: &Function, defining: &HashMap<VarId, StmtId>) -> HashSet<VarId> {
     let mut copied = defining
         .iter()
         .filter(|&(&var, &id)| {
+            let op = &f.stmts[id].op;
             f.vars[var].by_ref
-                && match &f.stmts[id].op {
+                && match op {
                     // A sub-slice of a local: a temporary copy (see
                     // `emit`), gone at the end of its block.
-                    Op::Index {
-                        base:
-                            Operand {
-                                kind: OperandKind::Var(base),
-                                ..
-                            },
-                        index:
-                            Operand {
-                                kind: OperandKind::Var(range),
-                                ..
-                            },
-                        ..
-                    } if f.vars[*range].slice_range && !f.vars[*base].is_param => true,
+                    _ if let Some(base) = op.sub_slice_of(&f.vars) => !f.vars[base].is_param,
                     Op::Index {
                         base:
                             Operand {

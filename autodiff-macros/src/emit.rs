@@ -2662,11 +2662,9 @@ impl<'a> Body<'a> {
                 index: element,
                 borrow,
             } => {
-                let local_slice = matches!(
-                    (&base.kind, &element.kind),
-                    (OperandKind::Var(b), OperandKind::Var(r))
-                        if self.f.vars[*r].slice_range && !self.f.vars[*b].is_param
-                );
+                let local_slice = op
+                    .sub_slice_of(&self.f.vars)
+                    .is_some_and(|sliced| !self.f.vars[sliced].is_param);
                 let base = self.operand(base);
                 let element = self.operand(element);
                 if local_slice {

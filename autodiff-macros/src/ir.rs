@@ -284,6 +284,29 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// For a sub-slice `&x[a..b]` (an index by a `rules::slice_range`), the
+    /// variable sliced.
+    pub fn sub_slice_of(&self, vars: &[Var]) -> Option<VarId> {
+        match self {
+            Op::Index {
+                base:
+                    Operand {
+                        kind: OperandKind::Var(base),
+                        ..
+                    },
+                index:
+                    Operand {
+                        kind: OperandKind::Var(range),
+                        ..
+                    },
+                ..
+            } if vars[*range].slice_range => Some(*base),
+            _ => None,
+        }
+    }
+}
+
 pub struct Call {
     /// The callee as written: `foo`, `m::foo`, `Self::foo`, `self.foo`.
     pub callee: Callee,

@@ -587,6 +587,10 @@ impl Lower<'_> {
     /// Whether `op`'s value is a sequence of known floats: `vec![0.0; n]`,
     /// `[0.0; N]`, or a copy of one.
     fn op_elem_scalar(&self, op: &Op) -> bool {
+        // `&x[a..b]` of a sequence of floats.
+        if let Some(base) = op.sub_slice_of(&self.vars) {
+            return self.vars[base].elem_scalar;
+        }
         match op {
             Op::Copy(x) | Op::Clone(x) => match x.kind {
                 OperandKind::Var(var) => self.vars[var].elem_scalar,
@@ -595,20 +599,6 @@ impl Lower<'_> {
             Op::Opaque(tokens) => {
                 syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| self.expr_elem_scalar(&expr))
             }
-            // `&x[a..b]` of a sequence of floats.
-            Op::Index {
-                base:
-                    Operand {
-                        kind: OperandKind::Var(base),
-                        ..
-                    },
-                index:
-                    Operand {
-                        kind: OperandKind::Var(range),
-                        ..
-                    },
-                ..
-            } if self.vars[*range].slice_range => self.vars[*base].elem_scalar,
             // `[a, b]` of floats.
             Op::Primitive { rule, args, .. } if rule.name == "array" => {
                 args.iter().all(|arg| self.operand_scalar(arg))
@@ -620,20 +610,15 @@ impl Lower<'_> {
     /// Whether `op`'s value is a slice, `Vec` or array: `vec![…]`, `[v; n]`,
     /// `[a, b, …]`, or a copy of one.
     fn op_sequence(&self, op: &Op) -> bool {
+        // `&x[a..b]`: a slice.
+        if op.sub_slice_of(&self.vars).is_some() {
+            return true;
+        }
         match op {
             Op::Copy(x) | Op::Clone(x) => match x.kind {
                 OperandKind::Var(var) => self.vars[var].sequence && x.mode != Mode::Deref,
                 OperandKind::Const(_) => false,
             },
-            // `&x[a..b]`: a slice.
-            Op::Index {
-                index:
-                    Operand {
-                        kind: OperandKind::Var(range),
-                        ..
-                    },
-                ..
-            } if self.vars[*range].slice_range => true,
             Op::Opaque(tokens) => syn::parse2::<Expr>(tokens.clone()).is_ok_and(|expr| {
                 let mut expr = &expr;
                 while let Expr::Paren(inner) = expr {
