@@ -959,7 +959,16 @@ impl Gen<'_> {
                 // a summing loop
                 let (n, trips) = self.trips();
                 self.line(&format!("for i in 0..{n} {{"));
+                // The body does not read the sum it adds to: its bound
+                // would hold for the first trip only (`t += t.exp().powf(2.5)`
+                // overflowed by the third, seed 25, f4615, and the gradient
+                // of a `tanh` of it was 0 · ∞ = NaN).
+                let at = self.scope.iter().position(|v| v.name == m.name);
+                let hidden = at.map(|at| self.scope.remove(at));
                 let e = self.body_expr(inner, Some("i"));
+                if let (Some(at), Some(var)) = (at, hidden) {
+                    self.scope.insert(at, var);
+                }
                 self.line(&format!("    {} += {};", m.name, e.s));
                 self.line("}");
                 self.settle(&m, m.mag + trips * e.mag);
