@@ -10,7 +10,7 @@
 //! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`] and
 //! [`Activations`]. (The macro crate knows primitives by name: add it to its
 //! `rules.rs` table, and to `desugar::ARRAY_PRIMITIVES` for `mapv` closures;
-//! `tests/rule_table.rs` fails to build if the two disagree.)
+//! `tests/rule_table.rs` fails to build if the macro names a rule the runtime lacks.)
 //!
 //! This module sits below the array types: it names no module of the crate
 //! but [`crate::tangent`] and [`crate::dual`]'s type.
