@@ -29,7 +29,7 @@ impl Lower<'_> {
             },
             // &x
             Expr::Reference(reference) if reference.mutability.is_none() => {
-                let mut inner = self.operand(&reference.expr);
+                let inner = self.operand(&reference.expr);
                 // `&p.w`, `&v[i]` of non-float elements: the variable already
                 // holds that reference.
                 let place = matches!(
@@ -44,15 +44,7 @@ impl Lower<'_> {
                 {
                     return Operand { span, ..inner };
                 }
-                if inner.mode != Mode::Value {
-                    let op = Op::Copy(inner);
-                    let var = self.define(None, op, None, span);
-                    inner = Operand {
-                        kind: OperandKind::Var(var),
-                        mode: Mode::Value,
-                        span,
-                    };
-                }
+                let inner = self.by_value(inner, span);
                 Operand {
                     mode: Mode::Borrow,
                     span,
@@ -61,16 +53,8 @@ impl Lower<'_> {
             }
             // *x
             Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => {
-                let mut inner = self.operand(&unary.expr);
-                if inner.mode != Mode::Value {
-                    let op = Op::Copy(inner);
-                    let var = self.define(None, op, None, span);
-                    inner = Operand {
-                        kind: OperandKind::Var(var),
-                        mode: Mode::Value,
-                        span,
-                    };
-                }
+                let inner = self.operand(&unary.expr);
+                let inner = self.by_value(inner, span);
                 Operand {
                     mode: Mode::Deref,
                     span,
@@ -86,6 +70,20 @@ impl Lower<'_> {
                     span,
                 }
             }
+        }
+    }
+
+    /// `inner` as a plain value: a borrow or a dereference is copied into a
+    /// temporary first (`&&x`, `*&x`).
+    fn by_value(&mut self, inner: Operand, span: Span) -> Operand {
+        if inner.mode == Mode::Value {
+            return inner;
+        }
+        let var = self.define(None, Op::Copy(inner), None, span);
+        Operand {
+            kind: OperandKind::Var(var),
+            mode: Mode::Value,
+            span,
         }
     }
 
