@@ -3,7 +3,7 @@
 //! written without the attribute (to 1e-12 relative), and both with central
 //! finite differences.
 
-use autodiff::grad;
+use autodiff::{grad, softplus};
 
 // RK4 (`benches/support/rk4.rs`): `rk4!(#[attr] name)`.
 #[macro_use]
@@ -173,6 +173,31 @@ pub fn in_a_branch(a: f64, steps: i32, on: bool) -> f64 {
         }
     }
     s * a
+}
+
+/// A checkpointed loop that reads a value the loop and the branch before
+/// it computed, through a call the macro keeps as written (differential
+/// seed 27, f1147: the snapshot restored that value, bound without `mut`,
+/// and the expansion did not compile).
+#[grad(wrt(a))]
+pub fn reads_an_earlier_loop(a: f64, n: i32) -> f64 {
+    let mut s = a;
+    for _ in 0..2 {
+        s += a * s;
+    }
+    let t = if s > 0.0 { s * 0.5 } else { -s };
+    let mut u = 0.0_f64;
+    #[checkpoint(snapshots = 2)]
+    for _ in 0..n {
+        let mut v = 0.0_f64;
+        for _ in 0..n {
+            if softplus(s.tanh()) + t.cos() > 0.1 {
+                v += (u * t).tanh();
+            }
+        }
+        u += v.sin() * s + t;
+    }
+    u * s
 }
 
 fn relative(a: f64, b: f64) -> f64 {
@@ -348,5 +373,14 @@ fn a_checkpointed_loop_in_a_branch_over_i32_matches_finite_differences() {
         let (_, g) = in_a_branch_grad(0.6, steps, on);
         let fd = finite_differences(|v| in_a_branch(v[0], steps, on), &[0.6]);
         close_to_finite_differences(&[g], &fd, &format!("branch, {steps} steps, {on}"));
+    }
+}
+
+#[test]
+fn a_checkpointed_loop_reading_earlier_loops_matches_finite_differences() {
+    for n in [0, 1, 2, 5, 9] {
+        let (_, g) = reads_an_earlier_loop_grad(0.4, n);
+        let fd = finite_differences(|v| reads_an_earlier_loop(v[0], n), &[0.4]);
+        close_to_finite_differences(&[g], &fd, &format!("{n} steps"));
     }
 }

@@ -920,6 +920,18 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// `var` as a `let` pattern binds it: `mut` when it is written in place
+    /// or restored from a checkpoint's snapshot
+    /// ([`Var::mutated`](crate::ir::Var::mutated)).
+    fn binding(&self, var: VarId) -> TokenStream {
+        let ident = self.ident(var);
+        if self.f.vars[var].mutated && self.f.vars[var].name != "_" {
+            quote!(mut #ident)
+        } else {
+            ident
+        }
+    }
+
     /// The part of `var`'s name the names derived from it (`d_x`, `tape_x`,
     /// `acc_x`) are built from: no `r#`, no leading `_`.
     fn stem(&self, var: VarId) -> &'a str {
@@ -1224,7 +1236,7 @@ impl<'a> Body<'a> {
         if branch.phis.is_empty() {
             quote_spanned!(branch.span=> if #cond { #then } else { #els }).to_tokens(tokens);
         } else {
-            let phis: Vec<TokenStream> = branch.phis.iter().map(|&phi| self.ident(phi)).collect();
+            let phis: Vec<TokenStream> = branch.phis.iter().map(|&phi| self.binding(phi)).collect();
             quote_spanned!(branch.span=> let (#(#phis,)*) = if #cond { #then } else { #els };)
                 .to_tokens(tokens);
             for &phi in &branch.phis {
@@ -1371,7 +1383,7 @@ impl<'a> Body<'a> {
         let exits: Vec<TokenStream> = lp
             .carried
             .iter()
-            .map(|carried| self.ident(carried.exit))
+            .map(|carried| self.binding(carried.exit))
             .collect();
         quote_spanned!(lp.span=> let (#(#exits,)*) = loop { #body };).to_tokens(tokens);
         for carried in &lp.carried {

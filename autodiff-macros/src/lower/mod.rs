@@ -187,8 +187,11 @@ fn changed_names(expr: &Expr) -> Vec<String> {
     struct Find(Vec<String>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            // (`s.tanh()`, `v.len()`: the float and length methods take
+            // `self` by value or by `&`, and change nothing.)
             if let Expr::Path(path) = &*call.receiver
                 && let Some(ident) = path.path.get_ident()
+                && !by_value_method(&call.method.to_string())
             {
                 self.0.push(ident.to_string());
             }
@@ -1354,6 +1357,16 @@ fn is_float_type(ty: &Type) -> bool {
 
 /// Whether an opaque expression is plain arithmetic, comparison, casts,
 /// counts and reads of variables nothing writes: no calls with effects.
+/// A method that changes nothing it is called on: a float method with a
+/// derivative rule, or one of the length and integer methods.
+fn by_value_method(name: &str) -> bool {
+    rules::method(name).is_some()
+        || matches!(
+            name,
+            "len" | "is_empty" | "min" | "max" | "abs" | "saturating_sub" | "div_ceil"
+        )
+}
+
 fn pure(f: &Function, expr: &Expr) -> bool {
     struct Check<'a> {
         f: &'a Function,
@@ -1385,19 +1398,7 @@ fn pure(f: &Function, expr: &Expr) -> bool {
                     }
                 }
                 Expr::MethodCall(call) => {
-                    let name = call.method.to_string();
-                    if rules::method(&name).is_some()
-                        || matches!(
-                            name.as_str(),
-                            "len"
-                                | "is_empty"
-                                | "min"
-                                | "max"
-                                | "abs"
-                                | "saturating_sub"
-                                | "div_ceil"
-                        )
-                    {
+                    if by_value_method(&call.method.to_string()) {
                         syn::visit::visit_expr(self, expr);
                     } else {
                         self.pure = false;
