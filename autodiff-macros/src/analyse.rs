@@ -387,8 +387,22 @@ pub struct Replay {
 /// Fills [`Plan::forward_order`] (not for the fused loops, whose reverse runs
 /// inside the forward loop anyway).
 fn forward_order(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
+    // A loop nested in a fused one records what it carries: its tape holds
+    // one iteration of the fused loop, and a load is cheaper than a replay
+    // of a carried chain.
+    let mut nested: HashSet<BlockKey> = HashSet::new();
+    for lp in loops(&f.body) {
+        if plan.fused.contains_key(&key(&lp.body)) {
+            for inner in loops(&lp.body) {
+                nested.insert(key(&inner.body));
+            }
+        }
+    }
     for lp in loops(&f.body) {
         if plan.fused.contains_key(&key(&lp.body))
+            || nested.contains(&key(&lp.body))
+            // (Nested loops pop their tapes last in, first out.)
+            || lp.body.nodes.iter().any(|node| !matches!(node, Node::Stmt(_)))
             || !recountable(lp)
             || fusable(f, adjoint, active, lp).is_none()
         {
@@ -1260,8 +1274,10 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
             continue;
         }
         plan.recorded.retain(|&var| var != side);
-        // (A loop of the top block leaves its trip in scope.)
-        if plan.home.get(&lp.trip) != Some(&key(&f.body)) {
+        // (A loop of the top block, or of a fused loop's body, leaves its
+        // trip in scope.)
+        let home = plan.home.get(&lp.trip).copied();
+        if home != Some(key(&f.body)) && !home.is_some_and(|home| plan.fused.contains_key(&home)) {
             plan.recorded.push(lp.trip);
             plan.recorded.sort_unstable();
         }
@@ -1828,7 +1844,11 @@ fn reserve<'a>(f: &'a Function, block_: &'a Block, around: &mut Vec<&'a Loop>, p
             }
             // A checkpointed loop records one segment at a time, in its
             // reverse: the loops inside reserve for one segment.
-            Node::Loop(lp) if lp.checkpoint.is_some() => {
+            // So does a fused loop, whose reverse runs in each iteration:
+            // the loops inside reserve for one iteration.
+            Node::Loop(lp)
+                if lp.checkpoint.is_some() || plan.fused.contains_key(&key(&lp.body)) =>
+            {
                 register(lp.trip, around, plan);
                 for carried in &lp.carried {
                     register(carried.exit, around, plan);
@@ -1913,6 +1933,16 @@ fn cheap_stmt(f: &Function, plan: &Plan, id: StmtId) -> bool {
 fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
     let here = key(&lp.body);
     let index = iteration_vars(lp);
+    let exits: HashSet<VarId> = lp
+        .body
+        .nodes
+        .iter()
+        .filter_map(|node| match node {
+            Node::Loop(inner) => Some(inner.carried.iter().map(|carried| carried.exit)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let mut seen: HashSet<VarId> = HashSet::new();
     let mut order: Vec<VarId> = plan
         .needed
@@ -1925,6 +1955,11 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
             continue;
         }
         let Some(&id) = plan.defining.get(&var) else {
+            // The value after a nested loop, bound in the forward of this
+            // same iteration.
+            if exits.contains(&var) {
+                continue;
+            }
             return false;
         };
         if !recomputable(f, plan, id) {
@@ -1967,7 +2002,15 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
         return None;
     };
     let mut update = None;
+    let mut nested = false;
     for node in &lp.body.nodes {
+        if let Node::Loop(inner) = node {
+            if !inner_fusable(f, inner, &[header, next]) {
+                return None;
+            }
+            nested = true;
+            continue;
+        }
         let Node::Stmt(id) = node else { return None };
         let stmt = &f.stmts[*id];
         // An element write's reverse depends on the order of iterations.
@@ -1994,7 +2037,87 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
             return None;
         }
     }
+    // A loop nested in the body is reversed in each iteration, between the
+    // forward of one and the next: that pays where the reverse reads a
+    // chain the nested loop carries (one iteration's worth on a tape, not
+    // all of them, and no replay). Else the loops run as written, the
+    // nested ones recording at most their trips.
+    if nested
+        && !loops(&lp.body)
+            .into_iter()
+            .any(|inner| reads_chain(f, active, inner))
+    {
+        return None;
+    }
     update.map(|_| k)
+}
+
+/// Whether the reverse of `lp` reads the values a variable it carries takes:
+/// an active statement other than the variable's own update reads it, or
+/// the update is one whose pullback reads its operand (`p *= t`, `s =
+/// s.sin()`; not `s += x`, nor `m = m.min(x)`, whose pullback reads the
+/// side taken).
+fn reads_chain(f: &Function, active: &[bool], lp: &Loop) -> bool {
+    let End::Continue(values) = &lp.body.end else {
+        return false;
+    };
+    lp.carried.iter().zip(values).any(|(carried, value)| {
+        let update = match value.kind {
+            OperandKind::Var(var) => Some(var),
+            OperandKind::Const(_) => None,
+        };
+        contains(&lp.body, &|&id| {
+            let stmt = &f.stmts[id];
+            if !stmt.reads.contains(&carried.header) || !active[stmt.def] {
+                return false;
+            }
+            if Some(stmt.def) != update {
+                return true;
+            }
+            match &stmt.op {
+                Op::Binary(op, ..) => matches!(op, crate::ir::BinOp::Mul | crate::ir::BinOp::Div),
+                Op::Method { side, .. } => side.is_none(),
+                Op::Copy(_) | Op::Clone(_) | Op::Neg(_) => false,
+                _ => true,
+            }
+        })
+    })
+}
+
+/// Whether a loop nested in the body of a fused loop can be forwarded and
+/// reversed inside each of its iterations: no checkpoint, no branch, no
+/// element write at any depth, and nothing in it reads `outer` (the fused
+/// loop's accumulator).
+fn inner_fusable(f: &Function, lp: &Loop, outer: &[VarId]) -> bool {
+    let names =
+        |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if outer.contains(&v));
+    let bounds = match &lp.kind {
+        LoopKind::Range { lo, hi, .. } => vec![lo, hi],
+        LoopKind::Counted { len, .. } => vec![len],
+        LoopKind::Plain => return false,
+    };
+    if lp.checkpoint.is_some()
+        || bounds.into_iter().any(names)
+        || lp.carried.iter().any(|carried| names(&carried.init))
+    {
+        return false;
+    }
+    if let End::Continue(values) = &lp.body.end {
+        if values.iter().any(names) {
+            return false;
+        }
+    } else {
+        return false;
+    }
+    lp.body.nodes.iter().all(|node| match node {
+        Node::Stmt(id) => {
+            let stmt = &f.stmts[*id];
+            !matches!(stmt.op, Op::SetIndex { .. })
+                && !stmt.reads.iter().any(|read| outer.contains(read))
+        }
+        Node::If(_) => false,
+        Node::Loop(inner) => inner_fusable(f, inner, outer),
+    })
 }
 
 /// Whether computing `stmt` again gives the same value, cheaply.

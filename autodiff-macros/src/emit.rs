@@ -693,8 +693,9 @@ struct Body<'a> {
     running_sums: HashMap<StmtId, (Ident, TokenStream)>,
     /// Variables whose adjoint is not formed (a fused loop's accumulator).
     sinks: HashSet<VarId>,
-    /// Writing a fused loop's reverse: everything is still in scope.
-    fusing: bool,
+    /// Writing a fused loop's reverse: the values of its body (not of the
+    /// loops nested in it) are still in scope.
+    fusing: Option<crate::ir::BlockId>,
     /// Recorded values written into a segment of their tape (see
     /// [`Plan::segmented`]): the segment, and the iteration's slot in it.
     segments: HashMap<VarId, (Ident, TokenStream)>,
@@ -902,7 +903,7 @@ impl<'a> Body<'a> {
             flushes: HashMap::new(),
             running_sums: HashMap::new(),
             sinks: HashSet::new(),
-            fusing: false,
+            fusing: None,
             segments: HashMap::new(),
             split,
             generic: false,
@@ -1562,9 +1563,9 @@ impl<'a> Body<'a> {
         adjoints[k] = Some(one);
         self.carried_adjoints.push(adjoints);
         self.sinks.insert(header);
-        self.fusing = true;
+        self.fusing = Some(lp.body.id);
         self.reverse_block(&lp.body, Merge::Loop(lp), &mut body);
-        self.fusing = false;
+        self.fusing = None;
         self.sinks.remove(&header);
         self.carried_adjoints.pop();
         rotate.to_tokens(&mut body);
@@ -1615,8 +1616,9 @@ impl<'a> Body<'a> {
     /// recompute what is cheap, seed its end, then its nodes backwards.
     fn reverse_block(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
         let here = crate::analyse::key(block);
+        let fusing = self.fusing == Some(here);
         for &var in &self.plan.recorded {
-            if self.fusing {
+            if fusing {
                 break;
             }
             if self.plan.home[&var] != here || self.drained.contains(&var) {
@@ -1637,7 +1639,7 @@ impl<'a> Body<'a> {
         for node in &block.nodes {
             if let Node::Stmt(id) = node
                 && let Some(remat) = self.plan.remat.get(id)
-                && !self.fusing
+                && !fusing
             {
                 // The element as its one writer computed it, at this index.
                 let name = self.ident(self.f.stmts[*id].def);
@@ -1658,7 +1660,7 @@ impl<'a> Body<'a> {
             }
             if let Node::Stmt(id) = node
                 && self.plan.recompute.contains(id)
-                && !self.fusing
+                && !fusing
             {
                 let stmt = &self.f.stmts[*id];
                 let name = self.ident(stmt.def);
