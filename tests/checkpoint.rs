@@ -200,6 +200,30 @@ pub fn reads_an_earlier_loop(a: f64, n: i32) -> f64 {
     u * s
 }
 
+/// A checkpointed loop that reads a local array written before it, after an
+/// `if` value that may return early (differential seed 28, f2562: the
+/// reverse took the array back from its tape without `mut`, and the
+/// snapshot restored it: E0384).
+#[grad(wrt(a))]
+pub fn after_an_early_return(a: f64, n: usize) -> f64 {
+    let t = if a > 0.0 {
+        if a > 10.0 {
+            return a.sqrt();
+        }
+        a.tanh() * 0.7
+    } else {
+        a
+    };
+    let mut y = vec![0.0; n];
+    y[0] = a * t;
+    let mut s = 0.0_f64;
+    #[checkpoint(snapshots = 2)]
+    for i in 0..n {
+        s += t * y[i] + (s * a).sin();
+    }
+    s
+}
+
 fn relative(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
 }
@@ -382,5 +406,16 @@ fn a_checkpointed_loop_reading_earlier_loops_matches_finite_differences() {
         let (_, g) = reads_an_earlier_loop_grad(0.4, n);
         let fd = finite_differences(|v| reads_an_earlier_loop(v[0], n), &[0.4]);
         close_to_finite_differences(&[g], &fd, &format!("{n} steps"));
+    }
+}
+
+#[test]
+fn a_checkpointed_loop_after_an_early_return_matches_finite_differences() {
+    for a in [0.3, -0.4, 12.0] {
+        for n in [1, 2, 5] {
+            let (_, g) = after_an_early_return_grad(a, n);
+            let fd = finite_differences(|v| after_an_early_return(v[0], n), &[a]);
+            close_to_finite_differences(&[g], &fd, &format!("a = {a}, n = {n}"));
+        }
     }
 }

@@ -1625,9 +1625,15 @@ impl<'a> Body<'a> {
                 continue;
             }
             let (tape, in_loop) = self.tapes[&var].clone();
-            let ident = self.ident(var);
             // A borrow of an array written in place went on the tape as a copy.
             let borrow = self.borrows_mutated(var).then(|| quote!(&));
+            // (An array written in place may be restored from a checkpoint's
+            // snapshot: `mut`.)
+            let ident = if borrow.is_some() {
+                self.ident(var)
+            } else {
+                self.binding(var)
+            };
             if in_loop {
                 quote!(let #ident = #borrow ::core::option::Option::unwrap(#tape.pop());)
                     .to_tokens(tokens);
