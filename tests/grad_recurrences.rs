@@ -323,6 +323,77 @@ fn test_packed_triangle_with_a_counter() {
     check(|l: &Vec<f64>| packed_triangle(l, &x, d), l.clone(), &g).assert_close(1e-6);
 }
 
+/// Counters stepped by nested loops: downwards by 2 over an inclusive
+/// range, upwards over a loop of `x.iter()`, and one the outer body reads
+/// too (that one is recorded; the others are stepped back in the reverse).
+#[grad(wrt(w))]
+pub fn nested_counters(w: &[f64], x: &[f64], d: usize) -> f64 {
+    let n = w.len();
+    let mut s = 0.0_f64;
+    let mut down = 2 * d * d + 1;
+    let mut up = 0;
+    let mut c = 3;
+    for i in 0..d {
+        for j in i..=d - 1 {
+            s += w[down % n] * x[j] * (1.0 + 0.1 * s).sin();
+            down -= 2;
+        }
+        for v in x.iter() {
+            s += w[up % n] * v;
+            up += 1;
+        }
+        s += w[c % n] * 0.5;
+        for j in 0..i {
+            s += (w[(c + j) % n] * x[j]).tanh();
+            c += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn test_counters_stepped_by_nested_loops() {
+    let x = vec![0.7, -1.2, 0.4, 1.5];
+    let w: Vec<f64> = (0..11).map(|i| 0.13 * i as f64 - 0.4).collect();
+    for d in 1..=4 {
+        let (value, g) = nested_counters_grad(&w, &x, d);
+        assert_eq!(value, nested_counters(&w, &x, d));
+        check(|w: &Vec<f64>| nested_counters(w, &x, d), w.clone(), &g).assert_close(1e-6);
+    }
+}
+
+/// The polynomial fit with the coefficient index a counter its inner loop
+/// steps across points: the loop over the points is fused, its inner loop
+/// reversed inside each iteration.
+#[grad(wrt(c))]
+pub fn rotating_fit(c: &[f64], t: &[f64], y: &[f64]) -> f64 {
+    let m = c.len();
+    let mut loss = 0.0;
+    let mut k = 0;
+    for i in 0..t.len() {
+        let mut p = 1.0;
+        let mut model = 0.0;
+        for _ in 0..m {
+            model += c[k % m] * p;
+            p *= t[i];
+            k += 1;
+        }
+        let r = y[i] - model;
+        loss += 0.5 * r * r;
+    }
+    loss
+}
+
+#[test]
+fn test_a_fused_loop_with_a_counter_its_inner_loop_steps() {
+    let c = vec![0.3, -0.2, 0.5, 0.1, -0.4];
+    let t: Vec<f64> = (0..7).map(|i| 0.2 * i as f64 - 0.6).collect();
+    let y: Vec<f64> = t.iter().map(|v| v.sin()).collect();
+    let (value, g) = rotating_fit_grad(&c, &t, &y);
+    assert_eq!(value, rotating_fit(&c, &t, &y));
+    check(|c: &Vec<f64>| rotating_fit(c, &t, &y), c.clone(), &g).assert_close(1e-6);
+}
+
 /// A scratch array filled by one loop per outer iteration and read by a
 /// later loop over the same range (GMM's centred point `x − μ` read by the
 /// triangle): the reverse computes each element again from its writer.

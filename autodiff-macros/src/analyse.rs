@@ -329,6 +329,18 @@ pub struct Induction {
     pub exit: VarId,
     pub step: proc_macro2::TokenStream,
     pub add: bool,
+    /// Stepped by a loop nested in the body, not by the body itself (see
+    /// [`nested_inductions`]).
+    pub through: Option<Through>,
+}
+
+/// A counter a nested loop steps: its exit is the counter's value after
+/// each iteration of the outer loop.
+pub struct Through {
+    /// The nested loop, by its body.
+    pub inner: BlockKey,
+    /// The nested loop's exit value of the counter.
+    pub exit: VarId,
 }
 
 /// The carried variables of `lp` that are such counters.
@@ -368,10 +380,116 @@ fn inductions(f: &Function, active: &[bool], lp: &Loop) -> Vec<(VarId, Induction
                 exit: carried.exit,
                 step: quote::ToTokens::to_token_stream(&offset.step),
                 add: offset.add,
+                through: None,
             },
         ));
     }
     out
+}
+
+/// The carried counters of `lp` that a loop nested in its body steps, and
+/// nothing else reads: the packed triangle's `l` (`for i in 0..d { for j in
+/// i + 1..d { …icf[l]…; l += 1 } }`). The reverse binds the nested loop's
+/// exit to the counter's value after the iteration, and steps it back once
+/// per iteration of the nested loop after that loop's reverse: no tape of
+/// the counter's value per iteration.
+fn nested_inductions(
+    f: &Function,
+    adjoint: &Adjoint,
+    active: &[bool],
+    lp: &Loop,
+) -> Vec<(VarId, Induction)> {
+    let End::Continue(values) = &lp.body.end else {
+        return Vec::new();
+    };
+    if !recountable(lp) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (carried, value) in lp.carried.iter().zip(values) {
+        let OperandKind::Var(next) = value.kind else {
+            continue;
+        };
+        if active[carried.header] {
+            continue;
+        }
+        let found = lp.body.nodes.iter().find_map(|node| match node {
+            Node::Loop(inner) => inner
+                .carried
+                .iter()
+                .find(|c| c.exit == next)
+                .map(|c| (node, inner, c)),
+            _ => None,
+        });
+        let Some((node, inner, start)) = found else {
+            continue;
+        };
+        // (Stepped after the nested loop's reverse, which must run and
+        // bind the nested loop's bounds.)
+        if !matches!(start.init.kind, OperandKind::Var(v) if v == carried.header)
+            || !matches!(
+                inner.kind,
+                LoopKind::Range { .. } | LoopKind::Counted { .. }
+            )
+            || !recountable(inner)
+            || !has_work(f, adjoint, active, node)
+            || reads_besides(f, &lp.body, carried.header, next)
+        {
+            continue;
+        }
+        let Some((_, step)) = inductions(f, active, inner)
+            .into_iter()
+            .find(|(header, _)| *header == start.header)
+        else {
+            continue;
+        };
+        out.push((
+            carried.header,
+            Induction {
+                exit: carried.exit,
+                step: step.step,
+                add: step.add,
+                through: Some(Through {
+                    inner: key(&inner.body),
+                    exit: next,
+                }),
+            },
+        ));
+    }
+    out
+}
+
+/// Whether `block_` reads `var` anywhere but as the start of the carried
+/// value whose exit is `start_of`.
+fn reads_besides(f: &Function, block_: &Block, var: VarId, start_of: VarId) -> bool {
+    let names = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
+    if let End::Values(values) | End::Continue(values) | End::Break(values) = &block_.end
+        && values.iter().any(names)
+    {
+        return true;
+    }
+    block_.nodes.iter().any(|node| match node {
+        Node::Stmt(id) => f.stmts[*id].reads.contains(&var),
+        Node::If(branch) => {
+            names(&branch.cond)
+                || reads_besides(f, &branch.then, var, start_of)
+                || reads_besides(f, &branch.els, var, start_of)
+        }
+        Node::Loop(inner) => {
+            let bounds = match &inner.kind {
+                LoopKind::Range { lo, hi, .. } => names(lo) || names(hi),
+                LoopKind::Counted { len, .. } => names(len),
+                LoopKind::Plain => false,
+            };
+            bounds
+                || inner.checkpoint.as_ref().is_some_and(names)
+                || inner
+                    .carried
+                    .iter()
+                    .any(|carried| carried.exit != start_of && names(&carried.init))
+                || reads_besides(f, &inner.body, var, start_of)
+        }
+    })
 }
 
 /// A carried value replayed in a forward-order reverse (see
@@ -2369,6 +2487,14 @@ impl Seeds<'_, '_> {
                     for (header, induction) in inductions(f, active, lp) {
                         self.free.insert(header);
                         self.needed.insert(induction.exit);
+                        self.inductions.insert(header, induction);
+                    }
+                    for (header, induction) in nested_inductions(f, adjoint, active, lp) {
+                        self.free.insert(header);
+                        self.needed.insert(induction.exit);
+                        if let Some(through) = &induction.through {
+                            self.free.insert(through.exit);
+                        }
                         self.inductions.insert(header, induction);
                     }
                     for carried in &lp.carried {

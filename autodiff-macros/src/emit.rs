@@ -710,6 +710,11 @@ struct Body<'a> {
     /// The snapshots of each checkpointed loop (by body), and the schedule
     /// that says which are kept.
     snapshots: HashMap<usize, (Ident, Ident)>,
+    /// Counters a nested loop steps (see [`Through`](crate::analyse::Through)),
+    /// by the nested loop's body: the running value, stepped back once per
+    /// iteration of that loop after its reverse, the step, and whether the
+    /// forward sweep added it.
+    stepped: HashMap<crate::ir::BlockId, (Ident, TokenStream, bool)>,
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -909,6 +914,7 @@ impl<'a> Body<'a> {
             generic: false,
             quiet: false,
             snapshots: HashMap::new(),
+            stepped: HashMap::new(),
         }
     }
 
@@ -1721,8 +1727,37 @@ impl<'a> Body<'a> {
             match node {
                 Node::Stmt(id) => self.reverse_stmt(*id, tokens),
                 Node::If(branch) => self.reverse_if(branch, merge, tokens),
-                Node::Loop(lp) => self.reverse_loop(lp, tokens),
+                Node::Loop(lp) => {
+                    self.reverse_loop(lp, tokens);
+                    if let Some((back, step, add)) = self.stepped.remove(&lp.body.id) {
+                        let range = self.range_of(lp);
+                        let op = if add { quote!(-=) } else { quote!(+=) };
+                        quote!(for _ in #range { #back #op #step; }).to_tokens(tokens);
+                    }
+                }
             }
+        }
+    }
+
+    /// The range a recounted loop runs over: `(lo..hi)`, `(lo..=hi)` or
+    /// `(0..len)`.
+    fn range_of(&self, lp: &Loop) -> TokenStream {
+        match &lp.kind {
+            LoopKind::Range {
+                lo, hi, inclusive, ..
+            } => {
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                if *inclusive {
+                    quote!((#lo..=#hi))
+                } else {
+                    quote!((#lo..#hi))
+                }
+            }
+            LoopKind::Counted { len, .. } => {
+                let len = self.operand(len);
+                quote!((0..#len))
+            }
+            LoopKind::Plain => unreachable!("a plain loop is never recounted"),
         }
     }
 
@@ -1847,7 +1882,14 @@ impl<'a> Body<'a> {
             let header = self.ident(carried.header);
             let step = &induction.step;
             quote!(let mut #back = #exit;).to_tokens(tokens);
-            if induction.add {
+            if let Some(through) = &induction.through {
+                // The value after the iteration is the nested loop's exit;
+                // `reverse_nodes` steps it back after that loop's reverse.
+                let after = self.ident(through.exit);
+                quote!(let #after = #back;).to_tokens(&mut body);
+                self.stepped
+                    .insert(through.inner, (back, step.clone(), induction.add));
+            } else if induction.add {
                 quote!(#back -= #step; let #header = #back;).to_tokens(&mut body);
             } else {
                 quote!(#back += #step; let #header = #back;).to_tokens(&mut body);
@@ -1905,27 +1947,12 @@ impl<'a> Body<'a> {
             return;
         }
         if !drained.is_empty() {
-            let (index, range) = match &lp.kind {
-                LoopKind::Range {
-                    index,
-                    lo,
-                    hi,
-                    inclusive,
-                } => {
-                    let (lo, hi) = (self.operand(lo), self.operand(hi));
-                    let range = if *inclusive {
-                        quote!((#lo..=#hi))
-                    } else {
-                        quote!((#lo..#hi))
-                    };
-                    (self.ident(*index), range)
-                }
-                LoopKind::Counted { counter, len } => {
-                    let len = self.operand(len);
-                    (self.ident(*counter), quote!((0..#len)))
-                }
+            let index = match &lp.kind {
+                LoopKind::Range { index, .. } => self.ident(*index),
+                LoopKind::Counted { counter, .. } => self.ident(*counter),
                 LoopKind::Plain => unreachable!("a plain loop is never recounted"),
             };
+            let range = self.range_of(lp);
             let count = fresh(self.names, "count");
             let forward = replays.is_some();
             // Values of `Copy` types are read from the segment by the

@@ -746,6 +746,48 @@ fn plan_of(item: TokenStream) -> (Vec<String>, Vec<String>, usize) {
 }
 
 #[test]
+fn counters_a_nested_loop_steps_are_stepped_back_not_recorded() {
+    let (recorded, _, _) = plan_of(quote! {
+        fn nested_counters(w: &[f64], x: &[f64], d: usize) -> f64 {
+            let n = w.len();
+            let mut s = 0.0_f64;
+            let mut down = 2 * d * d + 1;
+            let mut up = 0;
+            let mut c = 3;
+            for i in 0..d {
+                for j in i..=d - 1 {
+                    s += w[down % n] * x[j] * (1.0 + 0.1 * s).sin();
+                    down -= 2;
+                }
+                for v in x.iter() {
+                    s += w[up % n] * v;
+                    up += 1;
+                }
+                s += w[c % n] * 0.5;
+                for j in 0..i {
+                    s += (w[(c + j) % n] * x[j]).tanh();
+                    c += 1;
+                }
+            }
+            s
+        }
+    });
+    // `down` and `up`: their value after each iteration of the loop over
+    // `i` is stepped back from their value after the loop. `c` is read by
+    // the outer body too (`w[c % n]`): its value per iteration is recorded.
+    assert!(
+        !recorded
+            .iter()
+            .any(|name| name.starts_with("down") || name.starts_with("up")),
+        "recorded: {recorded:?}"
+    );
+    assert!(
+        recorded.iter().any(|name| name.starts_with("c_")),
+        "recorded: {recorded:?}"
+    );
+}
+
+#[test]
 fn nearest_centroid_records_the_nearest_index_per_point() {
     let (recorded, recomputed, recounted) = plan_of(quote! {
         fn kmeans_cost(c: &[f64], p: &[f64], d: usize) -> f64 {
