@@ -324,8 +324,9 @@ fn test_packed_triangle_with_a_counter() {
 }
 
 /// Counters stepped by nested loops: downwards by 2 over an inclusive
-/// range, upwards over a loop of `x.iter()`, and one the outer body reads
-/// too (that one is recorded; the others are stepped back in the reverse).
+/// range, upwards over a loop of `x.iter()`, two by the same loop, and one
+/// the outer body reads too (that one is recorded; the others are stepped
+/// back in the reverse).
 #[grad(wrt(w))]
 pub fn nested_counters(w: &[f64], x: &[f64], d: usize) -> f64 {
     let n = w.len();
@@ -333,6 +334,7 @@ pub fn nested_counters(w: &[f64], x: &[f64], d: usize) -> f64 {
     let mut down = 2 * d * d + 1;
     let mut up = 0;
     let mut c = 3;
+    let (mut a, mut b) = (0, 5);
     for i in 0..d {
         for j in i..=d - 1 {
             s += w[down % n] * x[j] * (1.0 + 0.1 * s).sin();
@@ -346,6 +348,11 @@ pub fn nested_counters(w: &[f64], x: &[f64], d: usize) -> f64 {
         for j in 0..i {
             s += (w[(c + j) % n] * x[j]).tanh();
             c += 1;
+        }
+        for j in (0..i).rev() {
+            s += w[(a + b) % n] * x[j] * s.cos();
+            a += 1;
+            b += 3;
         }
     }
     s

@@ -714,7 +714,7 @@ struct Body<'a> {
     /// by the nested loop's body: the running value, stepped back once per
     /// iteration of that loop after its reverse, the step, and whether the
     /// forward sweep added it.
-    stepped: HashMap<crate::ir::BlockId, (Ident, TokenStream, bool)>,
+    stepped: HashMap<crate::ir::BlockId, Vec<(Ident, TokenStream, bool)>>,
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -1729,7 +1729,7 @@ impl<'a> Body<'a> {
                 Node::If(branch) => self.reverse_if(branch, merge, tokens),
                 Node::Loop(lp) => {
                     self.reverse_loop(lp, tokens);
-                    if let Some((back, step, add)) = self.stepped.remove(&lp.body.id) {
+                    for (back, step, add) in self.stepped.remove(&lp.body.id).unwrap_or_default() {
                         let range = self.range_of(lp);
                         let op = if add { quote!(-=) } else { quote!(+=) };
                         quote!(for _ in #range { #back #op #step; }).to_tokens(tokens);
@@ -1887,8 +1887,11 @@ impl<'a> Body<'a> {
                 // `reverse_nodes` steps it back after that loop's reverse.
                 let after = self.ident(through.exit);
                 quote!(let #after = #back;).to_tokens(&mut body);
-                self.stepped
-                    .insert(through.inner, (back, step.clone(), induction.add));
+                self.stepped.entry(through.inner).or_default().push((
+                    back,
+                    step.clone(),
+                    induction.add,
+                ));
             } else if induction.add {
                 quote!(#back -= #step; let #header = #back;).to_tokens(&mut body);
             } else {
