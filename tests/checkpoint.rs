@@ -204,6 +204,7 @@ pub fn reads_an_earlier_loop(a: f64, n: i32) -> f64 {
 /// `if` value that may return early (differential seed 28, f2562: the
 /// reverse took the array back from its tape without `mut`, and the
 /// snapshot restored it: E0384).
+#[allow(clippy::needless_range_loop)] // an indexed read: the shape under test
 #[grad(wrt(a))]
 pub fn after_an_early_return(a: f64, n: usize) -> f64 {
     let t = if a > 0.0 {
