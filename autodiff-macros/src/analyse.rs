@@ -433,7 +433,8 @@ fn nested_inductions(
             )
             || !recountable(inner)
             || !has_work(f, adjoint, active, node)
-            || reads_besides(f, &lp.body, carried.header, next)
+            // (Its one mention: the nested loop's start.)
+            || mentions(f, &lp.body, carried.header) != 1
         {
             continue;
         }
@@ -457,39 +458,6 @@ fn nested_inductions(
         ));
     }
     out
-}
-
-/// Whether `block_` reads `var` anywhere but as the start of the carried
-/// value whose exit is `start_of`.
-fn reads_besides(f: &Function, block_: &Block, var: VarId, start_of: VarId) -> bool {
-    let names = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
-    if let End::Values(values) | End::Continue(values) | End::Break(values) = &block_.end
-        && values.iter().any(names)
-    {
-        return true;
-    }
-    block_.nodes.iter().any(|node| match node {
-        Node::Stmt(id) => f.stmts[*id].reads.contains(&var),
-        Node::If(branch) => {
-            names(&branch.cond)
-                || reads_besides(f, &branch.then, var, start_of)
-                || reads_besides(f, &branch.els, var, start_of)
-        }
-        Node::Loop(inner) => {
-            let bounds = match &inner.kind {
-                LoopKind::Range { lo, hi, .. } => names(lo) || names(hi),
-                LoopKind::Counted { len, .. } => names(len),
-                LoopKind::Plain => false,
-            };
-            bounds
-                || inner.checkpoint.as_ref().is_some_and(names)
-                || inner
-                    .carried
-                    .iter()
-                    .any(|carried| carried.exit != start_of && names(&carried.init))
-                || reads_besides(f, &inner.body, var, start_of)
-        }
-    })
 }
 
 /// A carried value replayed in a forward-order reverse (see

@@ -1355,8 +1355,6 @@ fn is_float_type(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.path.is_ident("f64") || path.path.is_ident("f32"))
 }
 
-/// Whether an opaque expression is plain arithmetic, comparison, casts,
-/// counts and reads of variables nothing writes: no calls with effects.
 /// A method that changes nothing it is called on: a float method with a
 /// derivative rule, or one of the length and integer methods.
 fn by_value_method(name: &str) -> bool {
@@ -1367,6 +1365,8 @@ fn by_value_method(name: &str) -> bool {
         )
 }
 
+/// Whether an opaque expression is plain arithmetic, comparison, casts,
+/// counts and reads of variables nothing writes: no calls with effects.
 fn pure(f: &Function, expr: &Expr) -> bool {
     struct Check<'a> {
         f: &'a Function,
