@@ -2,7 +2,8 @@
 //!
 //! Generates random `#[grad]` functions (see `differential/generate.rs` for
 //! the constructs and how each stays in its domain), compiles them into a
-//! crate under `target/differential/`, and runs it: for every function, at
+//! crate under `target/differential/` (under `$CARGO_TARGET_DIR` when that is
+//! set), and runs it: for every function, at
 //! random points, the value of `f_grad` must equal `f`'s bit for bit,
 //! `f_vjp(.., -2.0)` must be `-2 ·` the gradient bit for bit, and each
 //! differentiated component must match a Richardson-extrapolated central
@@ -517,7 +518,11 @@ fn differential_gradients_match_finite_differences() {
     assert!(count > 0, "AUTODIFF_DIFF_COUNT=0 checks nothing");
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let base = root.join("target").join("differential");
+    // Cargo's target directory: `CARGO_TARGET_DIR` (relative to the root, as
+    // cargo reads it) when it is set, else `target/`.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let base = target.join("differential");
     let ctx = Ctx {
         root,
         base,
