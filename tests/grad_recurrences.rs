@@ -369,6 +369,34 @@ fn test_counters_stepped_by_nested_loops() {
     }
 }
 
+/// A counter stepped two loops down: the middle loop steps it through the
+/// innermost one, and the outer loop through the middle one.
+#[grad(wrt(w))]
+pub fn deep_counter(w: &[f64], d: usize) -> f64 {
+    let n = w.len();
+    let mut s = 0.0_f64;
+    let mut l = 1;
+    for i in 0..d {
+        for j in 0..i {
+            for _ in j..i {
+                s += (w[l % n] * s).cos() * w[(i + j) % n];
+                l += 2;
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn test_a_counter_stepped_two_loops_down() {
+    let w: Vec<f64> = (0..7).map(|i| 0.3 * i as f64 - 0.8).collect();
+    for d in 0..=5 {
+        let (value, g) = deep_counter_grad(&w, d);
+        assert_eq!(value, deep_counter(&w, d));
+        check(|w: &Vec<f64>| deep_counter(w, d), w.clone(), &g).assert_close(1e-6);
+    }
+}
+
 /// The polynomial fit with the coefficient index a counter its inner loop
 /// steps across points: the loop over the points is fused, its inner loop
 /// reversed inside each iteration.
