@@ -426,12 +426,8 @@ fn nested_inductions(
         };
         // (Stepped after the nested loop's reverse, which must run and
         // bind the nested loop's bounds.)
+        // (`inductions` asks that the nested loop be recounted.)
         if !matches!(start.init.kind, OperandKind::Var(v) if v == carried.header)
-            || !matches!(
-                inner.kind,
-                LoopKind::Range { .. } | LoopKind::Counted { .. }
-            )
-            || !recountable(inner)
             || !has_work(f, adjoint, active, node)
             // (Its one mention: the nested loop's start.)
             || mentions(f, &lp.body, carried.header) != 1
@@ -2452,17 +2448,15 @@ impl Seeds<'_, '_> {
                         }
                     }
                     self.free.extend(iteration_vars(lp));
-                    for (header, induction) in inductions(f, active, lp) {
-                        self.free.insert(header);
+                    // The reverse binds a counter's header, or for one a
+                    // nested loop steps, that loop's exit.
+                    let counters = inductions(f, active, lp)
+                        .into_iter()
+                        .chain(nested_inductions(f, adjoint, active, lp));
+                    for (header, induction) in counters {
+                        self.free
+                            .insert(induction.through.as_ref().map_or(header, |t| t.exit));
                         self.needed.insert(induction.exit);
-                        self.inductions.insert(header, induction);
-                    }
-                    for (header, induction) in nested_inductions(f, adjoint, active, lp) {
-                        self.free.insert(header);
-                        self.needed.insert(induction.exit);
-                        if let Some(through) = &induction.through {
-                            self.free.insert(through.exit);
-                        }
                         self.inductions.insert(header, induction);
                     }
                     for carried in &lp.carried {

@@ -1729,10 +1729,12 @@ impl<'a> Body<'a> {
                 Node::If(branch) => self.reverse_if(branch, merge, tokens),
                 Node::Loop(lp) => {
                     self.reverse_loop(lp, tokens);
-                    for (back, step, add) in self.stepped.remove(&lp.body.id).unwrap_or_default() {
+                    if let Some(stepped) = self.stepped.remove(&lp.body.id) {
                         let range = self.range_of(lp);
-                        let op = if add { quote!(-=) } else { quote!(+=) };
-                        quote!(for _ in #range { #back #op #step; }).to_tokens(tokens);
+                        for (back, step, add) in stepped {
+                            let op = if add { quote!(-=) } else { quote!(+=) };
+                            quote!(for _ in #range { #back #op #step; }).to_tokens(tokens);
+                        }
                     }
                 }
             }
