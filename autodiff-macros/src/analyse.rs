@@ -308,6 +308,23 @@ pub struct Plan {
     /// zeroed at the end of the iteration before and added to (`0 + d` is
     /// an addition rustc may not drop, as `0.0 + -0.0` is `0.0`).
     pub opening: HashSet<StmtId>,
+    /// For each loop (by body), the arrays of floats whose adjoint its
+    /// reverse adds to at one element only, at an index the loop does not
+    /// change (the index of a loop around it, or a constant), and touches
+    /// nowhere else: `d_xcentered[i] += …` in the reverse of the triangle's
+    /// inner loop. The reverse sums those contributions in a register and
+    /// adds the sum to the element once, after the loop. In memory, each
+    /// iteration's addition would wait on the store of the one before, as
+    /// rustc cannot tell the arrays apart to keep the element in a register.
+    pub held: HashMap<BlockKey, Vec<(VarId, Operand)>>,
+    /// For each loop (by body) that runs over its bounds again, the values
+    /// its reverse computes again at the top of its body
+    /// ([`recompute`](Plan::recompute), [`remat`](Plan::remat)) from
+    /// values the loop does not change: computed once before the loop's
+    /// reverse, if it runs at all (the forward read them only then: `x[i]`
+    /// may be out of bounds when the loop is empty), not per iteration
+    /// (the centred point `xcentered[i]` in the triangle's loop over `j`).
+    pub hoisted: HashMap<BlockKey, Vec<StmtId>>,
 }
 
 /// A loop of [`Plan::winners`].
@@ -885,6 +902,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         kept: HashSet::new(),
         sliced: HashMap::new(),
         opening: HashSet::new(),
+        held: HashMap::new(),
+        hoisted: HashMap::new(),
         lagged: HashMap::new(),
         settled: settled(f),
         copied: HashSet::new(),
@@ -1062,7 +1081,213 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         }
     }
     plan.opening = opening;
+    held(f, adjoint, &f.body, &mut Vec::new(), &mut plan);
+    hoisted(f, &mut plan);
     plan
+}
+
+/// Fills [`Plan::hoisted`].
+fn hoisted(f: &Function, plan: &mut Plan) {
+    for lp in loops(&f.body) {
+        let body = key(&lp.body);
+        if !plan.recounted.contains(&body)
+            || matches!(lp.kind, LoopKind::Plain)
+            || lp.checkpoint.is_some()
+            || plan.fused.contains_key(&body)
+            || plan.winners.contains_key(&body)
+        {
+            continue;
+        }
+        let mut inside = HashSet::new();
+        inside.extend(iteration_vars(lp));
+        inside.extend(lp.carried.iter().map(|carried| carried.header));
+        defs(f, &lp.body, &mut inside);
+        // An element of an array written in place may differ from what it
+        // was in the forward iteration, until the reverse restores it.
+        let steady = |id: StmtId| match &f.stmts[id].op {
+            Op::Index { base, .. } => match base.kind {
+                OperandKind::Var(var) => !f.vars[var].mutated,
+                OperandKind::Const(_) => true,
+            },
+            Op::Opaque(_) => f.stmts[id].pure,
+            Op::Call(_) | Op::SetIndex { .. } => false,
+            _ => true,
+        };
+        let mut found = Vec::new();
+        for node in &lp.body.nodes {
+            let Node::Stmt(id) = node else { continue };
+            let stmt = &f.stmts[*id];
+            let def = &f.vars[stmt.def];
+            if !def.scalar || def.by_ref {
+                continue;
+            }
+            let reads: Vec<VarId> = if let Some(remat) = plan.remat.get(id) {
+                if !remat.chain.iter().all(|&link| steady(link)) {
+                    continue;
+                }
+                let chain: HashSet<VarId> =
+                    remat.chain.iter().map(|&link| f.stmts[link].def).collect();
+                let at = match remat.at.kind {
+                    OperandKind::Var(var) => Some(var),
+                    OperandKind::Const(_) => None,
+                };
+                remat
+                    .chain
+                    .iter()
+                    .flat_map(|&link| f.stmts[link].reads.iter().copied())
+                    .filter(|read| *read != remat.index && !chain.contains(read))
+                    .chain(at)
+                    .collect()
+            } else if plan.recompute.contains(id) && steady(*id) {
+                stmt.reads.clone()
+            } else {
+                continue;
+            };
+            if reads.iter().all(|read| !inside.contains(read)) {
+                found.push(*id);
+                // What reads it may be hoisted too.
+                inside.remove(&stmt.def);
+            }
+        }
+        if !found.is_empty() {
+            plan.hoisted.insert(body, found);
+        }
+    }
+}
+
+/// Fills [`Plan::held`] for the loops in `block_`, `around` the indices of
+/// the loops around it.
+fn held(f: &Function, adjoint: &Adjoint, block_: &Block, around: &mut Vec<VarId>, plan: &mut Plan) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(_) => {}
+            Node::If(branch) => {
+                held(f, adjoint, &branch.then, around, plan);
+                held(f, adjoint, &branch.els, around, plan);
+            }
+            Node::Loop(lp) => {
+                let body = key(&lp.body);
+                if !plan.fused.contains_key(&body) {
+                    let found = held_in(f, adjoint, lp, around, plan);
+                    if !found.is_empty() {
+                        plan.held.insert(body, found);
+                    }
+                }
+                let depth = around.len();
+                around.extend(iteration_vars(lp));
+                held(f, adjoint, &lp.body, around, plan);
+                around.truncate(depth);
+            }
+        }
+    }
+}
+
+/// The arrays of [`Plan::held`] for `lp`, and the element of each.
+fn held_in(
+    f: &Function,
+    adjoint: &Adjoint,
+    lp: &Loop,
+    around: &[VarId],
+    plan: &Plan,
+) -> Vec<(VarId, Operand)> {
+    let summed: HashSet<StmtId> = plan
+        .offsets
+        .values()
+        .chain(plan.lagged.values())
+        .flat_map(|reads| reads.keys().copied())
+        .collect();
+    let same = |a: &Operand, b: &Operand| match (&a.kind, &b.kind) {
+        (OperandKind::Var(a), OperandKind::Var(b)) => a == b,
+        (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
+        _ => false,
+    };
+    let invariant = |at: &Operand| {
+        at.mode == Mode::Value
+            && match at.kind {
+                OperandKind::Var(var) => around.contains(&var),
+                OperandKind::Const(_) => true,
+            }
+    };
+    // For each base: its elements, or `None` once anything else touches
+    // its adjoint. (Two of them may be the same element at run time: each
+    // sum is added to it.)
+    let mut found: Vec<(VarId, Option<Vec<Operand>>)> = Vec::new();
+    let spoil = |found: &mut Vec<(VarId, Option<Vec<Operand>>)>, base: VarId| match found
+        .iter_mut()
+        .find(|(b, _)| *b == base)
+    {
+        Some(entry) => entry.1 = None,
+        None => found.push((base, None)),
+    };
+    let mut ids = Vec::new();
+    collect_stmts(&lp.body, &mut ids);
+    for id in ids {
+        for adj in &adjoint.stmts[id] {
+            match adj {
+                AdjStmt::IndexAdd { base, index, .. } => {
+                    let var = &f.vars[*base];
+                    let ok = invariant(index)
+                        && var.elem_scalar
+                        && var.sequence
+                        && !summed.contains(&id);
+                    match found.iter_mut().find(|(b, _)| b == base) {
+                        Some((_, Some(ats))) if ok => {
+                            if !ats.iter().any(|at| same(at, index)) {
+                                ats.push(index.clone());
+                            }
+                        }
+                        Some(entry) => entry.1 = None,
+                        None if ok => found.push((*base, Some(vec![index.clone()]))),
+                        None => found.push((*base, None)),
+                    }
+                }
+                AdjStmt::IndexTake { base, target, .. } => {
+                    spoil(&mut found, *base);
+                    spoil(&mut found, *target);
+                }
+                AdjStmt::IndexClear { base, .. } | AdjStmt::FieldAdd { base, .. } => {
+                    spoil(&mut found, *base);
+                }
+                AdjStmt::Pass { target, source, .. } => {
+                    spoil(&mut found, *target);
+                    spoil(&mut found, *source);
+                }
+                AdjStmt::Rule { target, args, .. } => {
+                    spoil(&mut found, *target);
+                    for arg in args {
+                        if let RuleArg::Adjoint(var) = arg {
+                            spoil(&mut found, *var);
+                        }
+                    }
+                }
+                AdjStmt::CallPullback { stmt, targets } => {
+                    spoil(&mut found, f.stmts[*stmt].def);
+                    for target in targets.iter().flatten() {
+                        spoil(&mut found, *target);
+                    }
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(base, ats)| ats.map(|ats| (base, ats)))
+        .flat_map(|(base, ats)| ats.into_iter().map(move |at| (base, at)))
+        .collect()
+}
+
+/// Every statement in `block_`, at any depth.
+fn collect_stmts(block_: &Block, out: &mut Vec<StmtId>) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => out.push(*id),
+            Node::If(branch) => {
+                collect_stmts(&branch.then, out);
+                collect_stmts(&branch.els, out);
+            }
+            Node::Loop(lp) => collect_stmts(&lp.body, out),
+        }
+    }
 }
 
 /// Of `reads` (a running sum's reads in `body`, each with its offset), the

@@ -715,6 +715,13 @@ struct Body<'a> {
     /// iteration of that loop after its reverse, the step, and whether the
     /// forward sweep added it.
     stepped: HashMap<crate::ir::BlockId, Vec<(Ident, TokenStream, bool)>>,
+    /// The array elements whose adjoint the loops being reversed add to,
+    /// summed in registers (see [`Plan::held`]): the array, the element's
+    /// index as written, and the sum.
+    held: Vec<(VarId, String, Ident)>,
+    /// Statements computed again before the loop being reversed, not in
+    /// its body (see [`Plan::hoisted`]).
+    hoisted: HashSet<StmtId>,
 }
 
 /// The forward sweep, and the reverse sweep as a closure that can run many
@@ -907,6 +914,8 @@ impl<'a> Body<'a> {
             fused: HashMap::new(),
             flushes: HashMap::new(),
             running_sums: HashMap::new(),
+            held: Vec::new(),
+            hoisted: HashSet::new(),
             sinks: HashSet::new(),
             fusing: None,
             segments: HashMap::new(),
@@ -1618,6 +1627,32 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// The value the reverse computes again for statement `id`, if it does
+    /// ([`Plan::remat`], [`Plan::recompute`]).
+    fn computed_again(&self, id: StmtId) -> Option<TokenStream> {
+        if let Some(remat) = self.plan.remat.get(&id) {
+            // The element as its one writer computed it, at this index.
+            let index = self.ident(remat.index);
+            let at = self.operand(&remat.at);
+            let chain: Vec<TokenStream> = remat
+                .chain
+                .iter()
+                .map(|&link| {
+                    let stmt = &self.f.stmts[link];
+                    let def = self.ident(stmt.def);
+                    let value = self.op(&stmt.op, None);
+                    quote!(let #def = #value;)
+                })
+                .collect();
+            let value = self.operand(&remat.value);
+            return Some(quote!({ let #index = #at; #(#chain)* #value }));
+        }
+        self.plan
+            .recompute
+            .contains(&id)
+            .then(|| self.op(&self.f.stmts[id].op, None))
+    }
+
     /// The reverse of a nested block: pop what its forward recorded,
     /// recompute what is cheap, seed its end, then its nodes backwards.
     fn reverse_block(&mut self, block: &'a Block, merge: Merge<'a>, tokens: &mut TokenStream) {
@@ -1650,33 +1685,12 @@ impl<'a> Body<'a> {
         }
         for node in &block.nodes {
             if let Node::Stmt(id) = node
-                && let Some(remat) = self.plan.remat.get(id)
                 && !fusing
-            {
-                // The element as its one writer computed it, at this index.
-                let name = self.ident(self.f.stmts[*id].def);
-                let index = self.ident(remat.index);
-                let at = self.operand(&remat.at);
-                let chain: Vec<TokenStream> = remat
-                    .chain
-                    .iter()
-                    .map(|&link| {
-                        let stmt = &self.f.stmts[link];
-                        let def = self.ident(stmt.def);
-                        let value = self.op(&stmt.op, None);
-                        quote!(let #def = #value;)
-                    })
-                    .collect();
-                let value = self.operand(&remat.value);
-                quote!(let #name = { let #index = #at; #(#chain)* #value };).to_tokens(tokens);
-            }
-            if let Node::Stmt(id) = node
-                && self.plan.recompute.contains(id)
-                && !fusing
+                && !self.hoisted.contains(id)
+                && let Some(value) = self.computed_again(*id)
             {
                 let stmt = &self.f.stmts[*id];
                 let name = self.ident(stmt.def);
-                let value = self.op(&stmt.op, None);
                 let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
                 quote_spanned!(stmt.span=> let #name #ty = #value;).to_tokens(tokens);
             }
@@ -1796,7 +1810,74 @@ impl<'a> Body<'a> {
     //             …pops, recomputation, the body's reverse…
     //         }
     //         d_s0 (+)= d_s;
+    /// The reverse of a loop, with the element adjoints of
+    /// [`Plan::held`] summed in registers around it.
     fn reverse_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        let mut opened = Vec::new();
+        for (base, at) in self.plan.held.get(&lp.body.id).into_iter().flatten() {
+            // (Held already by a loop around this one; or bound nowhere
+            // yet, so that a first contribution binds it.)
+            let written = self.operand(at).to_string();
+            if self.held.iter().any(|(b, w, _)| b == base && *w == written)
+                || !self.defined.contains(base)
+            {
+                continue;
+            }
+            let d_base = self.adjoint(*base);
+            let sum = fresh(self.names, &format!("held_{}", self.stem(*base)));
+            quote!(let mut #sum = ::autodiff::__private::rules::elem_zero(&#d_base);)
+                .to_tokens(tokens);
+            self.held.push((*base, written, sum.clone()));
+            opened.push((*base, at, sum));
+        }
+        let hoisted = self.plan.hoisted.get(&lp.body.id);
+        if let Some(ids) = hoisted {
+            // Only if the loop runs: the forward computed them only then.
+            let guard = match &lp.kind {
+                LoopKind::Range {
+                    lo, hi, inclusive, ..
+                } => {
+                    let (lo, hi) = (self.operand(lo), self.operand(hi));
+                    if *inclusive {
+                        quote!(#lo <= #hi)
+                    } else {
+                        quote!(#lo < #hi)
+                    }
+                }
+                LoopKind::Counted { len, .. } => {
+                    let len = self.operand(len);
+                    quote!(0 < #len)
+                }
+                LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+            };
+            for &id in ids {
+                let Some(value) = self.computed_again(id) else {
+                    continue;
+                };
+                let stmt = &self.f.stmts[id];
+                let name = self.ident(stmt.def);
+                let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
+                quote_spanned! {stmt.span=>
+                    let #name #ty = if #guard { #value } else { ::core::default::Default::default() };
+                }
+                .to_tokens(tokens);
+                self.hoisted.insert(id);
+            }
+        }
+        self.reverse_loop_inner(lp, tokens);
+        for id in hoisted.into_iter().flatten() {
+            self.hoisted.remove(id);
+        }
+        for (base, at, sum) in opened {
+            self.held.retain(|(_, _, held)| *held != sum);
+            let d_base = self.adjoint(base);
+            let at = self.operand(at);
+            quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#at], #sum);)
+                .to_tokens(tokens);
+        }
+    }
+
+    fn reverse_loop_inner(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
         if let Some((k, accs)) = self.fused.remove(&loop_key(lp)) {
             let carried = &lp.carried[k];
             if !self.defined.contains(&carried.exit) {
@@ -2412,6 +2493,16 @@ impl<'a> Body<'a> {
                         continue;
                     }
                     let d = self.adjoint(*source);
+                    let written = self.operand(element).to_string();
+                    if let Some((_, _, sum)) = self
+                        .held
+                        .iter()
+                        .find(|(b, w, _)| b == base && *w == written)
+                    {
+                        quote!(::autodiff::__private::rules::accumulate(&mut #sum, #d);)
+                            .to_tokens(tokens);
+                        continue;
+                    }
                     self.declare(tokens, *base);
                     let d_base = self.adjoint(*base);
                     let element = self.operand(element);

@@ -328,6 +328,27 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["packed_triangle_vjp"],
         ),
         (
+            "held_element",
+            quote!(wrt(a, x)),
+            quote! {
+                fn held_element(a: &[f64], x: &[f64]) -> f64 {
+                    let n = x.len();
+                    let mut y = vec![0.0; n];
+                    for i in 0..n {
+                        for j in 0..n {
+                            y[j] += a[i * n + j] * x[i];
+                        }
+                    }
+                    let mut s = 0.0;
+                    for j in 0..n {
+                        s += y[j] * y[j];
+                    }
+                    s
+                }
+            },
+            vec!["held_element_vjp"],
+        ),
+        (
             "scratch_remat",
             quote!(wrt(m, l)),
             quote! {

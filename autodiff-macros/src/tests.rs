@@ -1060,6 +1060,86 @@ fn float_methods_in_a_loop_record_only_what_their_pullbacks_read() {
 }
 
 /// The names of the arrays each loop's reverse cuts to its bound.
+/// The elements of [`Plan::held`], as `base[index]`, sorted.
+fn held_names(item: TokenStream) -> Vec<String> {
+    let (f, plan) = planned(item);
+    let mut names: Vec<String> = plan
+        .held
+        .values()
+        .flatten()
+        .map(|(base, at)| {
+            let at = match &at.kind {
+                crate::ir::OperandKind::Var(var) => f.vars[*var].name.clone(),
+                crate::ir::OperandKind::Const(tokens) => tokens.to_string(),
+            };
+            format!("{}[{at}]", f.vars[*base].name)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn element_adjoints_at_an_outer_index_are_held() {
+    // `x[i]` in the loop over `j`: its adjoint summed in a register.
+    assert_eq!(
+        held_names(quote! {
+            fn f(a: &[f64], x: &[f64]) -> f64 {
+                let n = x.len();
+                let mut s = 0.0;
+                for i in 0..n {
+                    for j in 0..n { s += (a[i * n + j] * x[i]).sin(); }
+                }
+                s
+            }
+        }),
+        ["x[i]"]
+    );
+    // Two elements of one array, one at a constant: both held.
+    assert_eq!(
+        held_names(quote! {
+            fn f(w: &[f64], y: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..w.len() {
+                    for j in 0..y.len() { s += (w[i] * y[j] * w[0]).sin(); }
+                }
+                s
+            }
+        }),
+        ["w[0]", "w[i]"]
+    );
+    // The inner loop also reads `x[j]`: its adjoint is added to at `j`,
+    // so nothing of `x` is held.
+    assert!(
+        held_names(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let n = x.len();
+                let mut s = 0.0;
+                for i in 0..n {
+                    for j in 0..n { s += (x[i] * x[j]).sin(); }
+                }
+                s
+            }
+        })
+        .is_empty()
+    );
+    // A local array written in the loop: its element adjoints are taken
+    // there, so not held.
+    assert!(
+        held_names(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let n = x.len();
+                let mut v = vec![0.0; n];
+                for i in 0..n {
+                    for j in 0..n { v[i] += x[j] * v[i]; }
+                }
+                v[0]
+            }
+        })
+        .is_empty()
+    );
+}
+
 fn sliced_names(item: TokenStream) -> Vec<Vec<String>> {
     let (f, plan) = planned(item);
     let mut names: Vec<Vec<String>> = plan
