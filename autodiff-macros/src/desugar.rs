@@ -605,9 +605,6 @@ const ARRAY_METHODS: &[&str] = &[
     "signum",
 ];
 
-/// The runtime's elementwise primitives, called on a borrowed array.
-const ARRAY_PRIMITIVES: &[&str] = &["sigmoid", "relu", "softplus"];
-
 /// `f64::tanh` → `z.tanh()`, `sigmoid` → `sigmoid(&z)`: a fn path applied to
 /// the whole array `array` (`borrowed`: a reference already).
 fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
@@ -623,7 +620,7 @@ fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
     }
     let runtime = path.segments.len() == 1
         || (path.segments.len() == 2 && path.segments[0].ident == "autodiff");
-    if runtime && ARRAY_PRIMITIVES.contains(&name.as_str()) {
+    if runtime && crate::rules::ACTIVATIONS.contains(&name.as_str()) {
         return Some(if borrowed {
             parse_quote!(#path(#array))
         } else {

@@ -14,7 +14,7 @@ use crate::ir::{
     Operand, OperandKind, RuleArg, StmtId, TypeClass, VarId,
 };
 use crate::lower::{Lowered, Names, var_ident};
-use crate::rules::{INTO_RULES, PRIMAL_INTO_RULES};
+use crate::rules::PRIMAL_INTO_RULES;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
@@ -2569,7 +2569,7 @@ impl<'a> Body<'a> {
                     // to a rule that can reuse its buffer (`sigmoid_pullback_into`).
                     let consumed = args.iter().find_map(|arg| match arg {
                         RuleArg::Adjoint(var)
-                            if INTO_RULES.contains(&rule.as_str())
+                            if crate::rules::has_into(rule)
                                 && !self.f.vars[*var].scalar
                                 && last_reader.get(var) == Some(&index) =>
                         {

@@ -324,6 +324,7 @@ pub enum Callee {
 }
 
 /// A method or runtime function the macro differentiates, and how.
+#[derive(Clone, Copy)]
 pub struct MethodRule {
     /// The name the user writes: `exp`, `t`, `sigmoid`, `matmul`.
     pub name: &'static str,

@@ -78,11 +78,27 @@ pub static METHODS: &[MethodRule] = &[
     unwrapped(rule("to_shape", "to_shape", MethodShape::Select(1))),
 ];
 
-/// Runtime functions, called as `sigmoid(x)` or `autodiff::sigmoid(x)`.
+/// The runtime's activation functions (`autodiff-runtime/src/activation`),
+/// called as `sigmoid(x)` or `autodiff::sigmoid(x)` on floats and arrays,
+/// and applied to whole arrays by `z.mapv(sigmoid)`. The one place the
+/// macro names them: each is a unary [`primitive`] whose pullback has an
+/// `_into` variant, as the runtime's `activation!` writes them.
+pub const ACTIVATIONS: &[&str] = &["sigmoid", "relu", "softplus"];
+
+/// [`ACTIVATIONS`] as rules.
+static ACTIVATION_RULES: [MethodRule; ACTIVATIONS.len()] = {
+    let mut out = [unary(""); ACTIVATIONS.len()];
+    let mut k = 0;
+    while k < ACTIVATIONS.len() {
+        out[k] = unary(ACTIVATIONS[k]);
+        k += 1;
+    }
+    out
+};
+
+/// Runtime functions, called as `norm(x)` or `autodiff::norm(x)`, besides
+/// the [`ACTIVATIONS`].
 pub static PRIMITIVES: &[MethodRule] = &[
-    unary("sigmoid"),
-    unary("relu"),
-    unary("softplus"),
     unary("norm"),
     rule("sum", "sum", MethodShape::Reduce),
     rule("mean", "mean", MethodShape::Reduce),
@@ -150,7 +166,21 @@ pub fn method(name: &str) -> Option<&'static MethodRule> {
 }
 
 pub fn primitive(name: &str) -> Option<&'static MethodRule> {
-    PRIMITIVES.iter().find(|rule| rule.name == name)
+    primitives().find(|rule| rule.name == name)
+}
+
+/// [`PRIMITIVES`] and the [`ACTIVATIONS`].
+pub fn primitives() -> impl Iterator<Item = &'static MethodRule> {
+    PRIMITIVES.iter().chain(&ACTIVATION_RULES)
+}
+
+/// Whether the rule named `pullback` (`sigmoid_pullback`) has an `_into`
+/// variant that takes the adjoint by value.
+pub fn has_into(pullback: &str) -> bool {
+    INTO_RULES.contains(&pullback)
+        || pullback
+            .strip_suffix("_pullback")
+            .is_some_and(|name| ACTIVATIONS.contains(&name))
 }
 
 /// `x.min(p)`, `x.max(p)` of floats: the forward sweep records which side
@@ -158,11 +188,9 @@ pub fn primitive(name: &str) -> Option<&'static MethodRule> {
 /// adjoint with `select_pullback_lhs`/`_rhs`.
 pub static SIDED: &[&str] = &["min", "max"];
 
-/// Rules with an `_into` variant that takes the adjoint by value.
+/// Rules with an `_into` variant that takes the adjoint by value, besides
+/// the [`ACTIVATIONS`]' (see [`has_into`]).
 pub static INTO_RULES: &[&str] = &[
-    "sigmoid_pullback",
-    "relu_pullback",
-    "softplus_pullback",
     "neg_pullback",
     "add_pullback_lhs",
     "add_pullback_rhs",
@@ -272,7 +300,7 @@ pub fn runtime_names() -> Vec<String> {
         }
     }
     names.push(pullback_name("neg", ""));
-    for rule in METHODS.iter().chain(PRIMITIVES).chain([&TUPLE]) {
+    for rule in METHODS.iter().chain(primitives()).chain([&TUPLE]) {
         for side in rule.shape.sides() {
             names.push(pullback_name(rule.rule, side));
         }
@@ -285,6 +313,9 @@ pub fn runtime_names() -> Vec<String> {
     }
     for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
         names.push(format!("{rule}_into"));
+    }
+    for name in ACTIVATIONS {
+        names.push(format!("{name}_pullback_into"));
     }
     names.sort();
     names.dedup();
@@ -376,7 +407,7 @@ mod tests {
     #[test]
     fn every_pullback_reverse_can_build_is_listed() {
         let names = runtime_names();
-        for rule in METHODS.iter().chain(PRIMITIVES) {
+        for rule in METHODS.iter().chain(primitives()) {
             let operands: Vec<Operand> = (0..=rule.shape.arity())
                 .map(|var| Operand {
                     kind: OperandKind::Var(var),

@@ -8,8 +8,8 @@
 //! Adding an activation is a section of this file and its tests
 //! (`tests.rs`): the two formulas, one `activation!` invocation, the free
 //! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`] and
-//! [`Activations`]. (The macro crate knows primitives by name: add it to its
-//! `rules.rs` table, and to `desugar::ARRAY_PRIMITIVES` for `mapv` closures;
+//! [`Activations`]. (The macro crate knows primitives by name: add the name
+//! to its one list of activations, `rules::ACTIVATIONS`;
 //! `tests/rule_table.rs` fails to build if the macro names a rule the runtime lacks.)
 //!
 //! This module sits below the array types: it names no module of the crate
