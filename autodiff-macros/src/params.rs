@@ -170,21 +170,6 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         impl #impl_generics ::autodiff::__private::rules::IsGradient for #name #ty_generics #where_clause {}
-
-        impl #impl_generics ::autodiff::check::Leaf for #name #ty_generics #where_clause {
-            fn len(&self) -> usize {
-                #params::num_elements(self)
-            }
-            fn get(&self, i: usize) -> f64 {
-                #params::element(self, i)
-            }
-            fn set(&mut self, i: usize, v: f64) {
-                #params::set_element(self, i, v);
-            }
-            fn epsilon(&self) -> f64 {
-                #params::element_epsilon(self)
-            }
-        }
     }
     .into_token_stream())
 }

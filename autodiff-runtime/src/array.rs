@@ -2,9 +2,10 @@
 //!
 //! Any `ArrayBase<S, D>` of `f32` or `f64` (owned `Array`, `ArrayView`, …) is
 //! [`Differentiable`] with the owned `Array<A, D>` as its gradient; gradients
-//! [`Accumulate`] in place; and an `Array<A, D>` is a
-//! [`Leaf`](crate::check::Leaf) of the finite-difference check, so
-//! `autodiff::check` takes array parameters and tuples of them.
+//! [`Accumulate`] in place. (An `Array<A, D>` is a set of
+//! [`Params`](crate::Params), so a [`Leaf`](crate::check::Leaf) of the
+//! finite-difference check: `autodiff::check` takes array parameters and
+//! tuples of them.)
 
 use core::fmt::Debug;
 use core::iter::Sum;
@@ -13,7 +14,6 @@ use ndarray::{Array, ArrayBase, Data, Dimension, LinalgScalar, ScalarOperand, Zi
 use num_traits::Float;
 
 use crate::activation::Activations;
-use crate::check::{Leaf, Real};
 use crate::float::FloatRules;
 use crate::tangent::IsGradient;
 
@@ -102,47 +102,6 @@ impl<A: Element, D: Dimension> Accumulate<&Array<A, D>> for Array<A, D> {
 
 impl<A: Element, D: Dimension> IsGradient for Array<A, D> {}
 
-/// The elements in logical (row-major) order, whatever the memory layout, so
-/// that a point and a gradient of different layouts line up.
-impl<A: Real, D: Dimension> Leaf for Array<A, D> {
-    #[inline]
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    #[inline]
-    fn get(&self, i: usize) -> f64 {
-        match self.as_slice() {
-            Some(s) => s[i].to_f64(),
-            None => self[unravel(&self.raw_dim(), i)].to_f64(),
-        }
-    }
-    #[inline]
-    fn set(&mut self, i: usize, v: f64) {
-        let v = A::from_f64(v);
-        match self.as_slice_mut() {
-            Some(s) => s[i] = v,
-            None => {
-                let ix = unravel(&self.raw_dim(), i);
-                self[ix] = v;
-            }
-        }
-    }
-    #[inline]
-    fn epsilon(&self) -> f64 {
-        A::EPSILON
-    }
-}
-
-/// The multi-index of the `i`-th element in row-major order of `shape`.
-fn unravel<D: Dimension>(shape: &D, mut i: usize) -> D {
-    let mut ix = shape.clone();
-    for k in (0..shape.ndim()).rev() {
-        ix[k] = i % shape[k];
-        i /= shape[k];
-    }
-    ix
-}
-
 /// Deterministic test data and the finite-difference check of array rules.
 #[cfg(test)]
 pub(crate) mod testing {
@@ -186,7 +145,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::random;
     use super::*;
-    use crate::check::{Point, check};
+    use crate::check::{Leaf, Point, check};
     use crate::rules;
     use ndarray::{Array2, ArrayView2, array};
 

@@ -67,6 +67,7 @@
 //! [`CheckReport::assert_close`]; a NaN or infinite value gives an infinite
 //! error. Only [`CheckReport::assert_close`] panics, by design.
 
+use crate::params::Params;
 use core::borrow::Borrow;
 use core::fmt;
 use core::fmt::Write as _;
@@ -87,56 +88,15 @@ pub const REL_ERROR_FLOOR_F64: f64 = 1e-6;
 /// is `f32`: `1e-2`. See the [module documentation](self#relative-error).
 pub const REL_ERROR_FLOOR_F32: f64 = 1e-2;
 
-/// A real scalar the check reads and writes as `f64`: the element type of a
-/// [`Leaf`] and the output type of the checked function. Implemented for
-/// `f32` and `f64`.
-///
-/// ```
-/// use autodiff_runtime::check::Real;
-/// assert_eq!(<f32 as Real>::from_f64(0.1).to_f64(), f64::from(0.1_f32));
-/// assert_eq!(<f32 as Real>::EPSILON, f64::from(f32::EPSILON));
-/// ```
-pub trait Real: Copy {
-    /// The machine epsilon of the type, as `f64`: it selects the default step
-    /// and the relative-error floor.
-    const EPSILON: f64;
-    /// The value as `f64` (exact for `f32` and `f64`).
-    fn to_f64(self) -> f64;
-    /// The nearest value of this type to `v`.
-    fn from_f64(v: f64) -> Self;
-}
-
-impl Real for f64 {
-    const EPSILON: f64 = f64::EPSILON;
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline]
-    fn from_f64(v: f64) -> f64 {
-        v
-    }
-}
-
-impl Real for f32 {
-    const EPSILON: f64 = f32::EPSILON as f64;
-    #[inline]
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
-    #[allow(clippy::cast_possible_truncation)] // rounding to f32 is the point
-    #[inline]
-    fn from_f64(v: f64) -> f32 {
-        v as f32
-    }
-}
+pub use crate::params::Real;
 
 /// One differentiable parameter seen as a flat list of real elements, read
 /// and written as `f64`.
 ///
-/// Implemented for `f32`, `f64` (one element), `Vec<T>` and `[T; N]` with
-/// `T: `[`Real`]. Every `Leaf` is a [`Point`] with one parameter, so
-/// implementing `Leaf` is all a new parameter type needs.
+/// Implemented for every [`Params`] type: `f32`, `f64` (one element),
+/// `Vec`s, arrays `[T; N]` and ndarray arrays of them, and
+/// `#[derive(Params)]` structs; the flat view is `Params`'. Every `Leaf` is
+/// a [`Point`] with one parameter.
 ///
 /// ```
 /// use autodiff_runtime::check::Leaf;
@@ -162,60 +122,24 @@ pub trait Leaf {
     fn epsilon(&self) -> f64;
 }
 
-impl<T: Real> Leaf for T {
+/// Every [`Params`] type is a leaf: its flat view (`num_elements`,
+/// `element`, `set_element`, `element_epsilon`), the one definition of it.
+impl<P: Params> Leaf for P {
     #[inline]
     fn len(&self) -> usize {
-        1
-    }
-    #[inline]
-    fn get(&self, _i: usize) -> f64 {
-        self.to_f64()
-    }
-    #[inline]
-    fn set(&mut self, _i: usize, v: f64) {
-        *self = T::from_f64(v);
-    }
-    #[inline]
-    fn epsilon(&self) -> f64 {
-        T::EPSILON
-    }
-}
-
-impl<T: Real> Leaf for Vec<T> {
-    #[inline]
-    fn len(&self) -> usize {
-        <[T]>::len(self)
+        self.num_elements()
     }
     #[inline]
     fn get(&self, i: usize) -> f64 {
-        self[i].to_f64()
+        self.element(i)
     }
     #[inline]
     fn set(&mut self, i: usize, v: f64) {
-        self[i] = T::from_f64(v);
+        self.set_element(i, v);
     }
     #[inline]
     fn epsilon(&self) -> f64 {
-        T::EPSILON
-    }
-}
-
-impl<T: Real, const N: usize> Leaf for [T; N] {
-    #[inline]
-    fn len(&self) -> usize {
-        N
-    }
-    #[inline]
-    fn get(&self, i: usize) -> f64 {
-        self[i].to_f64()
-    }
-    #[inline]
-    fn set(&mut self, i: usize, v: f64) {
-        self[i] = T::from_f64(v);
-    }
-    #[inline]
-    fn epsilon(&self) -> f64 {
-        T::EPSILON
+        self.element_epsilon()
     }
 }
 

@@ -1,12 +1,55 @@
 //! Parameter structs: what an optimiser needs of a model's parameters, for
 //! floats, arrays, `Vec`s and (through `#[derive(Params)]`) structs of them.
 
-use crate::check::Real;
 use ndarray::{Array, Dimension, Zip};
 
 use crate::array::Element;
 use crate::dual::Dual;
 use num_traits::{Float, Zero};
+
+/// A real scalar the check reads and writes as `f64`: the element type of a
+/// [`Leaf`](crate::check::Leaf) and the output type of the checked function. Implemented for
+/// `f32` and `f64`.
+///
+/// ```
+/// use autodiff_runtime::check::Real;
+/// assert_eq!(<f32 as Real>::from_f64(0.1).to_f64(), f64::from(0.1_f32));
+/// assert_eq!(<f32 as Real>::EPSILON, f64::from(f32::EPSILON));
+/// ```
+pub trait Real: Copy {
+    /// The machine epsilon of the type, as `f64`: it selects the default step
+    /// and the relative-error floor.
+    const EPSILON: f64;
+    /// The value as `f64` (exact for `f32` and `f64`).
+    fn to_f64(self) -> f64;
+    /// The nearest value of this type to `v`.
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Real for f64 {
+    const EPSILON: f64 = f64::EPSILON;
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+}
+
+impl Real for f32 {
+    const EPSILON: f64 = f32::EPSILON as f64;
+    #[inline]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[allow(clippy::cast_possible_truncation)] // rounding to f32 is the point
+    #[inline]
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+}
 
 /// A set of parameters an optimiser updates: the fields of a model, or one
 /// float or array. `#[derive(autodiff::Params)]` implements it for a struct
@@ -123,6 +166,46 @@ macro_rules! float_params {
 
 float_params!(f32, f64);
 
+macro_rules! array_params {
+    ($($t:ty),*) => {$(
+        impl<const N: usize> Params for [$t; N] {
+            type Scalar = $t;
+            fn zeros_like(&self) -> [$t; N] {
+                [0.0; N]
+            }
+            fn add_assign(&mut self, other: &[$t; N]) {
+                for (a, b) in self.iter_mut().zip(other) {
+                    *a += *b;
+                }
+            }
+            fn scale(&mut self, by: $t) {
+                for a in self.iter_mut() {
+                    *a *= by;
+                }
+            }
+            fn axpy(&mut self, a: $t, x: &[$t; N]) {
+                for (s, x) in self.iter_mut().zip(x) {
+                    *s += a * *x;
+                }
+            }
+            fn num_elements(&self) -> usize {
+                N
+            }
+            fn element(&self, i: usize) -> f64 {
+                <$t as Real>::to_f64(self[i])
+            }
+            fn set_element(&mut self, i: usize, value: f64) {
+                self[i] = <$t as Real>::from_f64(value);
+            }
+            fn element_epsilon(&self) -> f64 {
+                <$t as Real>::EPSILON
+            }
+        }
+    )*};
+}
+
+array_params!(f32, f64);
+
 impl<A: Element + Real, D: Dimension> Params for Array<A, D> {
     type Scalar = A;
     fn zeros_like(&self) -> Self {
@@ -140,26 +223,37 @@ impl<A: Element + Real, D: Dimension> Params for Array<A, D> {
     fn num_elements(&self) -> usize {
         self.len()
     }
+    /// In logical (row-major) order, whatever the memory layout, so that a
+    /// point and a gradient of different layouts line up.
     fn element(&self, i: usize) -> f64 {
-        let value = match self.as_slice() {
-            Some(slice) => slice.get(i).copied(),
-            None => self.iter().nth(i).copied(),
-        };
-        value.map_or(f64::NAN, <A as Real>::to_f64)
+        match self.as_slice() {
+            Some(s) => s[i].to_f64(),
+            None => self[unravel(&self.raw_dim(), i)].to_f64(),
+        }
     }
     fn set_element(&mut self, i: usize, value: f64) {
-        let value = <A as Real>::from_f64(value);
-        if let Some(slice) = self.as_slice_mut() {
-            if let Some(slot) = slice.get_mut(i) {
-                *slot = value;
+        let value = A::from_f64(value);
+        match self.as_slice_mut() {
+            Some(s) => s[i] = value,
+            None => {
+                let ix = unravel(&self.raw_dim(), i);
+                self[ix] = value;
             }
-        } else if let Some(slot) = self.iter_mut().nth(i) {
-            *slot = value;
         }
     }
     fn element_epsilon(&self) -> f64 {
         <A as Real>::EPSILON
     }
+}
+
+/// The multi-index of the `i`-th element in row-major order of `shape`.
+fn unravel<D: Dimension>(shape: &D, mut i: usize) -> D {
+    let mut ix = shape.clone();
+    for k in (0..shape.ndim()).rev() {
+        ix[k] = i % shape[k];
+        i /= shape[k];
+    }
+    ix
 }
 
 /// A dual number is one parameter (its real part is what the check moves).
@@ -188,5 +282,39 @@ impl<F: Float> Params for Dual<F> {
     }
     fn element_epsilon(&self) -> f64 {
         F::epsilon().to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Leaf, check};
+    use ndarray::array;
+
+    #[test]
+    fn test_fixed_size_arrays_are_params() {
+        let mut w = [1.0_f64, 2.0, 3.0];
+        w.axpy(-0.5, &[2.0, 0.0, -2.0]);
+        assert_eq!(w, [0.0, 2.0, 4.0]);
+        w.scale(0.5);
+        assert_eq!(w, [0.0, 1.0, 2.0]);
+        assert_eq!(w.zeros_like(), [0.0; 3]);
+        assert_eq!(w.num_elements(), 3);
+        w.set_element(1, 0.25);
+        assert_eq!(Leaf::get(&w, 1), 0.25);
+        // The check moves them: the gradient of Σ wᵢ² is 2w.
+        let at = [0.5_f32, -1.5];
+        check(|w: &[f32; 2]| w[0] * w[0] + w[1] * w[1], at, [1.0, -3.0]).assert_close(1e-3);
+    }
+
+    #[test]
+    fn test_the_flat_view_of_an_array_is_in_logical_order() {
+        let a = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut t = a.clone().reversed_axes(); // (3, 2), column-major in memory
+        assert!(t.as_slice().is_none());
+        assert_eq!(t.element(1), 4.0); // t[[0, 1]] = a[[1, 0]]
+        t.set_element(1, -4.0);
+        assert_eq!(t[[0, 1]], -4.0);
+        assert_eq!(Leaf::len(&t), 6);
     }
 }
