@@ -152,3 +152,28 @@ fn test_held_in_a_skipped_loop() {
         check(|x: &Vec<f64>| gated(x, &y, gate), x.clone(), &g).assert_close(1e-6);
     }
 }
+
+/// `x[i + 1]` read in the loop over `j > i`: computed once before that
+/// loop's reverse, and only when it runs (in the last row it is empty, and
+/// `x[n]` out of bounds).
+#[grad(wrt(x, y))]
+pub fn upper_pairs(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += (x[i + 1] * y[j]).sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn test_hoisted_read_only_when_the_loop_runs() {
+    let x = vec![0.3, -0.8, 1.1, 0.45];
+    let y = vec![0.9, 0.2, -1.3, 0.6];
+    let (value, (gx, gy)) = upper_pairs_grad(&x, &y);
+    assert_eq!(value, upper_pairs(&x, &y));
+    check(|x: &Vec<f64>| upper_pairs(x, &y), x.clone(), &gx).assert_close(1e-6);
+    check(|y: &Vec<f64>| upper_pairs(&x, y), y.clone(), &gy).assert_close(1e-6);
+}

@@ -1118,7 +1118,9 @@ fn hoisted(f: &Function, plan: &mut Plan) {
             let Node::Stmt(id) = node else { continue };
             let stmt = &f.stmts[*id];
             let def = &f.vars[stmt.def];
-            if !def.scalar || def.by_ref {
+            // A float, or an index at an offset (`i + 1`): values of a type
+            // with a `Default`, for the loop that does not run.
+            if !(def.scalar || stmt.offset.is_some()) || def.by_ref {
                 continue;
             }
             let reads: Vec<VarId> = if let Some(remat) = plan.remat.get(id) {

@@ -349,6 +349,23 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["held_element_vjp"],
         ),
         (
+            "hoisted_read",
+            quote!(wrt(x, y)),
+            quote! {
+                fn hoisted_read(x: &[f64], y: &[f64]) -> f64 {
+                    let n = x.len();
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        for j in i + 1..n {
+                            s += (x[i + 1] * y[j]).sin();
+                        }
+                    }
+                    s
+                }
+            },
+            vec!["hoisted_read_vjp"],
+        ),
+        (
             "scratch_remat",
             quote!(wrt(m, l)),
             quote! {
