@@ -309,8 +309,9 @@ pub struct Plan {
     /// an addition rustc may not drop, as `0.0 + -0.0` is `0.0`).
     pub opening: HashSet<StmtId>,
     /// For each loop (by body), the arrays of floats whose adjoint its
-    /// reverse adds to at one element only, at an index the loop does not
-    /// change (the index of a loop around it, or a constant), and touches
+    /// reverse adds to at given elements only, at indices the loop does not
+    /// change (the index of a loop around it, a constant, or an index it
+    /// [hoists](Plan::hoisted): `x[i + 1]` in a loop over `j`), and touches
     /// nowhere else: `d_xcentered[i] += …` in the reverse of the triangle's
     /// inner loop. The reverse sums those contributions in a register and
     /// adds the sum to the element once, after the loop. In memory, each
@@ -1081,8 +1082,8 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
         }
     }
     plan.opening = opening;
-    held(f, adjoint, &f.body, &mut Vec::new(), &mut plan);
     hoisted(f, &mut plan);
+    held(f, adjoint, &f.body, &mut Vec::new(), &mut plan);
     plan
 }
 
@@ -1203,10 +1204,19 @@ fn held_in(
         (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
         _ => false,
     };
+    // An index computed once before the loop's reverse (see `hoisted`):
+    // the sum is added to its element only if the loop ran.
+    let hoisted: Vec<VarId> = plan
+        .hoisted
+        .get(&key(&lp.body))
+        .into_iter()
+        .flatten()
+        .map(|&id| f.stmts[id].def)
+        .collect();
     let invariant = |at: &Operand| {
         at.mode == Mode::Value
             && match at.kind {
-                OperandKind::Var(var) => around.contains(&var),
+                OperandKind::Var(var) => around.contains(&var) || hoisted.contains(&var),
                 OperandKind::Const(_) => true,
             }
     };

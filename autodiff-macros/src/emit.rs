@@ -1813,11 +1813,31 @@ impl<'a> Body<'a> {
     /// The reverse of a loop, with the element adjoints of
     /// [`Plan::held`] summed in registers around it.
     fn reverse_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
+        let hoisted = self.plan.hoisted.get(&lp.body.id);
+        // Whether the loop runs: the forward computed the hoisted values
+        // only then.
+        let guard = hoisted.map(|_| match &lp.kind {
+            LoopKind::Range {
+                lo, hi, inclusive, ..
+            } => {
+                let (lo, hi) = (self.operand(lo), self.operand(hi));
+                if *inclusive {
+                    quote!(#lo <= #hi)
+                } else {
+                    quote!(#lo < #hi)
+                }
+            }
+            LoopKind::Counted { len, .. } => {
+                let len = self.operand(len);
+                quote!(0 < #len)
+            }
+            LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+        });
         let mut opened = Vec::new();
         for (base, at) in self.plan.held.get(&lp.body.id).into_iter().flatten() {
+            let written = self.operand(at).to_string();
             // (Held already by a loop around this one; or bound nowhere
             // yet, so that a first contribution binds it.)
-            let written = self.operand(at).to_string();
             if self.held.iter().any(|(b, w, _)| b == base && *w == written)
                 || !self.defined.contains(base)
             {
@@ -1830,26 +1850,8 @@ impl<'a> Body<'a> {
             self.held.push((*base, written, sum.clone()));
             opened.push((*base, at, sum));
         }
-        let hoisted = self.plan.hoisted.get(&lp.body.id);
-        if let Some(ids) = hoisted {
-            // Only if the loop runs: the forward computed them only then.
-            let guard = match &lp.kind {
-                LoopKind::Range {
-                    lo, hi, inclusive, ..
-                } => {
-                    let (lo, hi) = (self.operand(lo), self.operand(hi));
-                    if *inclusive {
-                        quote!(#lo <= #hi)
-                    } else {
-                        quote!(#lo < #hi)
-                    }
-                }
-                LoopKind::Counted { len, .. } => {
-                    let len = self.operand(len);
-                    quote!(0 < #len)
-                }
-                LoopKind::Plain => unreachable!("a plain loop is never recounted"),
-            };
+        let mut hoisted_defs = Vec::new();
+        if let (Some(ids), Some(guard)) = (hoisted, &guard) {
             for &id in ids {
                 let Some(value) = self.computed_again(id) else {
                     continue;
@@ -1862,6 +1864,7 @@ impl<'a> Body<'a> {
                 }
                 .to_tokens(tokens);
                 self.hoisted.insert(id);
+                hoisted_defs.push(stmt.def);
             }
         }
         self.reverse_loop_inner(lp, tokens);
@@ -1871,9 +1874,16 @@ impl<'a> Body<'a> {
         for (base, at, sum) in opened {
             self.held.retain(|(_, _, held)| *held != sum);
             let d_base = self.adjoint(base);
-            let at = self.operand(at);
-            quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#at], #sum);)
-                .to_tokens(tokens);
+            let element = self.operand(at);
+            let add =
+                quote!(::autodiff::__private::rules::accumulate(&mut #d_base[#element], #sum););
+            match (at.kind.clone(), &guard) {
+                // A hoisted index is a default when the loop did not run.
+                (OperandKind::Var(var), Some(guard)) if hoisted_defs.contains(&var) => {
+                    quote!(if #guard { #add }).to_tokens(tokens);
+                }
+                _ => add.to_tokens(tokens),
+            }
         }
     }
 
