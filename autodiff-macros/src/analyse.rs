@@ -1413,18 +1413,7 @@ fn nested(f: &Function, adjoint: &Adjoint, active: &[bool], block_: &Block, plan
 /// [`Plan::settled`]: the reads `a[i]` of local arrays none of whose writes
 /// lies in the same top-level node as the read or after it.
 fn settled(f: &Function) -> HashSet<StmtId> {
-    fn stmts(block_: &Block, out: &mut Vec<StmtId>) {
-        for node in &block_.nodes {
-            match node {
-                Node::Stmt(id) => out.push(*id),
-                Node::If(branch) => {
-                    stmts(&branch.then, out);
-                    stmts(&branch.els, out);
-                }
-                Node::Loop(lp) => stmts(&lp.body, out),
-            }
-        }
-    }
+    let stmts = collect_stmts;
     let mut top_of: HashMap<StmtId, usize> = HashMap::new();
     for (position, node) in f.body.nodes.iter().enumerate() {
         let mut inside = Vec::new();

@@ -1429,15 +1429,7 @@ impl<'a> Body<'a> {
             let Some((tape, true)) = self.tapes.get(var) else {
                 continue;
             };
-            let prelude: Vec<TokenStream> = prelude
-                .iter()
-                .map(|&id| {
-                    let stmt = &self.f.stmts[id];
-                    let name = self.ident(stmt.def);
-                    let value = self.op(&stmt.op, None);
-                    quote!(let #name = #value;)
-                })
-                .collect();
+            let prelude: Vec<TokenStream> = prelude.iter().map(|&id| self.let_stmt(id)).collect();
             let counts: Vec<TokenStream> = counts
                 .iter()
                 .map(|count| match count {
@@ -1627,6 +1619,14 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// `let def = op;` for statement `id`, as the forward sweep computes it.
+    fn let_stmt(&self, id: StmtId) -> TokenStream {
+        let stmt = &self.f.stmts[id];
+        let def = self.ident(stmt.def);
+        let value = self.op(&stmt.op, None);
+        quote!(let #def = #value;)
+    }
+
     /// The value the reverse computes again for statement `id`, if it does
     /// ([`Plan::remat`], [`Plan::recompute`]).
     fn computed_again(&self, id: StmtId) -> Option<TokenStream> {
@@ -1637,12 +1637,7 @@ impl<'a> Body<'a> {
             let chain: Vec<TokenStream> = remat
                 .chain
                 .iter()
-                .map(|&link| {
-                    let stmt = &self.f.stmts[link];
-                    let def = self.ident(stmt.def);
-                    let value = self.op(&stmt.op, None);
-                    quote!(let #def = #value;)
-                })
+                .map(|&link| self.let_stmt(link))
                 .collect();
             let value = self.operand(&remat.value);
             return Some(quote!({ let #index = #at; #(#chain)* #value }));

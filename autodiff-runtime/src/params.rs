@@ -126,12 +126,20 @@ macro_rules! float_params {
             }
         }
 
-        impl Params for Vec<$t> {
+    )*};
+}
+
+float_params!(f32, f64);
+
+/// `Vec`s and fixed-size arrays of floats: the same element-wise loops.
+macro_rules! sequence_params {
+    ($(impl[$($generics:tt)*] $seq:ty, $t:ty, $zeros:expr;)*) => {$(
+        impl<$($generics)*> Params for $seq {
             type Scalar = $t;
-            fn zeros_like(&self) -> Vec<$t> {
-                vec![0.0; self.len()]
+            fn zeros_like(&self) -> $seq {
+                $zeros(self)
             }
-            fn add_assign(&mut self, other: &Vec<$t>) {
+            fn add_assign(&mut self, other: &$seq) {
                 assert_eq!(self.len(), other.len(), "parameters of different lengths");
                 for (a, b) in self.iter_mut().zip(other) {
                     *a += *b;
@@ -142,7 +150,7 @@ macro_rules! float_params {
                     *a *= by;
                 }
             }
-            fn axpy(&mut self, a: $t, x: &Vec<$t>) {
+            fn axpy(&mut self, a: $t, x: &$seq) {
                 assert_eq!(self.len(), x.len(), "parameters of different lengths");
                 for (s, x) in self.iter_mut().zip(x) {
                     *s += a * *x;
@@ -164,47 +172,12 @@ macro_rules! float_params {
     )*};
 }
 
-float_params!(f32, f64);
-
-macro_rules! array_params {
-    ($($t:ty),*) => {$(
-        impl<const N: usize> Params for [$t; N] {
-            type Scalar = $t;
-            fn zeros_like(&self) -> [$t; N] {
-                [0.0; N]
-            }
-            fn add_assign(&mut self, other: &[$t; N]) {
-                for (a, b) in self.iter_mut().zip(other) {
-                    *a += *b;
-                }
-            }
-            fn scale(&mut self, by: $t) {
-                for a in self.iter_mut() {
-                    *a *= by;
-                }
-            }
-            fn axpy(&mut self, a: $t, x: &[$t; N]) {
-                for (s, x) in self.iter_mut().zip(x) {
-                    *s += a * *x;
-                }
-            }
-            fn num_elements(&self) -> usize {
-                N
-            }
-            fn element(&self, i: usize) -> f64 {
-                <$t as Real>::to_f64(self[i])
-            }
-            fn set_element(&mut self, i: usize, value: f64) {
-                self[i] = <$t as Real>::from_f64(value);
-            }
-            fn element_epsilon(&self) -> f64 {
-                <$t as Real>::EPSILON
-            }
-        }
-    )*};
+sequence_params! {
+    impl[] Vec<f32>, f32, |v: &Vec<f32>| vec![0.0; v.len()];
+    impl[] Vec<f64>, f64, |v: &Vec<f64>| vec![0.0; v.len()];
+    impl[const N: usize] [f32; N], f32, |_: &[f32; N]| [0.0; N];
+    impl[const N: usize] [f64; N], f64, |_: &[f64; N]| [0.0; N];
 }
-
-array_params!(f32, f64);
 
 impl<A: Element + Real, D: Dimension> Params for Array<A, D> {
     type Scalar = A;
