@@ -1798,15 +1798,9 @@ impl<'a> Body<'a> {
         quote_spanned!(branch.span=> if #cond { #then } else { #els }).to_tokens(tokens);
     }
 
-    // Input:  let (s1,) = loop { …; s = s + x[i]; … };
-    // Output: let mut d_s = d_s1;
-    //         for i in (lo..=last).rev() {
-    //             let d_cur = replace(&mut d_s, zero(&s1));
-    //             …pops, recomputation, the body's reverse…
-    //         }
-    //         d_s0 (+)= d_s;
-    /// The reverse of a loop, with the element adjoints of
-    /// [`Plan::held`] summed in registers around it.
+    /// The reverse of a loop ([`Body::reverse_loop_inner`]), with the
+    /// element adjoints of [`Plan::held`] summed in registers around it and
+    /// the values of [`Plan::hoisted`] computed once before it.
     fn reverse_loop(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
         let hoisted = self.plan.hoisted.get(&lp.body.id);
         // Whether the loop runs: the forward computed the hoisted values
@@ -1882,6 +1876,13 @@ impl<'a> Body<'a> {
         }
     }
 
+    // Input:  let (s1,) = loop { …; s = s + x[i]; … };
+    // Output: let mut d_s = d_s1;
+    //         for i in (lo..=last).rev() {
+    //             let d_cur = replace(&mut d_s, zero(&s1));
+    //             …pops, recomputation, the body's reverse…
+    //         }
+    //         d_s0 (+)= d_s;
     fn reverse_loop_inner(&mut self, lp: &'a Loop, tokens: &mut TokenStream) {
         if let Some((k, accs)) = self.fused.remove(&loop_key(lp)) {
             let carried = &lp.carried[k];
