@@ -1248,9 +1248,8 @@ fn held_in(
                                 ats.push(index.clone());
                             }
                         }
-                        Some(entry) => entry.1 = None,
                         None if ok => found.push((*base, Some(vec![index.clone()]))),
-                        None => found.push((*base, None)),
+                        _ => spoil(&mut found, *base),
                     }
                 }
                 AdjStmt::IndexTake { base, target, .. } => {

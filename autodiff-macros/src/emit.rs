@@ -1805,22 +1805,9 @@ impl<'a> Body<'a> {
         let hoisted = self.plan.hoisted.get(&lp.body.id);
         // Whether the loop runs: the forward computed the hoisted values
         // only then.
-        let guard = hoisted.map(|_| match &lp.kind {
-            LoopKind::Range {
-                lo, hi, inclusive, ..
-            } => {
-                let (lo, hi) = (self.operand(lo), self.operand(hi));
-                if *inclusive {
-                    quote!(#lo <= #hi)
-                } else {
-                    quote!(#lo < #hi)
-                }
-            }
-            LoopKind::Counted { len, .. } => {
-                let len = self.operand(len);
-                quote!(0 < #len)
-            }
-            LoopKind::Plain => unreachable!("a plain loop is never recounted"),
+        let guard = hoisted.map(|_| {
+            let range = self.range_of(lp);
+            quote!(!#range.is_empty())
         });
         let mut opened = Vec::new();
         for (base, at) in self.plan.held.get(&lp.body.id).into_iter().flatten() {
