@@ -145,7 +145,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::random;
     use super::*;
-    use crate::check::{Leaf, Point, check};
+    use crate::check::check;
     use crate::rules;
     use ndarray::{Array2, ArrayView2, array};
 
@@ -179,23 +179,6 @@ mod tests {
     fn test_accumulate_shape_mismatch() {
         let mut g = Array2::<f64>::zeros((2, 2));
         g.accumulate(Array2::zeros((2, 3)));
-    }
-
-    #[test]
-    fn test_leaf() {
-        let mut a = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
-        assert_eq!(Leaf::len(&a), 6);
-        assert_eq!(a.get(4), 5.0);
-        a.set(4, -1.0);
-        assert_eq!(a[[1, 1]], -1.0);
-        // Column-major: still logical order.
-        let mut t = a.clone().reversed_axes(); // shape (3, 2), F layout
-        assert!(t.as_slice().is_none());
-        assert_eq!(t.get(1), 4.0); // t[[0, 1]] = a[[1, 0]]
-        t.set(5, 9.0);
-        assert_eq!(t[[2, 1]], 9.0);
-        assert_eq!(array![1.0_f32].epsilon(), f64::from(f32::EPSILON));
-        assert_eq!(Point::num_params(&(a.clone(), t.clone())), 2);
     }
 
     #[test]

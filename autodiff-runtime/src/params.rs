@@ -261,7 +261,7 @@ impl<F: Float> Params for Dual<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Leaf, check};
+    use crate::check::{Leaf, Point, check};
     use ndarray::array;
 
     #[test]
@@ -282,12 +282,21 @@ mod tests {
 
     #[test]
     fn test_the_flat_view_of_an_array_is_in_logical_order() {
-        let a = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
-        let mut t = a.clone().reversed_axes(); // (3, 2), column-major in memory
+        let mut a = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        assert_eq!(Leaf::len(&a), 6);
+        assert_eq!(a.get(4), 5.0);
+        a.set(4, -1.0);
+        assert_eq!(a[[1, 1]], -1.0);
+        // Column-major: still logical order.
+        let mut t = a.clone().reversed_axes(); // shape (3, 2), F layout
         assert!(t.as_slice().is_none());
-        assert_eq!(t.element(1), 4.0); // t[[0, 1]] = a[[1, 0]]
+        assert_eq!(t.get(1), 4.0); // t[[0, 1]] = a[[1, 0]]
+        assert_eq!(t.element(1), 4.0);
+        t.set(5, 9.0);
+        assert_eq!(t[[2, 1]], 9.0);
         t.set_element(1, -4.0);
         assert_eq!(t[[0, 1]], -4.0);
-        assert_eq!(Leaf::len(&t), 6);
+        assert_eq!(array![1.0_f32].epsilon(), f64::from(f32::EPSILON));
+        assert_eq!(Point::num_params(&(a.clone(), t.clone())), 2);
     }
 }
