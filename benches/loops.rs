@@ -7,14 +7,17 @@
 //! cargo bench --bench loops
 //! ```
 //!
-//! Eight benchmarks, about a minute and a half on 2 cores. Criterion's flags still apply
+//! Eight benchmarks and four paired ratios, about two minutes on 2 cores. Criterion's flags still apply
 //! (`-- --measurement-time 10`, or a filter such as `-- rosenbrock-1000/`).
 //! Two hand-written references: the fastest found (pairs in blocks of 4,
 //! which rustc vectorises) and the fastest plain loop (one pair per
 //! iteration, as the generated loop runs). After criterion's report it
 //! prints, per N, the ratios of the medians: generated / hand-written,
 //! generated / hand-written plain loop, generated / forward and
-//! hand-written / forward.
+//! hand-written / forward; then, as `support/paired.rs` measures them
+//! (batches of two gradients timed in alternation, the median of the rounds'
+//! ratios, which the machine's drift between criterion's benchmarks does not
+//! move), generated / hand-written and generated / plain loop.
 //! Each gradient call allocates and frees its N-element gradient inside the
 //! timed loop, the generated and the hand-written alike.
 //!
@@ -26,9 +29,12 @@
 
 use std::array;
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput};
 
+#[path = "support/paired.rs"]
+mod paired;
 #[path = "support/ratio.rs"]
 mod ratio;
 #[path = "support/rosenbrock.rs"]
@@ -245,6 +251,37 @@ fn main() {
                 ),
                 ("generated / forward", "grad_generated", "forward"),
                 ("hand-written / forward", "grad_hand-written", "forward"),
+            ],
+        );
+    }
+
+    for (name, x) in &points {
+        let ids =
+            ["generated", "hand-written", "hand-written-plain"].map(|f| format!("{name}/grad/{f}"));
+        if !paired::selected(&ids.each_ref().map(String::as_str)) {
+            continue;
+        }
+        let generated = || {
+            black_box(rosenbrock_grad(black_box(x)));
+        };
+        let by_hand = || {
+            black_box(rosenbrock_grad_by_hand(black_box(x)));
+        };
+        let plain = || {
+            black_box(rosenbrock_grad_plain(black_box(x)));
+        };
+        let budget = Duration::from_secs(3);
+        paired::print(
+            name,
+            &[
+                (
+                    "generated / hand-written",
+                    paired::ratio(&generated, &by_hand, budget),
+                ),
+                (
+                    "generated / plain loop",
+                    paired::ratio(&generated, &plain, budget),
+                ),
             ],
         );
     }

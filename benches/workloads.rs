@@ -20,10 +20,13 @@
 //!
 //! Eighteen benchmarks, 1 s warm-up and 3 s of measurement each (criterion's
 //! flags override them: `-- --measurement-time 10`, or a filter such as
-//! `-- kmeans`), about a minute and a half on 2 cores. After criterion's
+//! `-- kmeans`), about two minutes and a half on 2 cores. After criterion's
 //! report it prints, per workload, the ratios of the medians generated /
-//! hand-written, generated / forward and hand-written / forward, then the
-//! heap allocations of one call of each (counted with `allocation-counter`):
+//! hand-written, generated / forward and hand-written / forward; then the
+//! same first two as `support/paired.rs` measures them (the two functions
+//! timed in alternating batches, the median of the rounds' ratios, which the
+//! machine's drift between criterion's benchmarks does not move; 3 s each);
+//! then the heap allocations of one call of each (counted with `allocation-counter`):
 //! what the generated gradient allocates beyond the gradient itself is its
 //! tape.
 //! Every gradient call allocates and frees its gradient inside the timed
@@ -51,6 +54,8 @@ use allocation_counter::measure;
 use autodiff::grad;
 use criterion::{Criterion, SamplingMode};
 
+#[path = "support/paired.rs"]
+mod paired;
 #[path = "support/ratio.rs"]
 mod ratio;
 #[path = "support/rosenbrock.rs"]
@@ -962,27 +967,48 @@ fn check_all(p: &Problems) {
     }
 }
 
-/// Benchmarks `forward`, `grad/generated` and `grad/hand-written` in group
-/// `name`; `slow` ones (milliseconds a call) get 10 samples of equal
-/// iteration counts.
+/// What the run prints after criterion's report, per workload.
+#[derive(Default)]
+struct Report {
+    /// (name, gradient floats, [forward, generated, hand-written] allocations)
+    allocations: Vec<(&'static str, usize, [Allocated; 3])>,
+    /// (name, generated / hand-written, generated / forward), measured in
+    /// alternation (`support/paired.rs`)
+    paired: Vec<(&'static str, paired::Paired, paired::Paired)>,
+}
+
 /// Counts the allocations of one call of each of `forward`, `generated`
-/// and `by_hand`, then times the three (see [`bench_three`]).
+/// and `by_hand`, times the three (see [`bench_three`]), then times
+/// `generated` against each of the other two in alternation, if the
+/// command line's filter selects them.
 fn workload(
     criterion: &mut Criterion,
-    allocations: &mut Vec<(&'static str, usize, [Allocated; 3])>,
+    report: &mut Report,
     name: &'static str,
     floats: usize,
     slow: bool,
     [forward, generated, by_hand]: [&dyn Fn(); 3],
 ) {
-    allocations.push((
+    report.allocations.push((
         name,
         floats,
         [allocated(forward), allocated(generated), allocated(by_hand)],
     ));
     bench_three(criterion, name, slow, forward, generated, by_hand);
+    let ids = ["forward", "grad/generated", "grad/hand-written"].map(|f| format!("{name}/{f}"));
+    if paired::selected(&ids.each_ref().map(String::as_str)) {
+        let budget = Duration::from_secs(3);
+        report.paired.push((
+            name,
+            paired::ratio(generated, by_hand, budget),
+            paired::ratio(generated, forward, budget),
+        ));
+    }
 }
 
+/// Benchmarks `forward`, `grad/generated` and `grad/hand-written` in group
+/// `name`; `slow` ones (milliseconds a call) get 10 samples of equal
+/// iteration counts.
 fn bench_three<A, B, C>(
     criterion: &mut Criterion,
     name: &str,
@@ -1019,8 +1045,7 @@ fn main() {
     check_all(&problems);
     let p = &problems;
 
-    // (name, gradient floats, [forward, generated, hand-written] allocations)
-    let mut allocations: Vec<(&'static str, usize, [Allocated; 3])> = Vec::new();
+    let mut report = Report::default();
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
@@ -1064,7 +1089,7 @@ fn main() {
         let floats = q.alphas.len() + q.means.len() + q.icf.len();
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             GMM,
             floats,
             true,
@@ -1084,7 +1109,7 @@ fn main() {
         };
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             POLYFIT,
             c.len(),
             false,
@@ -1104,7 +1129,7 @@ fn main() {
         };
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             KMEANS,
             c.len(),
             true,
@@ -1124,7 +1149,7 @@ fn main() {
         };
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             LOGSUMEXP,
             x.len(),
             true,
@@ -1144,7 +1169,7 @@ fn main() {
         };
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             RK4,
             x.len(),
             false,
@@ -1164,7 +1189,7 @@ fn main() {
         };
         workload(
             &mut criterion,
-            &mut allocations,
+            &mut report,
             ROSENBROCK,
             x.len(),
             true,
@@ -1188,8 +1213,18 @@ fn main() {
         );
     }
 
+    for (name, by_hand, forward) in report.paired {
+        paired::print(
+            name,
+            &[
+                ("generated / hand-written", by_hand),
+                ("generated / forward", forward),
+            ],
+        );
+    }
+
     println!("\nheap allocations per call (count, bytes allocated in all, peak bytes held):");
-    for (name, floats, [forward, generated, by_hand]) in &allocations {
+    for (name, floats, [forward, generated, by_hand]) in &report.allocations {
         let gradient = 8 * *floats as u64;
         println!("  {name} (gradient {gradient} B):");
         for (label, a) in [
