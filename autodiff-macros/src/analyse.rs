@@ -1509,9 +1509,10 @@ fn skippable(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) 
 ///
 /// Input:  `for j in 0..k { …; let side = min_side(&best, &v); best = best.min(v); }`
 ///         records `side` once per iteration.
-/// Output: the forward sweep sets `trip = Some(j)` only where `!side`, and
-///         records `trip` once per loop; the reverse is
-///         `if let Some(j) = trip { let side = false; …the body's reverse… }`.
+/// Output: the forward sweep sets `trip = j` only where `!side` (`trip`
+///         starts at `rules::no_last`, the index type's MAX), and records
+///         `trip` once per loop; the reverse is
+///         `if let Some(j) = rules::last(trip) { let side = false; …the body's reverse… }`.
 fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
     for lp in loops(&f.body) {
         let LoopKind::Range {

@@ -1199,8 +1199,7 @@ impl<'a> Body<'a> {
                         let trip = self.ident(winner.trip);
                         let index = self.ident(winner.index);
                         let won = if winner.won { name } else { quote!(!#name) };
-                        quote!(if #won { #trip = ::core::option::Option::Some(#index); })
-                            .to_tokens(tokens);
+                        quote!(if #won { #trip = #index; }).to_tokens(tokens);
                     }
                 }
                 Node::If(branch) => self.forward_if(branch, tokens),
@@ -1289,9 +1288,9 @@ impl<'a> Body<'a> {
                 let next = fresh(self.names, "next");
                 let index = self.ident(*index);
                 let (lo, hi) = (self.operand(lo), self.operand(hi));
-                quote!(let mut #next = #lo; let mut #trip = ::core::option::Option::None;)
-                    .to_tokens(tokens);
                 if *inclusive {
+                    quote!(let mut #next = #lo; let mut #trip = ::core::option::Option::None;)
+                        .to_tokens(tokens);
                     // `lo..=MAX` must not step past its end.
                     quote! {
                         if !(#next <= #hi) || #trip == ::core::option::Option::Some(#hi) {
@@ -1302,10 +1301,18 @@ impl<'a> Body<'a> {
                         if #index != #hi { #next += 1; }
                     }
                 } else {
+                    // The last iteration's index, `rules::last` of it in the
+                    // reverse sweep: an index below `hi`, never its type's
+                    // MAX, which stands for none.
+                    quote! {
+                        let mut #next = #lo;
+                        let mut #trip = ::autodiff::__private::rules::no_last(&#next);
+                    }
+                    .to_tokens(tokens);
                     after_last = Some(next.to_token_stream());
                     // (A winner loop's trip is set by its `min`/`max`.)
                     let set_trip = (!self.plan.winners.contains_key(&lp.body.id))
-                        .then(|| quote!(#trip = ::core::option::Option::Some(#index);));
+                        .then(|| quote!(#trip = #index;));
                     quote! {
                         if !(#next < #hi) { break (#(#headers,)*); }
                         let #index = #next;
@@ -2021,7 +2028,11 @@ impl<'a> Body<'a> {
         let trip = self.ident(lp.trip);
         if let Some(winner) = winner {
             let index = self.ident(winner.index);
-            let reversed = quote!(if let ::core::option::Option::Some(#index) = #trip { #body });
+            let reversed = quote!(
+                if let ::core::option::Option::Some(#index) = ::autodiff::__private::rules::last(#trip) {
+                    #body
+                }
+            );
             self.close_loop(lp, adjoints, reversed, tokens);
             return;
         }
@@ -2147,10 +2158,20 @@ impl<'a> Body<'a> {
                     quote!(for #counter in (0..#len).rev() { #body })
                 }
             }
-            LoopKind::Range { index, lo, .. } => {
+            LoopKind::Range {
+                index,
+                lo,
+                inclusive,
+                ..
+            } => {
                 let index = self.ident(*index);
                 let lo = self.operand(lo);
                 let last = fresh(self.names, "last");
+                let trip = if *inclusive {
+                    trip.to_token_stream()
+                } else {
+                    quote!(::autodiff::__private::rules::last(#trip))
+                };
                 quote! {
                     if let ::core::option::Option::Some(#last) = #trip {
                         for #index in (#lo..=#last).rev() { #body }

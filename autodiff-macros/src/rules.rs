@@ -219,6 +219,8 @@ pub static HELPERS: &[&str] = &[
     "elem_zero",
     "epsilon_part",
     "is_zero",
+    "last",
+    "no_last",
     "one",
     "slice_range",
     "one_like",

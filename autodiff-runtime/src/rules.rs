@@ -345,6 +345,57 @@ pub fn select_pullback_rhs<T: Clone + Default>(side: &bool, d: &T) -> T {
     if *side { T::default() } else { d.clone() }
 }
 
+/// An index type of a `lo..hi` loop, whose largest value stands for "no
+/// iteration": an index is below `hi`, so it is never that value. The
+/// forward sweep keeps the index of a loop's last iteration (or of a running
+/// `min`/`max`'s winner) as a bare index rather than an `Option`: one
+/// register and one conditional move instead of two, and half the bytes on a
+/// tape.
+pub trait LastIndex: Copy + PartialEq + Default {
+    /// The value no iteration of a `lo..hi` loop has: `Self::MAX`.
+    const NONE: Self;
+}
+
+macro_rules! last_index {
+    ($($t:ty),*) => {$(
+        impl LastIndex for $t {
+            const NONE: Self = <$t>::MAX;
+        }
+    )*};
+}
+last_index!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
+
+impl LastIndex for char {
+    const NONE: Self = char::MAX;
+}
+
+/// "No iteration yet": the start of a [`LastIndex`] of the type of
+/// `_like` (the loop's first index, so that the type is inferred).
+///
+/// ```
+/// use autodiff_runtime::rules::{last, no_last};
+/// let mut at = no_last(&3_usize);
+/// assert_eq!(last(at), None);
+/// for i in 3..5_usize {
+///     at = i;
+/// }
+/// assert_eq!(last(at), Some(4));
+/// ```
+#[inline]
+#[must_use]
+pub fn no_last<T: LastIndex>(_like: &T) -> T {
+    T::NONE
+}
+
+/// The index a [`LastIndex`] holds, `None` if no iteration set it.
+#[inline]
+#[must_use]
+pub fn last<T: LastIndex>(at: T) -> Option<T> {
+    if at == T::NONE { None } else { Some(at) }
+}
+
 /// The next `count` entries of `tape`, as a slice to write one loop
 /// instance's values into (`segment[k] = v` for its k-th iteration): a loop
 /// whose trip count is known on entry fills them in place of a `push` per
