@@ -67,6 +67,10 @@ fn mul_pullback() {}
 fn mul_pullback_lhs() {}
 fn add_pullback_lhs() {}
 fn sin_pullback() {}
+fn runtime_fn() {}
+fn no_last() {}
+fn last() {}
+mod runtime {}
 
 /// Relative tolerance: the generated gradient does the same arithmetic as the
 /// hand-derived one, up to reassociation.
@@ -282,4 +286,34 @@ fn test_loop_and_split_mode_names() {
     let (_, rows) = loop_names_jacobian(&value, 3.0);
     assert_eq!(rows.len(), 1);
     assert_close(rows[0].1, 6.5);
+}
+
+// A `#[grad]` function of the user's own named like a runtime primitive,
+// called by a path: differentiated as the user's function, not by the
+// runtime's rule for `sigmoid` (called by one word, that name is the
+// runtime's, and a function of one's own by it is a compile error:
+// `tests/ui/names/own-primitive-name.rs`).
+mod own {
+    use ::autodiff::grad;
+
+    // f = 3·x²;  ∂f/∂x = 6·x
+    #[grad]
+    pub fn sigmoid(x: f64) -> f64 {
+        3.0 * x * x
+    }
+}
+
+// g = own::sigmoid(x) + σ(x);  ∂g/∂x = 6·x + σ(x)·σ(−x)
+#[grad]
+fn own_and_runtime_sigmoid(x: f64) -> f64 {
+    own::sigmoid(x) + ::autodiff::sigmoid(x)
+}
+
+#[test]
+fn test_own_function_named_like_a_primitive() {
+    let x = 0.7_f64;
+    let (value, dx) = own_and_runtime_sigmoid_grad(x);
+    let s = 1.0 / (1.0 + (-x).exp());
+    assert_close(value, 3.0 * x * x + s);
+    assert_close(dx, 6.0 * x + s * (1.0 - s));
 }

@@ -642,18 +642,26 @@ pub fn listing(tokens: TokenStream) -> TokenStream {
         // other `Verbatim` nodes); the listing is documentation, so go
         // without it rather than print a panic.
         Ok(file) if format!("{file:?}").contains("Verbatim") => String::new(),
-        Ok(file) => std::panic::catch_unwind(|| prettyplease::unparse(&file))
-            .unwrap_or_default()
-            .replace("::autodiff::__private::rules::", "")
-            .replace(
-                " as ::autodiff::__private::Differentiable>",
-                " as Differentiable>",
-            ),
+        Ok(file) => {
+            shorten(&std::panic::catch_unwind(|| prettyplease::unparse(&file)).unwrap_or_default())
+                .replace(
+                    " as ::autodiff::__private::Differentiable>",
+                    " as Differentiable>",
+                )
+        }
         Err(_) => String::new(),
     };
     // Doc attributes are joined by a newline: a blank line, then the block.
     let doc = format!("\n```text\n{listing}```");
     quote!(#doc)
+}
+
+/// Generated code as a reader wants it: the rules without their path
+/// (`mul_pullback_lhs`), the runtime's functions by the crate's path
+/// (`autodiff::sigmoid`).
+pub fn shorten(code: &str) -> String {
+    code.replace("::autodiff::__private::rules::", "")
+        .replace("::autodiff::__private::runtime::", "autodiff::")
 }
 
 struct Body<'a> {
@@ -2796,7 +2804,14 @@ impl<'a> Body<'a> {
                 if rule.name == "array" {
                     quote!([#(#args),*])
                 } else {
-                    quote!(#callee(#(#args),*))
+                    // At the callee's span: a bound the call does not meet
+                    // is reported where the user wrote the call.
+                    let span = callee
+                        .clone()
+                        .into_iter()
+                        .next()
+                        .map_or_else(Span::call_site, |token| token.span());
+                    quote_spanned!(span=> #callee(#(#args),*))
                 }
             }
             Op::Call(call) => {

@@ -225,6 +225,7 @@ pub static HELPERS: &[&str] = &[
     "slice_range",
     "one_like",
     "product_start",
+    "runtime_fn",
     "same_type",
     "scaled",
     "segment",
@@ -258,6 +259,9 @@ pub static PRIVATE_ITEMS: &[&str] = &[
     "concatenate3",
     "stack2",
     "stack3",
+    // The runtime crate, whose primitives `rules::runtime_fn` checks a
+    // one-word primitive call against (`lower::calls::runtime_callee`).
+    "runtime",
 ];
 
 /// The items of `::autodiff::__private::checkpoint` that generated code

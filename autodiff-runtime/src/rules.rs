@@ -345,6 +345,46 @@ pub fn select_pullback_rhs<T: Clone + Default>(side: &bool, d: &T) -> T {
     if *side { T::default() } else { d.clone() }
 }
 
+/// Implemented by a function item for itself only: that `F` and `R` are the
+/// same function. See [`runtime_fn`].
+#[diagnostic::on_unimplemented(
+    message = "this `{Self}` is not autodiff's function of the same name",
+    label = "`#[grad]` differentiates a call by this name with the runtime's rule",
+    note = "`#[grad]` takes a call by one word of a runtime primitive's name (`sigmoid`, `sum`, `dot`, …) for the runtime's function",
+    note = "to differentiate your own function of that name, call it by a path (`self::name(…)`, `crate::module::name(…)`), or rename it"
+)]
+pub trait RuntimeFn<R> {}
+
+impl<F> RuntimeFn<F> for F {}
+
+/// A second impl for every `F`, which no function `R` meets: with one
+/// candidate only, rustc would equate `F` and `R` before it sees `R`, and
+/// report a bare type mismatch instead of [`RuntimeFn`]'s message.
+impl<F> RuntimeFn<(NotAFunction, F)> for F {}
+
+/// See the second impl of [`RuntimeFn`].
+#[doc(hidden)]
+pub enum NotAFunction {}
+
+/// `written`, which must be the runtime function `runtime`: the forward
+/// sweep calls a primitive named by one word (`sigmoid(x)`) through it, so
+/// that a function of the user's own by that name, which the macro cannot
+/// tell apart, is a compile error and not a gradient by the wrong rule.
+///
+/// ```
+/// use autodiff_runtime::{rules::runtime_fn, sigmoid};
+/// assert_eq!(runtime_fn(sigmoid, autodiff_runtime::sigmoid)(0.0_f64), 0.5);
+/// ```
+///
+/// ```compile_fail
+/// fn sigmoid(x: f64) -> f64 { x }
+/// autodiff_runtime::rules::runtime_fn(sigmoid, autodiff_runtime::sigmoid)(0.0_f64);
+/// ```
+#[inline(always)]
+pub fn runtime_fn<F: RuntimeFn<R>, R>(written: F, _runtime: R) -> F {
+    written
+}
+
 /// An index type of a `lo..hi` loop, whose largest value stands for "no
 /// iteration": an index is below `hi`, so it is never that value. The
 /// forward sweep keeps the index of a loop's last iteration (or of a running

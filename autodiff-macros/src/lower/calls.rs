@@ -205,7 +205,7 @@ impl Lower<'_> {
             let args = args.iter().map(|arg| self.operand(arg)).collect();
             return Op::Primitive {
                 rule,
-                callee: func.to_token_stream(),
+                callee: runtime_callee(path),
                 args,
             };
         }
@@ -225,5 +225,25 @@ impl Lower<'_> {
             callee: Callee::Path(path.clone()),
             args,
         })
+    }
+}
+
+/// The callee of a runtime primitive, as the forward sweep calls it.
+///
+/// Input:  `sigmoid` (one segment: whatever is in scope by that name)
+/// Output: `::autodiff::__private::rules::runtime_fn(sigmoid, ::autodiff::__private::runtime::sigmoid)`,
+///         which is `sigmoid` itself, and does not compile unless that is
+///         the runtime's function: a user's own `fn sigmoid` would otherwise
+///         be differentiated by the runtime's rule.
+///
+/// A path through the crate (`autodiff::sigmoid`) is the runtime's already.
+fn runtime_callee(path: &syn::Path) -> TokenStream {
+    if path.segments.len() != 1 || path.leading_colon.is_some() {
+        return path.to_token_stream();
+    }
+    let last = &path.segments[0];
+    let span = last.ident.span();
+    quote::quote_spanned! {span=>
+        ::autodiff::__private::rules::runtime_fn(#path, ::autodiff::__private::runtime::#last)
     }
 }
