@@ -9,8 +9,10 @@
 //! (`tests.rs`): the two formulas, one `activation!` invocation, the free
 //! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`] and
 //! [`Activations`]. (The macro crate knows primitives by name: add the name
-//! to its one list of activations, `rules::ACTIVATIONS`;
-//! `tests/rule_table.rs` fails to build if the macro names a rule the runtime lacks.)
+//! to its one list of activations, `rules::ACTIVATIONS`. `tests/rule_table.rs`
+//! fails if it is missing there, and fails to build if the macro names a
+//! rule the runtime lacks; a user's own function by an activation's name is
+//! a compile error, not differentiated by its rule: `rules::runtime_fn`.)
 //!
 //! This module sits below the array types: it names no module of the crate
 //! but [`crate::tangent`] and [`crate::dual`]'s type.
