@@ -170,3 +170,40 @@ fn test_running_min_beside_an_array_update() {
     assert!((value - min_and_scatter(&x, 3)).abs() <= 1e-12);
     check(|x: &Vec<f64>| min_and_scatter(x, 3), x.clone(), &g).assert_close(1e-6);
 }
+
+/// A running `min` and a running `max` from constants that are not NaN
+/// (`f64::INFINITY`, `-1.0e300`), over values among which some are NaN:
+/// `min` and `max` pass a NaN by, so the value and the gradient are those of
+/// the other elements. (The carried value is never NaN, so the forward sweep
+/// compares and selects, with no NaN test on it: `analyse::Ordered`.)
+#[grad(wrt(x))]
+pub fn spread_skipping_nan(x: &[f64]) -> f64 {
+    let mut lo = f64::INFINITY;
+    for i in 0..x.len() {
+        lo = lo.min(x[i] * 2.0);
+    }
+    let mut hi = -1.0e300;
+    for i in 0..x.len() {
+        hi = (x[i] * 3.0).max(hi);
+    }
+    hi - lo
+}
+
+#[test]
+fn test_running_min_and_max_from_constants_pass_nan_by() {
+    let x = vec![0.5, f64::NAN, -1.25, 2.0, f64::NAN];
+    let (value, g) = spread_skipping_nan_grad(&x);
+    assert_eq!(value, 3.0 * 2.0 - 2.0 * -1.25);
+    assert_eq!(value, spread_skipping_nan(&x));
+    assert_eq!(g, [0.0, 0.0, -2.0, 3.0, 0.0]);
+
+    // Nothing but NaN: the constants win, and nothing is differentiated.
+    let (value, g) = spread_skipping_nan_grad(&[f64::NAN, f64::NAN]);
+    assert_eq!(value, f64::NEG_INFINITY);
+    assert_eq!(g, [0.0, 0.0]);
+
+    // Away from ties, against central differences.
+    let x = vec![0.3, -0.7, 1.9, 0.25];
+    let (_, g) = spread_skipping_nan_grad(&x);
+    check(|x: &Vec<f64>| spread_skipping_nan(x), x.clone(), &g).assert_close(1e-6);
+}

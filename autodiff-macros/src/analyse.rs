@@ -338,6 +338,29 @@ pub struct Winner {
     /// The loop's index, and the trip variable that keeps the winner's.
     pub index: VarId,
     pub trip: VarId,
+    /// Set when the carried value is never NaN (see [`Ordered`]).
+    pub ordered: Option<Ordered>,
+}
+
+/// A running `min`/`max` whose carried value is never NaN: it starts at a
+/// float constant that is not NaN (`f64::INFINITY`, `0.0`), and only this
+/// `min`/`max` updates it, which returns its non-NaN operand if the other is
+/// NaN. Then `c.min(o)` is `if o < c { o } else { c }` (ties keep `c`, which
+/// differ only in the sign of a zero), and the side it took is that one
+/// comparison: the forward sweep compares and selects, with no NaN test on
+/// the carried value's chain from one iteration to the next.
+///
+/// Input:  `closest = closest.min(dist)`, `closest` starting at `f64::INFINITY`
+/// Output: `let side = !takes_min(&closest_1, &dist_3);`
+///         `let closest_2 = if side { closest_1 } else { dist_3 };`
+pub struct Ordered {
+    /// The `min`/`max`'s result, the carried value's next.
+    pub value: VarId,
+    /// The carried value, and the other operand.
+    pub carried: Operand,
+    pub other: Operand,
+    /// `max` rather than `min`.
+    pub max: bool,
 }
 
 /// A carried counter `h = h + step` (or `- step`) of a loop that runs over
@@ -1549,6 +1572,13 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
         let Some((recv, args, side)) = select else {
             continue;
         };
+        let max = matches!(
+            lp.body.nodes.iter().find_map(|node| match node {
+                Node::Stmt(id) if f.stmts[*id].def == *next => Some(&f.stmts[*id].op),
+                _ => None,
+            }),
+            Some(Op::Method { rule, .. }) if rule.name == "max"
+        );
         let won = match (&recv.kind, args.first().map(|arg| &arg.kind)) {
             (OperandKind::Var(var), _) if *var == header => false,
             (_, Some(OperandKind::Var(var))) if *var == header => true,
@@ -1590,6 +1620,19 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
             plan.recorded.sort_unstable();
         }
         plan.needed.insert(lp.trip);
+        let ordered = non_nan_constant(f, plan, &carried.init).then(|| {
+            let (carried, other) = if won {
+                (&args[0], recv)
+            } else {
+                (recv, &args[0])
+            };
+            Ordered {
+                value: *next,
+                carried: carried.clone(),
+                other: other.clone(),
+                max,
+            }
+        });
         plan.winners.insert(
             key(&lp.body),
             Winner {
@@ -1597,8 +1640,48 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
                 won,
                 index,
                 trip: lp.trip,
+                ordered,
             },
         );
+    }
+}
+
+/// Whether `operand` is a float constant other than NaN: a literal, an
+/// associated constant of `f32`/`f64` but `NAN` (`f64::INFINITY`,
+/// `f64::consts::PI`), the negation of one, or a variable defined as one.
+fn non_nan_constant(f: &Function, plan: &Plan, operand: &Operand) -> bool {
+    match &operand.kind {
+        OperandKind::Const(tokens) => {
+            syn::parse2::<syn::Expr>(tokens.clone()).is_ok_and(|expr| non_nan_expr(&expr))
+        }
+        OperandKind::Var(var) => {
+            plan.defining
+                .get(var)
+                .is_some_and(|&id| match &f.stmts[id].op {
+                    Op::Copy(inner) | Op::Neg(inner) => non_nan_constant(f, plan, inner),
+                    Op::Opaque(tokens) => syn::parse2::<syn::Expr>(tokens.clone())
+                        .is_ok_and(|expr| non_nan_expr(&expr)),
+                    _ => false,
+                })
+        }
+    }
+}
+
+/// See [`non_nan_constant`].
+fn non_nan_expr(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Float(_) | syn::Lit::Int(_)),
+        syn::Expr::Path(path) if path.qself.is_none() => {
+            let mut names = path.path.segments.iter().map(|s| s.ident.to_string());
+            names.clone().any(|name| name == "f64" || name == "f32")
+                && names.next_back().is_some_and(|last| last != "NAN")
+        }
+        syn::Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
+            non_nan_expr(&unary.expr)
+        }
+        syn::Expr::Paren(inner) => non_nan_expr(&inner.expr),
+        syn::Expr::Group(inner) => non_nan_expr(&inner.expr),
+        _ => false,
     }
 }
 

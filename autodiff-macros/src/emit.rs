@@ -1196,7 +1196,10 @@ impl<'a> Body<'a> {
                         continue;
                     }
                     let name = self.ident(stmt.def);
-                    let value = self.op(&stmt.op, Some(position));
+                    let value = match self.ordered_winner(stmt.def) {
+                        Some(value) => value,
+                        None => self.op(&stmt.op, Some(position)),
+                    };
                     let ty = stmt.ty.as_ref().map(|ty| quote!(: #ty));
                     let mutability = self.f.vars[stmt.def].mutated.then(|| quote!(mut));
                     quote_spanned!(stmt.span=> let #mutability #name #ty = #value;)
@@ -1214,6 +1217,48 @@ impl<'a> Body<'a> {
                 Node::Loop(lp) => self.forward_loop(lp, tokens),
             }
         }
+    }
+
+    /// The side and the value of a running `min`/`max` that is never NaN
+    /// ([`crate::analyse::Ordered`]), if `def` is one of them: one
+    /// comparison, and a select by it.
+    fn ordered_winner(&self, def: VarId) -> Option<TokenStream> {
+        self.plan.winners.values().find_map(|winner| {
+            let ordered = winner.ordered.as_ref()?;
+            let side = self.ident(winner.side);
+            let carried = self.reference(&ordered.carried);
+            let other = self.reference(&ordered.other);
+            // `side` is true when the receiver was taken: the carried value
+            // for `c.min(o)` (`won` false), the other for `o.min(c)`.
+            if def == winner.side {
+                let takes = if ordered.max {
+                    quote!(::autodiff::__private::rules::takes_max(#carried, #other))
+                } else {
+                    quote!(::autodiff::__private::rules::takes_min(#carried, #other))
+                };
+                Some(if winner.won { takes } else { quote!(!#takes) })
+            } else if def == ordered.value {
+                // By value: an operand held by reference (`v.min(best)` of
+                // a `&f64`, which method syntax dereferences) is read through it.
+                let value = |operand: &Operand| match operand.kind {
+                    OperandKind::Var(var)
+                        if self.f.vars[var].by_ref && operand.mode == Mode::Value =>
+                    {
+                        let ident = self.ident(var);
+                        quote!(*#ident)
+                    }
+                    _ => self.operand(operand),
+                };
+                let (carried, other) = (value(&ordered.carried), value(&ordered.other));
+                Some(if winner.won {
+                    quote!(if #side { #other } else { #carried })
+                } else {
+                    quote!(if #side { #carried } else { #other })
+                })
+            } else {
+                None
+            }
+        })
     }
 
     /// A block's forward code and how it ends: its values (as a tuple), or

@@ -230,6 +230,8 @@ pub static HELPERS: &[&str] = &[
     "scaled",
     "segment",
     "sum_start",
+    "takes_max",
+    "takes_min",
     "type_of",
     "zero",
     "zero_of_type",

@@ -982,6 +982,60 @@ fn a_running_min_alone_records_its_winner_not_its_sides() {
 }
 
 #[test]
+fn a_running_min_from_a_constant_is_ordered() {
+    let ordered = |item| {
+        let plan = planned(item).1;
+        plan.winners
+            .values()
+            .map(|winner| winner.ordered.as_ref().map(|o| o.max))
+            .collect::<Vec<_>>()
+    };
+    // From a constant that is not NaN: never NaN, compared and selected.
+    assert_eq!(
+        ordered(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = f64::INFINITY;
+                for i in 0..x.len() { best = best.min(x[i]); }
+                best
+            }
+        }),
+        [Some(false)]
+    );
+    assert_eq!(
+        ordered(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = -1.0e300;
+                for i in 0..x.len() { best = (x[i] * 2.0).max(best); }
+                best
+            }
+        }),
+        [Some(true)]
+    );
+    // From a parameter's element, or `f64::NAN`: it may be NaN, so `min`
+    // itself and its side's NaN test.
+    assert_eq!(
+        ordered(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = x[0];
+                for i in 1..x.len() { best = best.min(x[i]); }
+                best
+            }
+        }),
+        [None]
+    );
+    assert_eq!(
+        ordered(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut best = f64::NAN;
+                for i in 0..x.len() { best = best.max(x[i]); }
+                best
+            }
+        }),
+        [None]
+    );
+}
+
+#[test]
 fn lagging_reads_are_summed_in_registers() {
     let (f, plan) = planned(quote! {
         fn f(x: &[f64], lo: usize) -> f64 {

@@ -331,6 +331,40 @@ pub fn max_side<T: num_traits::Float>(x: &T, p: &T) -> bool {
     *x >= *p || p.is_nan()
 }
 
+/// Whether a running minimum `carried` that is never NaN takes `other`:
+/// `other < carried`. Then `carried.min(other)` is `other`; else it is
+/// `carried` (also when `other` is NaN, and on a tie). The forward sweep of a
+/// running `min` whose carried value starts at a constant that is not NaN
+/// (`f64::INFINITY`) tests this instead of [`min_side`], with no NaN test on
+/// `carried`.
+///
+/// ```
+/// use autodiff_runtime::rules::takes_min;
+/// for (c, o) in [(1.0_f64, 2.0), (2.0, 1.0), (1.0, 1.0), (1.0, f64::NAN), (f64::INFINITY, 3.0)] {
+///     let taken = if takes_min(&c, &o) { o } else { c };
+///     assert_eq!(taken, c.min(o));
+/// }
+/// ```
+#[inline]
+pub fn takes_min<T: PartialOrd>(carried: &T, other: &T) -> bool {
+    other < carried
+}
+
+/// Whether a running maximum `carried` that is never NaN takes `other`:
+/// `other > carried`. See [`takes_min`].
+///
+/// ```
+/// use autodiff_runtime::rules::takes_max;
+/// for (c, o) in [(1.0_f64, 2.0), (2.0, 1.0), (1.0, 1.0), (1.0, f64::NAN), (f64::NEG_INFINITY, -3.0)] {
+///     let taken = if takes_max(&c, &o) { o } else { c };
+///     assert_eq!(taken, c.max(o));
+/// }
+/// ```
+#[inline]
+pub fn takes_max<T: PartialOrd>(carried: &T, other: &T) -> bool {
+    other > carried
+}
+
 /// The adjoint `d` to the receiver of a `min`/`max` if `side` says it was
 /// taken, else zero.
 #[inline]
