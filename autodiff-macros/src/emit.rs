@@ -633,11 +633,37 @@ impl VisitMut for StaticLifetimes {
     }
 }
 
+/// A primitive's call as the user wrote it: `runtime_fn(sigmoid,
+/// ::autodiff::__private::runtime::sigmoid)(x)` is `sigmoid(x)`, the check
+/// that the name is the runtime's aside (see `lower::calls::runtime_callee`).
+struct UncheckedPrimitives;
+
+impl VisitMut for UncheckedPrimitives {
+    fn visit_expr_call_mut(&mut self, node: &mut syn::ExprCall) {
+        if let syn::Expr::Call(check) = &*node.func
+            && let syn::Expr::Path(path) = &*check.func
+            && path
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == "runtime_fn")
+            && let Some(written) = check.args.first()
+        {
+            *node.func = written.clone();
+        }
+        syn::visit_mut::visit_expr_call_mut(self, node);
+    }
+}
+
 /// `__listing!(fn f_vjp(..) -> .. { .. })`: the `_vjp` function as `cargo
-/// expand` would show it, paths shortened, as the end of its doc comment (a
-/// string literal, which `functions` places under `#[cfg_attr(doc, ..)]`).
+/// expand` would show it, paths shortened and primitives called as written
+/// ([`UncheckedPrimitives`]), as the end of its doc comment (a string
+/// literal, which `functions` places under `#[cfg_attr(doc, ..)]`).
 pub fn listing(tokens: TokenStream) -> TokenStream {
-    let listing = match syn::parse2::<syn::File>(tokens) {
+    let listing = match syn::parse2::<syn::File>(tokens).map(|mut file| {
+        UncheckedPrimitives.visit_file_mut(&mut file);
+        file
+    }) {
         // prettyplease panics on syntax it does not print (`become` and the
         // other `Verbatim` nodes); the listing is documentation, so go
         // without it rather than print a panic.
