@@ -1563,22 +1563,16 @@ fn winners(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Plan) {
                     recv,
                     args,
                     side: Some(side),
+                    rule,
                     ..
-                } => Some((recv, args, *side)),
+                } => Some((recv, args, *side, rule.name == "max")),
                 _ => None,
             },
             _ => None,
         });
-        let Some((recv, args, side)) = select else {
+        let Some((recv, args, side, max)) = select else {
             continue;
         };
-        let max = matches!(
-            lp.body.nodes.iter().find_map(|node| match node {
-                Node::Stmt(id) if f.stmts[*id].def == *next => Some(&f.stmts[*id].op),
-                _ => None,
-            }),
-            Some(Op::Method { rule, .. }) if rule.name == "max"
-        );
         let won = match (&recv.kind, args.first().map(|arg| &arg.kind)) {
             (OperandKind::Var(var), _) if *var == header => false,
             (_, Some(OperandKind::Var(var))) if *var == header => true,

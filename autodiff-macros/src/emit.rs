@@ -1251,12 +1251,11 @@ impl<'a> Body<'a> {
     fn ordered_winner(&self, def: VarId) -> Option<TokenStream> {
         self.plan.winners.values().find_map(|winner| {
             let ordered = winner.ordered.as_ref()?;
-            let side = self.ident(winner.side);
-            let carried = self.reference(&ordered.carried);
-            let other = self.reference(&ordered.other);
             // `side` is true when the receiver was taken: the carried value
             // for `c.min(o)` (`won` false), the other for `o.min(c)`.
             if def == winner.side {
+                let carried = self.reference(&ordered.carried);
+                let other = self.reference(&ordered.other);
                 let takes = if ordered.max {
                     quote!(::autodiff::__private::rules::takes_max(#carried, #other))
                 } else {
@@ -1276,6 +1275,7 @@ impl<'a> Body<'a> {
                     _ => self.operand(operand),
                 };
                 let (carried, other) = (value(&ordered.carried), value(&ordered.other));
+                let side = self.ident(winner.side);
                 Some(if winner.won {
                     quote!(if #side { #other } else { #carried })
                 } else {
