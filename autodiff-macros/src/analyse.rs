@@ -527,7 +527,7 @@ fn forward_order(f: &Function, adjoint: &Adjoint, active: &[bool], plan: &mut Pl
             // (Nested loops pop their tapes last in, first out.)
             || lp.body.nodes.iter().any(|node| !matches!(node, Node::Stmt(_)))
             || !recountable(lp)
-            || fusable(f, adjoint, active, lp).is_none()
+            || fusable(f, adjoint, active, lp, &HashSet::new()).is_none()
         {
             continue;
         }
@@ -973,12 +973,16 @@ pub fn plan(f: &Function, adjoint: &Adjoint, active: &[bool]) -> Plan {
     }
     plan.witnessed.sort_unstable();
     // Summing loops at the top level whose bodies need nothing recorded.
-    for node in &f.body.nodes {
-        if let Node::Loop(lp) = node
-            && let Some(k) = fusable(f, adjoint, active, lp)
-            && self_contained(f, &plan, lp)
-        {
-            plan.fused.insert(key(&lp.body), k);
+    for (at, node) in f.body.nodes.iter().enumerate() {
+        if let Node::Loop(lp) = node {
+            let private = private_arrays(f, &plan, lp, &f.body.nodes[at + 1..]);
+            // (A body that writes arrays in place reads them back in
+            // its reverse: fused, they are in scope, one iteration's worth.)
+            if let Some(k) = fusable(f, adjoint, active, lp, &private)
+                && (!private.is_empty() || self_contained(f, &plan, lp))
+            {
+                plan.fused.insert(key(&lp.body), k);
+            }
         }
     }
     // Loops reversed in forward order: their values carried but not
@@ -2367,7 +2371,18 @@ fn self_contained(f: &Function, plan: &Plan, lp: &Loop) -> bool {
 /// is the same in every iteration up to the factor `d_s`, so it runs inside
 /// the forward loop, for `d_s = 1`, and its contributions are scaled by the
 /// real `d_s` after.
-fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Option<usize> {
+///
+/// Its body may write the local arrays in `private` (see
+/// [`private_arrays`]), and no other: their elements written in one
+/// iteration are read in no other, so the reverse of each iteration reads
+/// only what that iteration wrote.
+fn fusable(
+    f: &Function,
+    adjoint: &Adjoint,
+    active: &[bool],
+    lp: &Loop,
+    private: &HashSet<VarId>,
+) -> Option<usize> {
     if lp.checkpoint.is_some() {
         return None;
     }
@@ -2390,7 +2405,7 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
     let mut nested = false;
     for node in &lp.body.nodes {
         if let Node::Loop(inner) = node {
-            if !inner_fusable(f, inner, &[header, next]) {
+            if !inner_fusable(f, inner, &[header, next], private) {
                 return None;
             }
             nested = true;
@@ -2398,8 +2413,11 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
         }
         let Node::Stmt(id) = node else { return None };
         let stmt = &f.stmts[*id];
-        // An element write's reverse depends on the order of iterations.
-        if matches!(stmt.op, Op::SetIndex { .. }) {
+        // An element write's reverse depends on the order of iterations,
+        // unless no other iteration reads what it writes.
+        if let Op::SetIndex { base, .. } = stmt.op
+            && !private.contains(&base)
+        {
             return None;
         }
         let reads = |var: VarId| {
@@ -2427,7 +2445,10 @@ fn fusable(f: &Function, adjoint: &Adjoint, active: &[bool], lp: &Loop) -> Optio
     // chain the nested loop carries (one iteration's worth on a tape, not
     // all of them, and no replay). Else the loops run as written, the
     // nested ones recording at most their trips.
+    // So does an array written in place: one iteration's worth of what
+    // its reverse reads of it is kept, not all of them.
     if nested
+        && private.is_empty()
         && !loops(&lp.body)
             .into_iter()
             .any(|inner| reads_chain(f, active, inner))
@@ -2469,11 +2490,304 @@ fn reads_chain(f: &Function, active: &[bool], lp: &Loop) -> bool {
     })
 }
 
+// Input:  let mut xc = vec![0.0; d];
+//         for p in 0..n {                 // lp
+//             for e in 0..d {             // writes xc[e] first, every e
+//                 xc[e] = x[p * d + e] - mu[e];
+//             }
+//             for j in 1..d {             // a later write within 0..d
+//                 xc[j] += xc[j - 1];
+//             }
+//             s += xc[d - 1] * xc[d - 1]; // reads anything
+//         }                               // xc not read after the loop
+// Output: {xc}
+/// The local arrays `lp`'s body writes in place, if each of them is private
+/// to an iteration: what one iteration reads of it was written earlier in
+/// the same iteration, or by no iteration at all (it holds its value from
+/// before the loop). Empty when the body writes none, or when one is not
+/// private. The code `after` the loop (the rest of the function) must not
+/// use them.
+///
+/// An array is private to the iterations of a loop body when the first node
+/// of the body that uses it is a range loop `for v in lo..hi` (bounds set
+/// before `lp`) whose body writes `a[v]` unconditionally before any other
+/// use of `a`, reads back only `a[v]` and writes no other element; and every
+/// later write in the body is at the index `w` of a range `lo'..hi` with the
+/// same end, starting at `lo` or with `lo = 0`, so that it stays among the
+/// elements that first loop wrote. Or, when one loop of the body holds every
+/// use, when it is private to that loop's iterations.
+fn private_arrays(f: &Function, plan: &Plan, lp: &Loop, after: &[Node]) -> HashSet<VarId> {
+    let mut written = HashSet::new();
+    collect_writes(f, &lp.body, &mut written);
+    let mut inside = HashSet::new();
+    blocks(&lp.body, &mut inside);
+    let invariant = |operand: &Operand| match operand.kind {
+        OperandKind::Const(_) => true,
+        OperandKind::Var(var) => {
+            f.vars[var].is_param
+                || plan
+                    .home
+                    .get(&var)
+                    .is_some_and(|home| !inside.contains(home))
+        }
+    };
+    let used_after = |var: VarId| {
+        after.iter().any(|node| uses(f, node, var))
+            || matches!(f.ret.kind, OperandKind::Var(ret) if ret == var)
+    };
+    let all = written.iter().all(|&var| {
+        let local = !f.vars[var].is_param && !f.vars[var].touched;
+        let before = plan
+            .home
+            .get(&var)
+            .is_some_and(|home| !inside.contains(home));
+        local && before && !used_after(var) && private_in(f, &lp.body, var, &invariant)
+    });
+    if all { written } else { HashSet::new() }
+}
+
+fn collect_writes(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
+    for node in &block_.nodes {
+        match node {
+            Node::Stmt(id) => {
+                if let Op::SetIndex { base, .. } = f.stmts[*id].op {
+                    out.insert(base);
+                }
+            }
+            Node::If(branch) => {
+                collect_writes(f, &branch.then, out);
+                collect_writes(f, &branch.els, out);
+            }
+            Node::Loop(inner) => collect_writes(f, &inner.body, out),
+        }
+    }
+}
+
+/// Whether `node` reads or writes `var` (or its elements), at any depth.
+fn uses(f: &Function, node: &Node, var: VarId) -> bool {
+    let stmt_uses = |id: &StmtId| {
+        let stmt = &f.stmts[*id];
+        stmt.reads.contains(&var) || matches!(stmt.op, Op::SetIndex { base, .. } if base == var)
+    };
+    let operand_is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
+    let end_uses = |block_: &Block| match &block_.end {
+        End::Values(values) | End::Continue(values) | End::Break(values) => {
+            values.iter().any(operand_is)
+        }
+        End::Merge | End::Diverge => false,
+    };
+    fn walk(
+        block_: &Block,
+        stmt: &dyn Fn(&StmtId) -> bool,
+        end: &dyn Fn(&Block) -> bool,
+        extra: &dyn Fn(&Node) -> bool,
+    ) -> bool {
+        end(block_)
+            || block_.nodes.iter().any(|node| {
+                extra(node)
+                    || match node {
+                        Node::Stmt(id) => stmt(id),
+                        Node::If(branch) => {
+                            walk(&branch.then, stmt, end, extra)
+                                || walk(&branch.els, stmt, end, extra)
+                        }
+                        Node::Loop(inner) => walk(&inner.body, stmt, end, extra),
+                    }
+            })
+    }
+    // A branch's condition, a loop's bounds and carried values.
+    let extra = |node: &Node| match node {
+        Node::Stmt(_) => false,
+        Node::If(branch) => operand_is(&branch.cond),
+        Node::Loop(inner) => {
+            let bounds = match &inner.kind {
+                LoopKind::Range { lo, hi, .. } => operand_is(lo) || operand_is(hi),
+                LoopKind::Counted { len, .. } => operand_is(len),
+                LoopKind::Plain => false,
+            };
+            bounds
+                || inner.checkpoint.as_ref().is_some_and(operand_is)
+                || inner
+                    .carried
+                    .iter()
+                    .any(|carried| operand_is(&carried.init))
+        }
+    };
+    extra(node)
+        || match node {
+            Node::Stmt(id) => stmt_uses(id),
+            Node::If(branch) => {
+                walk(&branch.then, &stmt_uses, &end_uses, &extra)
+                    || walk(&branch.els, &stmt_uses, &end_uses, &extra)
+            }
+            Node::Loop(inner) => walk(&inner.body, &stmt_uses, &end_uses, &extra),
+        }
+}
+
+/// See [`private_arrays`]: whether `var` is private to each run of `body`.
+fn private_in(
+    f: &Function,
+    body: &Block,
+    var: VarId,
+    invariant: &dyn Fn(&Operand) -> bool,
+) -> bool {
+    let users: Vec<usize> = (0..body.nodes.len())
+        .filter(|&at| uses(f, &body.nodes[at], var))
+        .collect();
+    let Some(&first) = users.first() else {
+        return true;
+    };
+    if let Node::Loop(inner) = &body.nodes[first]
+        && users.len() == 1
+        && recountable(inner)
+        && private_in(f, &inner.body, var, invariant)
+    {
+        return true;
+    }
+    let Node::Loop(def) = &body.nodes[first] else {
+        return false;
+    };
+    let LoopKind::Range {
+        index,
+        lo,
+        hi,
+        inclusive: false,
+    } = &def.kind
+    else {
+        return false;
+    };
+    if !recountable(def) || !invariant(lo) || !invariant(hi) {
+        return false;
+    }
+    let is_index = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == *index);
+    // In the defining loop: nothing but the statements, first the write of
+    // `var[index]`, then reads of it back.
+    let mut wrote = false;
+    for node in &def.body.nodes {
+        if !uses(f, node, var) {
+            // (A branch that leaves the iteration early could skip the write.)
+            if !wrote
+                && let Node::If(branch) = node
+                && (continues(&branch.then) || continues(&branch.els))
+            {
+                return false;
+            }
+            continue;
+        }
+        let Node::Stmt(id) = node else { return false };
+        let stmt = &f.stmts[*id];
+        match &stmt.op {
+            Op::SetIndex {
+                base,
+                index: at,
+                value,
+                add: false,
+            } if *base == var
+                && !wrote
+                && is_index(at)
+                && !matches!(value.kind, OperandKind::Var(v) if v == var) =>
+            {
+                wrote = true;
+            }
+            Op::Index {
+                base, index: at, ..
+            } if wrote
+                && matches!(base.kind, OperandKind::Var(v) if v == var)
+                && is_index(at)
+                && stmt.reads.iter().all(|&read| read == var || read == *index) => {}
+            _ => return false,
+        }
+    }
+    if !wrote || !matches!(def.body.end, End::Continue(_)) {
+        return false;
+    }
+    let zero = matches!(&lo.kind, OperandKind::Const(tokens)
+        if matches!(tokens.to_string().as_str(), "0" | "0usize" | "0_usize"));
+    let same = |a: &Operand, b: &Operand| match (&a.kind, &b.kind) {
+        (OperandKind::Var(a), OperandKind::Var(b)) => a == b,
+        (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
+        _ => false,
+    };
+    // Later writes stay within `lo..hi`.
+    let mut ranges = Vec::new();
+    users[1..].iter().all(|&at| {
+        writes_within(
+            f,
+            &body.nodes[at],
+            var,
+            &mut ranges,
+            &|w_lo: &Operand, w_hi: &Operand| same(w_hi, hi) && (zero || same(w_lo, lo)),
+        )
+    })
+}
+
+/// Whether a block (through its branches, not its loops) can end the
+/// iteration of the loop around it early.
+fn continues(block_: &Block) -> bool {
+    matches!(block_.end, End::Continue(_) | End::Break(_))
+        || block_.nodes.iter().any(|node| match node {
+            Node::If(branch) => continues(&branch.then) || continues(&branch.els),
+            Node::Stmt(_) | Node::Loop(_) => false,
+        })
+}
+
+/// Whether every write to `var` in `node` is at the index of an enclosing
+/// exclusive range (within `node`, or in `ranges` around it) whose bounds
+/// `fits` accepts.
+fn writes_within<'a>(
+    f: &Function,
+    node: &'a Node,
+    var: VarId,
+    ranges: &mut Vec<(VarId, &'a Operand, &'a Operand)>,
+    fits: &dyn Fn(&Operand, &Operand) -> bool,
+) -> bool {
+    match node {
+        Node::Stmt(id) => match &f.stmts[*id].op {
+            Op::SetIndex { base, index, .. } if *base == var => match index.kind {
+                OperandKind::Var(at) => ranges
+                    .iter()
+                    .any(|&(index, lo, hi)| index == at && fits(lo, hi)),
+                OperandKind::Const(_) => false,
+            },
+            _ => true,
+        },
+        Node::If(branch) => [&branch.then, &branch.els].into_iter().all(|block_| {
+            block_
+                .nodes
+                .iter()
+                .all(|node| writes_within(f, node, var, ranges, fits))
+        }),
+        Node::Loop(inner) => {
+            let pushed = match &inner.kind {
+                LoopKind::Range {
+                    index,
+                    lo,
+                    hi,
+                    inclusive: false,
+                } => {
+                    ranges.push((*index, lo, hi));
+                    true
+                }
+                _ => false,
+            };
+            let ok = inner
+                .body
+                .nodes
+                .iter()
+                .all(|node| writes_within(f, node, var, ranges, fits));
+            if pushed {
+                ranges.pop();
+            }
+            ok
+        }
+    }
+}
+
 /// Whether a loop nested in the body of a fused loop can be forwarded and
 /// reversed inside each of its iterations: no checkpoint, no branch, no
-/// element write at any depth, and nothing in it reads `outer` (the fused
-/// loop's accumulator).
-fn inner_fusable(f: &Function, lp: &Loop, outer: &[VarId]) -> bool {
+/// element write at any depth but to the `private` arrays, and nothing in
+/// it reads `outer` (the fused loop's accumulator).
+fn inner_fusable(f: &Function, lp: &Loop, outer: &[VarId], private: &HashSet<VarId>) -> bool {
     let names =
         |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if outer.contains(&v));
     let bounds = match &lp.kind {
@@ -2497,11 +2811,11 @@ fn inner_fusable(f: &Function, lp: &Loop, outer: &[VarId]) -> bool {
     lp.body.nodes.iter().all(|node| match node {
         Node::Stmt(id) => {
             let stmt = &f.stmts[*id];
-            !matches!(stmt.op, Op::SetIndex { .. })
+            !matches!(stmt.op, Op::SetIndex { base, .. } if !private.contains(&base))
                 && !stmt.reads.iter().any(|read| outer.contains(read))
         }
         Node::If(_) => false,
-        Node::Loop(inner) => inner_fusable(f, inner, outer),
+        Node::Loop(inner) => inner_fusable(f, inner, outer, private),
     })
 }
 

@@ -866,6 +866,154 @@ fn a_fused_loop_records_the_carried_chain_of_its_inner_loop() {
     assert_eq!(recorded, ["p_1"], "recorded: {recorded:?}");
 }
 
+/// Whether the plan fuses a loop of `item`'s top level.
+fn fuses(item: TokenStream) -> bool {
+    !planned(item).1.fused.is_empty()
+}
+
+#[test]
+fn a_summing_loop_whose_arrays_are_private_to_an_iteration_is_fused() {
+    // GMM's shape: per point, per component, the centred point and its
+    // image under a triangle, then a log-sum-exp over the components.
+    let gmm = quote! {
+        fn f(mu: &[f64], l: &[f64], x: &[f64], d: usize, k: usize) -> f64 {
+            let n = x.len() / d;
+            let mut xc = vec![0.0; d];
+            let mut v = vec![0.0; d];
+            let mut terms = vec![0.0; k];
+            let mut total = 0.0;
+            for p in 0..n {
+                for c in 0..k {
+                    for e in 0..d {
+                        xc[e] = x[p * d + e] - mu[c * d + e];
+                        v[e] = xc[e];
+                    }
+                    let mut at = 0;
+                    for i in 0..d {
+                        for j in i + 1..d {
+                            v[j] += l[c * d * d + at] * xc[i];
+                            at += 1;
+                        }
+                    }
+                    let mut sq = 0.0;
+                    for e in 0..d {
+                        sq += v[e] * v[e];
+                    }
+                    terms[c] = -0.5 * sq;
+                }
+                let mut m = terms[0];
+                for c in 1..k {
+                    m = m.max(terms[c]);
+                }
+                let mut s = 0.0;
+                for c in 0..k {
+                    s += (terms[c] - m).exp();
+                }
+                total += s.ln() + m;
+            }
+            total
+        }
+    };
+    let plan = planned(gmm).1;
+    assert_eq!(plan.fused.len(), 1);
+    // One point's worth of what the reverse reads of `v` is recorded, not
+    // every point's: no tape is sized on entry to the point loop (by `n`).
+    let point_loop = plan.fused.keys().next().copied();
+    assert!(point_loop.is_some_and(|body| !plan.reserve.contains_key(&body)));
+    assert!(!plan.reserve.is_empty());
+}
+
+#[test]
+fn a_summing_loop_is_not_fused_when_an_array_carries_into_the_next_iteration() {
+    // Read before it is written: the previous point's value.
+    assert!(!fuses(quote! {
+        fn f(x: &[f64], w: &[f64], d: usize) -> f64 {
+            let mut a = vec![0.0; d];
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                for e in 0..d {
+                    a[e] = a[e] * 0.5 + x[p * d + e] * w[e];
+                }
+                s += a[d - 1];
+            }
+            s
+        }
+    }));
+    // Written over bounds that change from one point to the next.
+    assert!(!fuses(quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut a = vec![0.0; d];
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                let h = 1 + p % d;
+                for e in 0..h {
+                    a[e] = x[p * d + e] * x[p * d];
+                }
+                s += a[d - 1];
+            }
+            s
+        }
+    }));
+    // Written later at an index outside the elements written first.
+    assert!(!fuses(quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut a = vec![0.0; d + 1];
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                for e in 0..d {
+                    a[e] = x[p * d + e] * x[p * d];
+                }
+                s += a[0] * a[d];
+                a[d] = a[0];
+            }
+            s
+        }
+    }));
+    // Read after the loop.
+    assert!(!fuses(quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut a = vec![0.0; d];
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                for e in 0..d {
+                    a[e] = x[p * d + e] * x[p * d];
+                }
+                s += a[0];
+            }
+            s + a[d - 1]
+        }
+    }));
+    // Elements the loop never writes keep their value from before it.
+    assert!(fuses(quote! {
+        fn f(x: &[f64], z: &[f64]) -> f64 {
+            let m = 3;
+            let mut a = [x[0], x[1], x[2], x[3]];
+            let mut s = 0.0;
+            for p in 0..z.len() {
+                for e in 0..m {
+                    a[e] = z[p] * x[e] + x[3];
+                }
+                s += a[0] * a[3] + a[2].sin() * a[3];
+            }
+            s
+        }
+    }));
+    // The same loop without the read after it is fused.
+    assert!(fuses(quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut a = vec![0.0; d];
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                for e in 0..d {
+                    a[e] = x[p * d + e] * x[p * d];
+                }
+                s += a[0];
+            }
+            s
+        }
+    }));
+}
+
 #[test]
 fn a_transcendental_result_is_recorded_not_computed_again() {
     let (recorded, recomputed, _) = plan_of(quote! {
