@@ -203,3 +203,27 @@ fn test_scratch_read_after_the_loop() {
     let g = read_after_grad(&x, d).1;
     check(|x: &Vec<f64>| read_after(x, d), x.clone(), &g).assert_close(1e-6);
 }
+
+/// A `Vec` made afresh for each point, a recurrence along it, and its last
+/// element summed over the points.
+#[grad(wrt(x))]
+pub fn fresh_each_point(x: &[f64], d: usize) -> f64 {
+    let mut s = 0.0;
+    for p in 0..x.len() / d {
+        let mut y = vec![0.0; d];
+        y[0] = x[p * d];
+        for i in 1..d {
+            y[i] = x[p * d + i] * y[i - 1] + 0.5;
+        }
+        s += y[d - 1].tanh() * y[0];
+    }
+    s
+}
+
+#[test]
+fn test_a_vec_made_in_each_iteration() {
+    let d = 4;
+    let x = spread(5 * d, 0.9, 0.8);
+    let g = fresh_each_point_grad(&x, d).1;
+    check(|x: &Vec<f64>| fresh_each_point(x, d), x.clone(), &g).assert_close(1e-6);
+}

@@ -2515,7 +2515,8 @@ fn reads_chain(f: &Function, active: &[bool], lp: &Loop) -> bool {
 /// later write in the body is at the index `w` of a range `lo'..hi` with the
 /// same end, starting at `lo` or with `lo = 0`, so that it stays among the
 /// elements that first loop wrote. Or, when one loop of the body holds every
-/// use, when it is private to that loop's iterations.
+/// use, when it is private to that loop's iterations. An array the body
+/// itself makes (`let mut y = vec![0.0; n];` inside it) is private.
 fn private_arrays(f: &Function, plan: &Plan, lp: &Loop, after: &[Node]) -> HashSet<VarId> {
     let mut written = HashSet::new();
     collect_writes(f, &lp.body, &mut written);
@@ -2536,6 +2537,14 @@ fn private_arrays(f: &Function, plan: &Plan, lp: &Loop, after: &[Node]) -> HashS
             || matches!(f.ret.kind, OperandKind::Var(ret) if ret == var)
     };
     let all = written.iter().all(|&var| {
+        // Made afresh in each iteration: nothing carries over.
+        if plan
+            .home
+            .get(&var)
+            .is_some_and(|home| inside.contains(home))
+        {
+            return !f.vars[var].touched;
+        }
         let local = !f.vars[var].is_param && !f.vars[var].touched;
         let before = plan
             .home

@@ -998,6 +998,21 @@ fn a_summing_loop_is_not_fused_when_an_array_carries_into_the_next_iteration() {
             s
         }
     }));
+    // A `Vec` the body makes afresh in each iteration.
+    assert!(fuses(quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut s = 0.0;
+            for p in 0..x.len() / d {
+                let mut y = vec![0.0; d];
+                y[0] = x[p * d];
+                for i in 1..d {
+                    y[i] = x[p * d + i] * y[i - 1] + 0.5;
+                }
+                s += y[d - 1].tanh() * y[0];
+            }
+            s
+        }
+    }));
     // The same loop without the read after it is fused.
     assert!(fuses(quote! {
         fn f(x: &[f64], d: usize) -> f64 {

@@ -7,6 +7,7 @@
 //! | `minmax` | `let mut best = f64::INFINITY; for j in .. { best = best.min(e); }` (and `max`, and a finite start), and an `if` inside the inner loop choosing what to add |
 //! | `product` | a product carried through an inner loop, `let mut p = 1.0; for k in .. { acc += c[k] * p; p *= t; }`, and a value overwritten in a loop nest, `y = (y * a).sin()` |
 //! | `vec` | local `Vec`s: `let mut y = vec![0.0; n]; y[0] = …; for i in 1..n { y[i] = x[i] * y[i - 1] + …; }`, `y[i] += …`, `y[i - 1] -= …`, `for j in 0..i { y[i] += … y[j] …; }`, several `Vec`s written in one loop (RK4-like stages), sometimes inside a time-step loop; elements written earlier in the same iteration or an earlier one are read back; the result is an element (`y[n - 1]`) or a sum over the `Vec` |
+//! | `scratch` | scratch `Vec`s a summing loop rewrites in every iteration (GMM's centred point): made before the loop, written first by a loop over all their elements (`a[e] = …`), then updated within them (`a[i] += … a[i - 1] …`, or a triangle `for j in i + 1..n { a[j] += … a[i] …; }`), read back by an inner sum or an element; one time in five a near miss, where a value crosses into the next iteration (`a[e] = 0.5 * a[e] + …`) or the `Vec` is read after the loop |
 //! | `slice` | a `&[f64]` parameter `xs` (length 1 to 5, sampled like the other floats), read as `xs[i]` in the loops of the shapes above and as their bound (`0..xs.len()`) |
 //! | `idioms` | Rust as people write it (`idioms.rs`): iterator chains over `xs` or a local array literal (`map sum fold enumerate zip rev skip windows chunks chunks_exact filter copied`, sub-slices `&xs[1..]`, `collect` into a `Vec`, `fold(f64::NEG_INFINITY, f64::max)`), local closures called twice, destructuring `let`s of tuples and arrays, and an `if` value with an early `return` inside |
 //!
@@ -49,6 +50,7 @@ pub const PRODUCT: u32 = 1 << 2;
 pub const VEC: u32 = 1 << 3;
 pub const SLICE: u32 = 1 << 4;
 pub const IDIOMS: u32 = 1 << 5;
+pub const SCRATCH: u32 = 1 << 6;
 
 /// The shapes by name, in the order the statistics are printed.
 pub const NAMES: &[(&str, u32)] = &[
@@ -58,13 +60,14 @@ pub const NAMES: &[(&str, u32)] = &[
     ("vec", VEC),
     ("slice", SLICE),
     ("idioms", IDIOMS),
+    ("scratch", SCRATCH),
 ];
 
 /// The shapes that are statements (`slice` is a parameter they read).
-const STATEMENTS: &[u32] = &[NESTED, MINMAX, PRODUCT, VEC, IDIOMS];
+const STATEMENTS: &[u32] = &[NESTED, MINMAX, PRODUCT, VEC, IDIOMS, SCRATCH];
 
 /// `all`: every shape, `idioms` included.
-const ALL: u32 = NESTED | MINMAX | PRODUCT | VEC | SLICE | IDIOMS;
+const ALL: u32 = NESTED | MINMAX | PRODUCT | VEC | SLICE | IDIOMS | SCRATCH;
 
 /// The salt of the shapes' own random stream.
 pub const SALT: u64 = 0x5348_4150_4553_0001;
@@ -257,6 +260,7 @@ impl Gen<'_> {
             MINMAX => self.minmax(d),
             PRODUCT => self.product(d),
             IDIOMS => self.idioms(d),
+            SCRATCH => self.scratch(d),
             _ => self.vecs(d),
         }
     }
@@ -833,6 +837,132 @@ impl Gen<'_> {
             for v in &vecs {
                 self.arrays.push((v.name.clone(), v.now));
             }
+        }
+    }
+
+    /// Scratch `Vec`s made before a summing loop and rewritten in each of
+    /// its iterations (see the table above).
+    fn scratch(&mut self, d: usize) {
+        let len = self.name("n");
+        let int = self.int.clone();
+        let (def, max_len, from_xs) = match (&self.slice, &int) {
+            (Some((xs, l)), _) if self.rng.chance(0.6) => (format!("{xs}.len()"), *l, true),
+            (_, Some((n, ty))) if self.rng.chance(0.5) => {
+                let def = if *ty == "usize" {
+                    n.clone()
+                } else {
+                    format!("{n} as usize")
+                };
+                (def, 4, false)
+            }
+            _ => {
+                let k = self.rng.range(1, 4);
+                (format!("{k}"), k, false)
+            }
+        };
+        let ty = if def.starts_with(|c: char| c.is_ascii_digit()) {
+            ": usize"
+        } else {
+            ""
+        };
+        self.line(&format!("let {len}{ty} = {def};"));
+        let fixed = 2.0;
+        let mut vecs: Vec<String> = Vec::new();
+        for k in 0..self.rng.range(1, 2) {
+            let name = self.name(if k == 0 { "a" } else { "b" });
+            self.line(&format!("let mut {name} = vec![0.0f64; {len}];"));
+            vecs.push(name);
+        }
+        // 0: read before written; 1: read after the loop; else private.
+        let near = if self.rng.chance(0.2) {
+            self.rng.below(2)
+        } else {
+            2
+        };
+        let s = self.accumulator("s");
+        let (r, o, trips) = self.range(&[], false);
+        self.open(&format!("for {} in {r}", o.name));
+        let elem = |name: &str| Idx {
+            name: name.to_owned(),
+            ty: Ity::Usize,
+            hi: len.clone(),
+            max: max_len,
+            safe: from_xs,
+        };
+        // The first loop writes every element of each Vec.
+        let e = self.name("e");
+        self.open(&format!("for {e} in 0..{len}"));
+        let here = [o.clone(), elem(&e)];
+        let mut els: Vec<Var> = Vec::new();
+        for (k, v) in vecs.clone().iter().enumerate() {
+            let value = self.body_e(d, &here, &els, None);
+            if k == 0 && near == 0 {
+                let value = self.bound(value, fixed / 2.0);
+                self.line(&format!("{v}[{e}] = 0.5 * {v}[{e}] + {};", value.paren()));
+            } else {
+                let value = self.bound(value, fixed);
+                self.line(&format!("{v}[{e}] = {};", value.s));
+            }
+            els.push(pseudo(format!("{v}[{e}]"), fixed));
+        }
+        self.close();
+        // Then an update within the elements written.
+        let mut now = fixed;
+        let a = vecs[0].clone();
+        match self.rng.below(3) {
+            0 => {
+                let i = self.name("i");
+                self.open(&format!("for {i} in 1..{len}"));
+                let prev = pseudo(format!("{a}[{i} - 1]"), now);
+                let here = [o.clone(), elem(&i)];
+                let value = self.body_e(d, &here, &[], Some(&prev));
+                let value = self.bound(value, 1.0);
+                self.line(&format!("{a}[{i}] += {};", value.s));
+                self.close();
+                now += 1.0;
+            }
+            1 => {
+                let i = self.name("i");
+                let j = self.name("j");
+                self.open(&format!("for {i} in 0..{len}"));
+                self.open(&format!("for {j} in {i} + 1..{len}"));
+                let read = pseudo(format!("{a}[{i}]"), now);
+                let here = [o.clone(), elem(&i), elem(&j)];
+                let value = self.body_e(d, &here, &[], Some(&read));
+                let value = self.bound(value, 1.0 / max_len as f64);
+                self.line(&format!("{a}[{j}] += {};", value.s));
+                self.close();
+                self.close();
+                now += 1.0;
+            }
+            _ => {}
+        }
+        // Read back: a sum over the elements, or the last one.
+        let add = if self.rng.chance(0.6) {
+            let t = self.name("t");
+            self.line(&format!("let mut {t} = 0.0;"));
+            let k = self.name("k");
+            self.open(&format!("for {k} in 0..{len}"));
+            let v = self.rng.pick(&vecs).clone();
+            let read = pseudo(format!("{v}[{k}]"), now);
+            let here = [o.clone(), elem(&k)];
+            let value = self.body_e(d, &here, &[], Some(&read));
+            self.line(&format!("{t} += {};", value.s));
+            self.close();
+            let sum = pseudo(t, max_len as f64 * value.mag);
+            self.body_e(d, std::slice::from_ref(&o), &[], Some(&sum))
+        } else {
+            let last = pseudo(format!("{a}[{len} - 1]"), now);
+            self.body_e(d, std::slice::from_ref(&o), &[], Some(&last))
+        };
+        self.line(&format!("{s} += {};", add.s));
+        self.close();
+        self.finish(s, trips as f64 * add.mag);
+        if near == 1 {
+            let last = pseudo(format!("{a}[{len} - 1]"), now);
+            self.scope.push(last.clone());
+            self.pending.push(last.name.clone());
+            self.outputs.push(last.name);
         }
     }
 
