@@ -160,6 +160,37 @@ fn cases() -> Vec<(&'static str, TokenStream, TokenStream, Vec<&'static str>)> {
             vec!["nested_min_vjp"],
         ),
         (
+            "private_scratch",
+            quote!(wrt(mu, l)),
+            quote! {
+                fn private_scratch(mu: &[f64], l: &[f64], x: &[f64], d: usize) -> f64 {
+                    let mut xc = vec![0.0; d];
+                    let mut v = vec![0.0; d];
+                    let mut s = 0.0;
+                    for p in 0..x.len() / d {
+                        for e in 0..d {
+                            xc[e] = x[p * d + e] - mu[e];
+                            v[e] = xc[e];
+                        }
+                        let mut at = 0;
+                        for i in 0..d {
+                            for j in i + 1..d {
+                                v[j] += l[at] * xc[i];
+                                at += 1;
+                            }
+                        }
+                        let mut sq = 0.0;
+                        for e in 0..d {
+                            sq += v[e] * v[e];
+                        }
+                        s += (-0.5 * sq).exp();
+                    }
+                    s
+                }
+            },
+            vec!["private_scratch_vjp"],
+        ),
+        (
             "carried_product",
             quote!(wrt(c)),
             quote! {
