@@ -693,29 +693,7 @@ impl Gen<'_> {
             self.open(&format!("for {} in {r}", o.name));
             outer = Some((s, o, trips));
         }
-        let len = self.name("n");
-        let int = self.int.clone();
-        let (def, max_len, from_xs) = match (&self.slice, &int) {
-            (Some((xs, l)), _) if self.rng.chance(0.7) => (format!("{xs}.len()"), *l, true),
-            (_, Some((n, ty))) if self.rng.chance(0.5) => {
-                let def = if *ty == "usize" {
-                    n.clone()
-                } else {
-                    format!("{n} as usize")
-                };
-                (def, 4, false)
-            }
-            _ => {
-                let k = self.rng.range(1, 4);
-                (format!("{k}"), k, false)
-            }
-        };
-        let ty = if def.starts_with(|c: char| c.is_ascii_digit()) {
-            ": usize"
-        } else {
-            ""
-        };
-        self.line(&format!("let {len}{ty} = {def};"));
+        let (len, max_len, from_xs) = self.vec_len(0.7);
         let steps = self.rng.chance(0.25);
         let init = self.rng.chance(0.6);
         let mut vecs: Vec<LocalVec> = Vec::new();
@@ -840,13 +818,15 @@ impl Gen<'_> {
         }
     }
 
-    /// Scratch `Vec`s made before a summing loop and rewritten in each of
-    /// its iterations (see the table above).
-    fn scratch(&mut self, d: usize) {
+    /// `let n = …;`, the length of local `Vec`s: `xs.len()` (with
+    /// probability `of_xs`, when there is an `xs`), the integer parameter,
+    /// or a literal 1 to 4. Returns the name, the largest length, and
+    /// whether it is `xs`'s.
+    fn vec_len(&mut self, of_xs: f64) -> (String, usize, bool) {
         let len = self.name("n");
         let int = self.int.clone();
         let (def, max_len, from_xs) = match (&self.slice, &int) {
-            (Some((xs, l)), _) if self.rng.chance(0.6) => (format!("{xs}.len()"), *l, true),
+            (Some((xs, l)), _) if self.rng.chance(of_xs) => (format!("{xs}.len()"), *l, true),
             (_, Some((n, ty))) if self.rng.chance(0.5) => {
                 let def = if *ty == "usize" {
                     n.clone()
@@ -866,6 +846,13 @@ impl Gen<'_> {
             ""
         };
         self.line(&format!("let {len}{ty} = {def};"));
+        (len, max_len, from_xs)
+    }
+
+    /// Scratch `Vec`s made before a summing loop and rewritten in each of
+    /// its iterations (see the table above).
+    fn scratch(&mut self, d: usize) {
+        let (len, max_len, from_xs) = self.vec_len(0.6);
         let fixed = 2.0;
         let mut vecs: Vec<String> = Vec::new();
         for k in 0..self.rng.range(1, 2) {
