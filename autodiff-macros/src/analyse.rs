@@ -2536,21 +2536,13 @@ fn private_arrays(f: &Function, plan: &Plan, lp: &Loop, after: &[Node]) -> HashS
         after.iter().any(|node| uses(f, node, var))
             || matches!(f.ret.kind, OperandKind::Var(ret) if ret == var)
     };
-    let all = written.iter().all(|&var| {
+    let all = written.iter().all(|&var| match plan.home.get(&var) {
+        _ if f.vars[var].touched => false,
         // Made afresh in each iteration: nothing carries over.
-        if plan
-            .home
-            .get(&var)
-            .is_some_and(|home| inside.contains(home))
-        {
-            return !f.vars[var].touched;
-        }
-        let local = !f.vars[var].is_param && !f.vars[var].touched;
-        let before = plan
-            .home
-            .get(&var)
-            .is_some_and(|home| !inside.contains(home));
-        local && before && !used_after(var) && private_in(f, &lp.body, var, &invariant)
+        Some(home) if inside.contains(home) => true,
+        // Made before the loop (a parameter has no home, and is never written).
+        Some(_) => !used_after(var) && private_in(f, &lp.body, var, &invariant),
+        None => false,
     });
     if all { written } else { HashSet::new() }
 }
@@ -2572,65 +2564,36 @@ fn collect_writes(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
     }
 }
 
-/// Whether `node` reads or writes `var` (or its elements), at any depth.
+/// Whether `node` reads or writes `var` (or its elements), at any depth:
+/// in a statement, a branch's condition, a loop's bounds or carried values,
+/// or the values a block ends with.
 fn uses(f: &Function, node: &Node, var: VarId) -> bool {
-    let stmt_uses = |id: &StmtId| {
-        let stmt = &f.stmts[*id];
-        stmt.reads.contains(&var) || matches!(stmt.op, Op::SetIndex { base, .. } if base == var)
+    let is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
+    let block_uses = |block_: &Block| {
+        let end = match &block_.end {
+            End::Values(values) | End::Continue(values) | End::Break(values) => values.as_slice(),
+            End::Merge | End::Diverge => &[],
+        };
+        end.iter().any(is) || block_.nodes.iter().any(|node| uses(f, node, var))
     };
-    let operand_is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
-    let end_uses = |block_: &Block| match &block_.end {
-        End::Values(values) | End::Continue(values) | End::Break(values) => {
-            values.iter().any(operand_is)
+    match node {
+        Node::Stmt(id) => {
+            let stmt = &f.stmts[*id];
+            stmt.reads.contains(&var) || matches!(stmt.op, Op::SetIndex { base, .. } if base == var)
         }
-        End::Merge | End::Diverge => false,
-    };
-    fn walk(
-        block_: &Block,
-        stmt: &dyn Fn(&StmtId) -> bool,
-        end: &dyn Fn(&Block) -> bool,
-        extra: &dyn Fn(&Node) -> bool,
-    ) -> bool {
-        end(block_)
-            || block_.nodes.iter().any(|node| {
-                extra(node)
-                    || match node {
-                        Node::Stmt(id) => stmt(id),
-                        Node::If(branch) => {
-                            walk(&branch.then, stmt, end, extra)
-                                || walk(&branch.els, stmt, end, extra)
-                        }
-                        Node::Loop(inner) => walk(&inner.body, stmt, end, extra),
-                    }
-            })
-    }
-    // A branch's condition, a loop's bounds and carried values.
-    let extra = |node: &Node| match node {
-        Node::Stmt(_) => false,
-        Node::If(branch) => operand_is(&branch.cond),
+        Node::If(branch) => is(&branch.cond) || block_uses(&branch.then) || block_uses(&branch.els),
         Node::Loop(inner) => {
             let bounds = match &inner.kind {
-                LoopKind::Range { lo, hi, .. } => operand_is(lo) || operand_is(hi),
-                LoopKind::Counted { len, .. } => operand_is(len),
+                LoopKind::Range { lo, hi, .. } => is(lo) || is(hi),
+                LoopKind::Counted { len, .. } => is(len),
                 LoopKind::Plain => false,
             };
             bounds
-                || inner.checkpoint.as_ref().is_some_and(operand_is)
-                || inner
-                    .carried
-                    .iter()
-                    .any(|carried| operand_is(&carried.init))
+                || inner.checkpoint.as_ref().is_some_and(is)
+                || inner.carried.iter().any(|carried| is(&carried.init))
+                || block_uses(&inner.body)
         }
-    };
-    extra(node)
-        || match node {
-            Node::Stmt(id) => stmt_uses(id),
-            Node::If(branch) => {
-                walk(&branch.then, &stmt_uses, &end_uses, &extra)
-                    || walk(&branch.els, &stmt_uses, &end_uses, &extra)
-            }
-            Node::Loop(inner) => walk(&inner.body, &stmt_uses, &end_uses, &extra),
-        }
+    }
 }
 
 /// See [`private_arrays`]: whether `var` is private to each run of `body`.
