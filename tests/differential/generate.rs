@@ -1539,6 +1539,27 @@ fn run(seed: u64, points: usize, cases: &[Case]) {
                     continue;
                 }
                 let err = (g[j] - fd).abs() / g[j].abs().max(fd.abs()).max(floor);
+                // A kink much closer to x than h (`x0.min(xs[1])` with the two
+                // 1.6e-6 apart: seed 37, f2564) bends all three stencils alike,
+                // so that they agree on a wrong slope. Where steps 1000 times
+                // smaller agree with each other and with the gradient, the
+                // component is skipped, not failed.
+                let near_kink = || {
+                    let (Some(s0), Some(s1)) = (
+                        central(case.f, &x, n, k, 1e-3 * h),
+                        central(case.f, &x, n, k, 2e-3 * h),
+                    ) else {
+                        return false;
+                    };
+                    let scale = s0.abs().max(s1.abs()).max(floor);
+                    (s0 - s1).abs() <= 10.0 * TOL * scale
+                        && (g[j] - s0).abs() <= 10.0 * TOL * scale
+                        && (fd - s0).abs() > 10.0 * TOL * scale
+                };
+                if !(err <= TOL) && near_kink() {
+                    skipped += 1;
+                    continue;
+                }
                 compared += 1;
                 if !(err <= TOL) {
                     fail(format!("d/dx{k}: gradient {}, finite difference {fd} (relative error {err:.1e} > {TOL:.0e})", g[j]));
