@@ -1226,11 +1226,6 @@ fn held_in(
         .chain(plan.lagged.values())
         .flat_map(|reads| reads.keys().copied())
         .collect();
-    let same = |a: &Operand, b: &Operand| match (&a.kind, &b.kind) {
-        (OperandKind::Var(a), OperandKind::Var(b)) => a == b,
-        (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
-        _ => false,
-    };
     // An index computed once before the loop's reverse (see `hoisted`):
     // the sum is added to its element only if the loop ran.
     let hoisted: Vec<VarId> = plan
@@ -1271,7 +1266,7 @@ fn held_in(
                         && !summed.contains(&id);
                     match found.iter_mut().find(|(b, _)| b == base) {
                         Some((_, Some(ats))) if ok => {
-                            if !ats.iter().any(|at| same(at, index)) {
+                            if !ats.iter().any(|at| same_value(at, index)) {
                                 ats.push(index.clone());
                             }
                         }
@@ -1849,47 +1844,63 @@ pub fn idle_checkpoints(f: &Function) -> Vec<proc_macro2::Span> {
 
 /// Every variable `block_` reads or writes in place, at any depth.
 fn used(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
-    let operand = |operand: &Operand, out: &mut HashSet<VarId>| {
-        if let OperandKind::Var(var) = operand.kind {
-            out.insert(var);
-        }
-    };
     if let End::Values(values) | End::Continue(values) | End::Break(values) = &block_.end {
-        for value in values {
-            operand(value, out);
-        }
+        out.extend(values.iter().filter_map(operand_var));
     }
     for node in &block_.nodes {
-        match node {
-            Node::Stmt(id) => {
-                out.extend(f.stmts[*id].reads.iter().copied());
-                if let Op::SetIndex { base, .. } = &f.stmts[*id].op {
-                    out.insert(*base);
-                }
-            }
-            Node::If(branch) => {
-                operand(&branch.cond, out);
-                used(f, &branch.then, out);
-                used(f, &branch.els, out);
-            }
-            Node::Loop(lp) => {
-                if let Some(snapshots) = &lp.checkpoint {
-                    operand(snapshots, out);
-                }
-                match &lp.kind {
-                    LoopKind::Range { lo, hi, .. } => {
-                        operand(lo, out);
-                        operand(hi, out);
-                    }
-                    LoopKind::Counted { len, .. } => operand(len, out),
-                    LoopKind::Plain => {}
-                }
-                for carried in &lp.carried {
-                    operand(&carried.init, out);
-                }
-                used(f, &lp.body, out);
+        used_by(f, node, out);
+    }
+}
+
+/// Every variable `node` reads or writes in place, at any depth: in its
+/// statements, a branch's condition, a loop's bounds, snapshot count and
+/// carried values, and the values its blocks end with.
+fn used_by(f: &Function, node: &Node, out: &mut HashSet<VarId>) {
+    match node {
+        Node::Stmt(id) => {
+            out.extend(f.stmts[*id].reads.iter().copied());
+            if let Op::SetIndex { base, .. } = &f.stmts[*id].op {
+                out.insert(*base);
             }
         }
+        Node::If(branch) => {
+            out.extend(operand_var(&branch.cond));
+            used(f, &branch.then, out);
+            used(f, &branch.els, out);
+        }
+        Node::Loop(lp) => {
+            out.extend(lp.checkpoint.as_ref().and_then(operand_var));
+            match &lp.kind {
+                LoopKind::Range { lo, hi, .. } => {
+                    out.extend(operand_var(lo).into_iter().chain(operand_var(hi)))
+                }
+                LoopKind::Counted { len, .. } => out.extend(operand_var(len)),
+                LoopKind::Plain => {}
+            }
+            out.extend(
+                lp.carried
+                    .iter()
+                    .filter_map(|carried| operand_var(&carried.init)),
+            );
+            used(f, &lp.body, out);
+        }
+    }
+}
+
+/// The variable an operand names, if it is one.
+fn operand_var(operand: &Operand) -> Option<VarId> {
+    match operand.kind {
+        OperandKind::Var(var) => Some(var),
+        OperandKind::Const(_) => None,
+    }
+}
+
+/// Two operands that are the same variable, or the same constant as written.
+fn same_value(a: &Operand, b: &Operand) -> bool {
+    match (&a.kind, &b.kind) {
+        (OperandKind::Var(a), OperandKind::Var(b)) => a == b,
+        (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
+        _ => false,
     }
 }
 
@@ -2564,36 +2575,12 @@ fn collect_writes(f: &Function, block_: &Block, out: &mut HashSet<VarId>) {
     }
 }
 
-/// Whether `node` reads or writes `var` (or its elements), at any depth:
-/// in a statement, a branch's condition, a loop's bounds or carried values,
-/// or the values a block ends with.
+/// Whether `node` reads or writes `var` (or its elements), at any depth
+/// (see [`used_by`]).
 fn uses(f: &Function, node: &Node, var: VarId) -> bool {
-    let is = |operand: &Operand| matches!(operand.kind, OperandKind::Var(v) if v == var);
-    let block_uses = |block_: &Block| {
-        let end = match &block_.end {
-            End::Values(values) | End::Continue(values) | End::Break(values) => values.as_slice(),
-            End::Merge | End::Diverge => &[],
-        };
-        end.iter().any(is) || block_.nodes.iter().any(|node| uses(f, node, var))
-    };
-    match node {
-        Node::Stmt(id) => {
-            let stmt = &f.stmts[*id];
-            stmt.reads.contains(&var) || matches!(stmt.op, Op::SetIndex { base, .. } if base == var)
-        }
-        Node::If(branch) => is(&branch.cond) || block_uses(&branch.then) || block_uses(&branch.els),
-        Node::Loop(inner) => {
-            let bounds = match &inner.kind {
-                LoopKind::Range { lo, hi, .. } => is(lo) || is(hi),
-                LoopKind::Counted { len, .. } => is(len),
-                LoopKind::Plain => false,
-            };
-            bounds
-                || inner.checkpoint.as_ref().is_some_and(is)
-                || inner.carried.iter().any(|carried| is(&carried.init))
-                || block_uses(&inner.body)
-        }
-    }
+    let mut names = HashSet::new();
+    used_by(f, node, &mut names);
+    names.contains(&var)
 }
 
 /// See [`private_arrays`]: whether `var` is private to each run of `body`.
@@ -2675,11 +2662,6 @@ fn private_in(
     }
     let zero = matches!(&lo.kind, OperandKind::Const(tokens)
         if matches!(tokens.to_string().as_str(), "0" | "0usize" | "0_usize"));
-    let same = |a: &Operand, b: &Operand| match (&a.kind, &b.kind) {
-        (OperandKind::Var(a), OperandKind::Var(b)) => a == b,
-        (OperandKind::Const(a), OperandKind::Const(b)) => a.to_string() == b.to_string(),
-        _ => false,
-    };
     // Later writes stay within `lo..hi`.
     let mut ranges = Vec::new();
     users[1..].iter().all(|&at| {
@@ -2688,7 +2670,9 @@ fn private_in(
             &body.nodes[at],
             var,
             &mut ranges,
-            &|w_lo: &Operand, w_hi: &Operand| same(w_hi, hi) && (zero || same(w_lo, lo)),
+            &|w_lo: &Operand, w_hi: &Operand| {
+                same_value(w_hi, hi) && (zero || same_value(w_lo, lo))
+            },
         )
     })
 }
