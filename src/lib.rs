@@ -91,10 +91,11 @@ pub use autodiff_runtime::*;
 /// release without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use autodiff_macros::{__listing, __rule_table};
+    pub use autodiff_macros::{__grad, __listing, __rule_table};
     /// The runtime's primitives by their own paths, which generated code
     /// checks a primitive's name in scope against (`rules::runtime_fn`).
     pub use autodiff_runtime as runtime;
+    pub use autodiff_runtime::__with_activations;
     pub use autodiff_runtime::checkpoint;
     pub use autodiff_runtime::rules;
     pub use autodiff_runtime::rules::{concatenate2, concatenate3, stack2, stack3};

@@ -1,13 +1,23 @@
 //! The contract between `#[grad]` and the runtime, checked: every function
 //! of `autodiff::__private::rules` (and item of `__private`) that generated
 //! code can call exists. The macro derives the names from its own tables
-//! (`autodiff-macros/src/rules.rs`) and `__rule_table!` imports each of them
-//! here, so a name the runtime lacks — a typo, a rule added to the macro
-//! but not to the runtime — fails this test's build, not a user's.
+//! (`autodiff-macros/src/rules.rs`) and the runtime's list of activations,
+//! and `__rule_table!` imports each of them here, so a name the runtime
+//! lacks — a typo, a rule added to the macro but not to the runtime, an
+//! activation listed but not defined — fails this test's build, not a
+//! user's.
+
+/// The table, as `#[grad]` would see it: `__rule_table!` called back by the
+/// runtime's `__with_activations!` with the activations' names.
+macro_rules! table {
+    () => {
+        autodiff::__private::__with_activations! { (autodiff::__private::__rule_table) }
+    };
+}
 
 #[test]
 fn test_every_rule_the_macro_can_call_exists() {
-    let names: &[&str] = autodiff::__private::__rule_table!();
+    let names: &[&str] = table!();
     // Names the macro certainly emits: an empty or truncated table fails.
     for name in [
         "mul_pullback_lhs",
@@ -35,14 +45,19 @@ fn test_every_rule_the_macro_can_call_exists() {
     assert_eq!(sorted.len(), names.len(), "the table repeats a name");
 }
 
-/// The other direction, for the activations: each `activation! { … }` of
-/// the runtime is in the macro's list (`rules::ACTIVATIONS`), whose
-/// `_pullback_into` rules the table holds. An activation added to the runtime
-/// alone would be taken for a call of a `#[grad]` function, and fail in the
+/// The list the runtime hands `#[grad]` (`__with_activations!`) names
+/// every `activation! { … }` of the runtime: an activation left out of it
+/// would be taken for a call of a `#[grad]` function, and fail in the
 /// user's build with "cannot find `__gelu_pullback`".
 #[test]
-fn test_every_activation_of_the_runtime_is_known_to_the_macro() {
-    let names: &[&str] = autodiff::__private::__rule_table!();
+fn test_every_activation_of_the_runtime_is_handed_to_the_macro() {
+    macro_rules! names {
+        ([$($name:ident)*]) => {
+            &[$(stringify!($name)),*]
+        };
+    }
+    let listed: &[&str] = autodiff::__private::__with_activations! { (names) };
+    let names: &[&str] = table!();
     let source = include_str!("../autodiff-runtime/src/activation/mod.rs");
     let mut found = Vec::new();
     // After the macro's definition (`macro_rules! activation {`), each
@@ -52,14 +67,21 @@ fn test_every_activation_of_the_runtime_is_known_to_the_macro() {
         let after = &invocation[invocation.find("\n        fn ").expect("a `fn name;`") + 12..];
         let name = &after[..after.find(';').expect("`;` after the name")];
         assert!(
-            names.contains(&format!("{name}_pullback_into").as_str()),
-            "the runtime's activation `{name}` is missing from the macro's \
-             `rules::ACTIVATIONS` (autodiff-macros/src/rules.rs)"
+            listed.contains(&name),
+            "the runtime's activation `{name}` is missing from `__with_activations!` \
+             (autodiff-runtime/src/activation/mod.rs), which lists {listed:?}"
         );
+        assert!(names.contains(&format!("{name}_pullback_into").as_str()));
         found.push(name.to_owned());
     }
-    // The scan found them (these three at least), not nothing.
+    // The scan found them (these three at least), not nothing; and the list
+    // names nothing else.
     for name in ["sigmoid", "relu", "softplus"] {
         assert!(found.iter().any(|f| f == name), "the scan found {found:?}");
     }
+    assert_eq!(
+        listed.len(),
+        found.len(),
+        "listed {listed:?}, defined {found:?}"
+    );
 }

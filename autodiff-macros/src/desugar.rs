@@ -25,13 +25,14 @@
 //! chain does read one, `lower` reports the link with no rewrite
 //! ([`iterator_culprit`]).
 
+use crate::rules::Activations;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Ident, Pat, Stmt, parse_quote};
 
 /// The function body with its chains and local closures rewritten.
-pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
+pub fn block(sig: &syn::Signature, block: &syn::Block, activations: &Activations) -> syn::Block {
     let mut block = block.clone();
     // ndarray parameters: `a.iter()` walks every element, `a[k]` does not.
     // Those passed as `x: &Array1<f64>` are references already, passed to
@@ -70,13 +71,14 @@ pub fn block(sig: &syn::Signature, block: &syn::Block) -> syn::Block {
             .type_params()
             .map(|param| param.ident.clone())
             .collect(),
+        activations,
     };
     pass.visit_block_mut(&mut block);
     crate::scalarise::block(&mut block, &mut pass.taken, &mut pass.next);
     block
 }
 
-struct Desugar {
+struct Desugar<'a> {
     next: usize,
     /// The names the body mentions, and those the pass has given out: a new
     /// name is `acc`, `i`, … when free, else `__ad_acc3`, `__ad_i4`, ….
@@ -89,6 +91,9 @@ struct Desugar {
     borrowed_arrays: Vec<Ident>,
     /// The function's type parameters.
     generics: Vec<Ident>,
+    /// The runtime's activations, which `z.mapv(sigmoid)` applies to a
+    /// whole array.
+    activations: &'a Activations,
 }
 
 /// Every identifier in `tokens`.
@@ -102,7 +107,7 @@ fn names_in(tokens: TokenStream, names: &mut Vec<String>) {
     }
 }
 
-impl Desugar {
+impl Desugar<'_> {
     /// A rewrite, or nothing and no fresh name spent.
     fn attempt(
         &mut self,
@@ -145,7 +150,7 @@ impl Desugar {
     }
 }
 
-impl VisitMut for Desugar {
+impl VisitMut for Desugar<'_> {
     // Input:  let sq = |v: f64| v * v;  sq(x) + sq(y)
     // Output: { let v: f64 = x; v * v } + { let v: f64 = y; v * v }
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
@@ -287,7 +292,7 @@ impl VisitMut for Desugar {
     }
 }
 
-impl Desugar {
+impl Desugar<'_> {
     // Input:  (|a, b| a - b)(b, a)
     // Output: { let __ad_a1 = b; let __ad_a2 = a; let a = __ad_a1; let b = __ad_a2; a - b }
     // (through temporaries only where an argument reads a parameter's name)
@@ -325,7 +330,7 @@ impl Desugar {
     }
 }
 
-impl Desugar {
+impl Desugar<'_> {
     // Input:  z.mapv(|v| (v - m).exp())     z.mapv(f64::tanh)    z.map(|&v| sigmoid(v) * v)
     // Output: (z - m).exp()                  z.tanh()             sigmoid(&z) * z
     //
@@ -361,12 +366,13 @@ impl Desugar {
                     params: vec![param],
                     array: &array,
                     borrowed: self.borrowed_arrays.contains(&array),
+                    activations: self.activations,
                 };
                 lift.expr(&closure.body)?
             }
             Expr::Path(path) if path.qself.is_none() => {
                 let borrowed = self.borrowed_arrays.contains(&array);
-                lift_call(&path.path, parse_quote!(#array), borrowed)?
+                lift_call(&path.path, parse_quote!(#array), borrowed, self.activations)?
             }
             _ => return None,
         };
@@ -377,7 +383,7 @@ impl Desugar {
     }
 }
 
-impl Desugar {
+impl Desugar<'_> {
     // Input:  ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap()
     // Output: ::autodiff::__private::concatenate2(Axis(0), &a, &b)
     //
@@ -607,7 +613,12 @@ const ARRAY_METHODS: &[&str] = &[
 
 /// `f64::tanh` → `z.tanh()`, `sigmoid` → `sigmoid(&z)`: a fn path applied to
 /// the whole array `array` (`borrowed`: a reference already).
-fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
+fn lift_call(
+    path: &syn::Path,
+    array: Expr,
+    borrowed: bool,
+    activations: &Activations,
+) -> Option<Expr> {
     let last = path.segments.last()?;
     let name = last.ident.to_string();
     let method = &last.ident;
@@ -620,7 +631,7 @@ fn lift_call(path: &syn::Path, array: Expr, borrowed: bool) -> Option<Expr> {
     }
     let runtime = path.segments.len() == 1
         || (path.segments.len() == 2 && path.segments[0].ident == "autodiff");
-    if runtime && crate::rules::ACTIVATIONS.contains(&name.as_str()) {
+    if runtime && activations.contains(&name) {
         return Some(if borrowed {
             parse_quote!(#path(#array))
         } else {
@@ -647,6 +658,7 @@ struct Lift<'a> {
     array: &'a Ident,
     /// Whether `array` is a reference parameter.
     borrowed: bool,
+    activations: &'a Activations,
 }
 
 impl Lift<'_> {
@@ -717,13 +729,14 @@ impl Lift<'_> {
                     && matches!(strip_parens(&call.args[0]), Expr::Path(path)
                         if path.path.is_ident(&self.params[0]));
                 let arg = self.expr(&call.args[0])?;
-                lift_call(&func.path, arg, borrowed)?
+                lift_call(&func.path, arg, borrowed, self.activations)?
             }
             Expr::Block(block) if block.label.is_none() => {
                 let mut lift = Lift {
                     params: self.params.clone(),
                     array: self.array,
                     borrowed: self.borrowed,
+                    activations: self.activations,
                 };
                 let mut stmts: Vec<Stmt> = Vec::new();
                 let (last, init) = block.block.stmts.split_last()?;
@@ -972,7 +985,7 @@ struct Skip;
 
 type Rewrite<T> = Result<T, Skip>;
 
-impl Desugar {
+impl Desugar<'_> {
     // Input:  x.iter().map(|v| v * v).sum::<f64>()
     // Output: { let mut __ad_acc1: f64 = 0.0; for v in x.iter() { __ad_acc1 += v * v; } __ad_acc1 }
     //
@@ -2216,7 +2229,9 @@ mod tests {
     /// `body` after the pass, as text.
     fn desugared(body: syn::Block) -> String {
         let sig: syn::Signature = syn::parse_quote!(fn f(a: &Array2<f64>));
-        super::block(&sig, &body).into_token_stream().to_string()
+        super::block(&sig, &body, &crate::tests::activations())
+            .into_token_stream()
+            .to_string()
     }
 
     #[track_caller]

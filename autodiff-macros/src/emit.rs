@@ -21,17 +21,22 @@ use std::collections::{HashMap, HashSet};
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
-/// `__rule_table!()`: every name of [`crate::rules::runtime_names`],
-/// [`crate::rules::PRIVATE_ITEMS`] and [`crate::rules::CHECKPOINT_ITEMS`]
-/// imported from `::autodiff::__private`,
+/// `__rule_table! { [sigmoid relu softplus] }`, as the runtime's
+/// `__with_activations! { (__rule_table) }` calls it: every name of
+/// [`crate::rules::runtime_names`], [`crate::rules::PRIVATE_ITEMS`] and
+/// [`crate::rules::CHECKPOINT_ITEMS`] imported from `::autodiff::__private`,
 /// then the rule names as a `&[&str]`. Each name is spanned at the call, so a
 /// missing one is an "unresolved import" there, naming it.
 pub fn rule_table(input: TokenStream) -> TokenStream {
-    if !input.is_empty() {
-        return syn::Error::new_spanned(input, "`__rule_table!` takes no arguments")
+    let (activations, rest) = match crate::rules::Activations::parse(input) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_compile_error(),
+    };
+    if !rest.is_empty() {
+        return syn::Error::new_spanned(rest, "`__rule_table!` takes only the activations")
             .into_compile_error();
     }
-    let names = crate::rules::runtime_names();
+    let names = crate::rules::runtime_names(&activations);
     let rules: Vec<Ident> = names
         .iter()
         .map(|name| Ident::new(name, Span::call_site()))
@@ -2650,6 +2655,7 @@ impl<'a> Body<'a> {
                 AdjStmt::Rule {
                     target,
                     rule,
+                    into,
                     args,
                     span,
                 } => {
@@ -2662,7 +2668,7 @@ impl<'a> Body<'a> {
                     // to a rule that can reuse its buffer (`sigmoid_pullback_into`).
                     let consumed = args.iter().find_map(|arg| match arg {
                         RuleArg::Adjoint(var)
-                            if crate::rules::has_into(rule)
+                            if *into
                                 && !self.f.vars[*var].scalar
                                 && last_reader.get(var) == Some(&index) =>
                         {

@@ -27,12 +27,53 @@
 use crate::emit::Wanted;
 use crate::front::Front;
 use crate::report::Errors;
+use crate::rules::Activations;
 use crate::{analyse, args, checkpoint, desugar, diagnostics, emit, front, lower, reverse};
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::ItemFn;
 
-pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
+/// `#[grad(args)] input`: hands the item to the runtime's
+/// `__with_activations!`, which hands it back to [`grad`] (`__grad!`) with
+/// the names of the runtime's activations.
+///
+/// Input:  `#[grad(wrt(x))] fn f(x: f64) -> f64 { sigmoid(x) }`
+/// Output: `::autodiff::__private::__with_activations! {
+///              (::autodiff::__private::__grad) (wrt(x)) fn f(x: f64) -> f64 { sigmoid(x) }
+///          }`
+///
+/// The callback's path is passed as plain tokens, not a `$callback:path`
+/// fragment: the call `__grad! { … }` then takes its hygiene from these
+/// tokens (the user's site), not from the runtime's `macro_rules!`, and
+/// the names `__grad!` makes resolve as this attribute's would.
+pub fn attribute(args: TokenStream, input: TokenStream) -> TokenStream {
+    quote! {
+        ::autodiff::__private::__with_activations! {
+            (::autodiff::__private::__grad) (#args) #input
+        }
+    }
+}
+
+/// `__grad! { [activations] (args) item }`, as the runtime's
+/// `__with_activations!` calls it: [`grad`].
+pub fn callback(input: TokenStream) -> TokenStream {
+    let (activations, rest) = match Activations::parse(input) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut rest = rest.into_iter();
+    match rest.next() {
+        Some(TokenTree::Group(args)) if args.delimiter() == Delimiter::Parenthesis => {
+            grad(args.stream(), rest.collect(), &activations)
+        }
+        other => {
+            let span = other.map_or_else(Span::call_site, |token| token.span());
+            syn::Error::new(span, "expected `(args)` after the activations").into_compile_error()
+        }
+    }
+}
+
+pub fn grad(args: TokenStream, input: TokenStream, activations: &Activations) -> TokenStream {
     let item: ItemFn = match syn::parse2(input.clone()) {
         Ok(item) => item,
         Err(error) => {
@@ -53,7 +94,7 @@ pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
     // The user's function is kept as written; a caller that only uses its
     // derivative should not get a dead-code warning for it.
     let expanded = if args_ok {
-        expand(&mut cx, &item, &front, wanted)
+        expand(&mut cx, &item, &front, wanted, activations)
     } else {
         cx.propagate().map(|()| TokenStream::new())
     };
@@ -90,11 +131,12 @@ fn expand(
     item: &ItemFn,
     front: &Front,
     wanted: Wanted,
+    activations: &Activations,
 ) -> syn::Result<TokenStream> {
     // The signature's errors and the body's are reported together.
     let body = checkpoint::rewrite(cx, &item.block, wanted.split);
-    let body = desugar::block(&item.sig, &body);
-    let mut lowered = lower::function(cx, &item.sig, &body, front);
+    let body = desugar::block(&item.sig, &body, activations);
+    let mut lowered = lower::function(cx, &item.sig, &body, front, activations);
     cx.propagate()?;
     let (active, adjoint, plan) = middle(&mut lowered.function);
     for span in analyse::idle_checkpoints(&lowered.function) {

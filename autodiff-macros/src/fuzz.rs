@@ -35,7 +35,6 @@
 //! is noticed. The seed is random per run, as proptest's default;
 //! `PROPTEST_RNG_SEED=<n>` fixes it.
 
-use crate::expand;
 use proc_macro2::{Delimiter, Ident, Literal, Spacing, Span, TokenStream, TokenTree};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -1110,7 +1109,7 @@ fn expands_without_panic_unfiltered(
         std::fs::write(path, format!("#[grad({args})]\n{item}\n")).expect("trace file");
     }
     let (a, i) = (args.clone(), item.clone());
-    let output = panic::catch_unwind(AssertUnwindSafe(|| expand::grad(a, i)))
+    let output = panic::catch_unwind(AssertUnwindSafe(|| crate::tests::grad(a, i)))
         .map_err(|payload| TestCaseError::fail(format!("panicked: {}", message(&*payload))))?;
     let has_error = output.to_string().contains("compile_error");
     if has_error {

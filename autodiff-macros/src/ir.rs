@@ -335,6 +335,10 @@ pub struct MethodRule {
     /// is differentiated only as `x.mean().unwrap()` (or `.expect(…)`), and
     /// its forward code keeps the `.unwrap()`.
     pub unwrap: bool,
+    /// Whether the pullback has an `_into` variant that takes the adjoint
+    /// by value and may reuse its buffer (`sigmoid_pullback_into`): the
+    /// activations'.
+    pub into: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -392,6 +396,9 @@ pub enum AdjStmt {
     Rule {
         target: VarId,
         rule: String,
+        /// Whether the rule has an `_into` variant that takes the adjoint by
+        /// value (`sigmoid_pullback_into`).
+        into: bool,
         args: Vec<RuleArg>,
         span: Span,
     },

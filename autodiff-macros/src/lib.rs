@@ -55,7 +55,16 @@ use proc_macro::TokenStream;
 /// See the `autodiff` crate for examples.
 #[proc_macro_attribute]
 pub fn grad(args: TokenStream, input: TokenStream) -> TokenStream {
-    expand::grad(args.into(), input.into()).into()
+    expand::attribute(args.into(), input.into()).into()
+}
+
+/// Not public API: `#[grad]`'s expansion, called back by the runtime's
+/// `__with_activations!` with the names of the runtime's activations
+/// (`__grad! { [sigmoid relu softplus] (args) item }`).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __grad(input: TokenStream) -> TokenStream {
+    expand::callback(input.into()).into()
 }
 
 /// Gives a function a derivative written by hand, which `#[grad]` functions
@@ -74,7 +83,8 @@ pub fn custom_vjp(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Not public API: every name of `autodiff::__private` that generated code
 /// can call, imported (so that a name the runtime lacks fails to compile)
-/// and listed as a `&[&str]`. For the facade's `tests/rule_table.rs`.
+/// and listed as a `&[&str]`. For the facade's `tests/rule_table.rs`, through
+/// the runtime's `__with_activations! { (__rule_table) }`.
 #[doc(hidden)]
 #[proc_macro]
 pub fn __rule_table(input: TokenStream) -> TokenStream {

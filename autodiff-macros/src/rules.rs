@@ -12,6 +12,8 @@
 //! checks the emitter names no other).
 
 use crate::ir::{BinOp, MethodRule, MethodShape};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use std::sync::{Mutex, PoisonError};
 
 pub static METHODS: &[MethodRule] = &[
     unary("exp"),
@@ -80,24 +82,90 @@ pub static METHODS: &[MethodRule] = &[
 
 /// The runtime's activation functions (`autodiff-runtime/src/activation`),
 /// called as `sigmoid(x)` or `autodiff::sigmoid(x)` on floats and arrays,
-/// and applied to whole arrays by `z.mapv(sigmoid)`. The one place the
-/// macro names them: each is a unary [`primitive`] whose pullback has an
-/// `_into` variant, as the runtime's `activation!` writes them.
-pub const ACTIVATIONS: &[&str] = &["sigmoid", "relu", "softplus"];
+/// and applied to whole arrays by `z.mapv(sigmoid)`: each a unary
+/// [`primitive`] whose pullback has an `_into` variant, as the runtime's
+/// `activation!` writes them.
+///
+/// The macro does not name them: the runtime does, in the one file that
+/// defines them. `#[grad]` expands to the runtime's
+/// `__with_activations! { (::autodiff::__private::__grad) … }`, which calls
+/// `__grad! { [sigmoid relu softplus] … }`; [`Activations::parse`] reads that
+/// list. Adding an activation to the runtime adds it here.
+#[derive(Clone, Default)]
+pub struct Activations {
+    rules: Vec<&'static MethodRule>,
+}
 
-/// [`ACTIVATIONS`] as rules.
-static ACTIVATION_RULES: [MethodRule; ACTIVATIONS.len()] = {
-    let mut out = [unary(""); ACTIVATIONS.len()];
-    let mut k = 0;
-    while k < ACTIVATIONS.len() {
-        out[k] = unary(ACTIVATIONS[k]);
-        k += 1;
+impl Activations {
+    /// The bracketed list `[sigmoid relu softplus]` at the head of `input`,
+    /// and the tokens after it.
+    pub fn parse(input: TokenStream) -> syn::Result<(Activations, TokenStream)> {
+        let mut tokens = input.into_iter();
+        let list = match tokens.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => group,
+            other => {
+                let span = other.map_or_else(Span::call_site, |token| token.span());
+                return Err(syn::Error::new(
+                    span,
+                    "expected the runtime's list of activations, `[sigmoid relu …]`: \
+                     use `#[autodiff::grad]`, not `autodiff::__private::__grad!`",
+                ));
+            }
+        };
+        let mut names = Vec::new();
+        for token in list.stream() {
+            match token {
+                TokenTree::Ident(name) => names.push(name.to_string()),
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "expected an activation's name",
+                    ));
+                }
+            }
+        }
+        Ok((Activations::new(&names), tokens.collect()))
     }
-    out
-};
+
+    pub fn new(names: &[impl AsRef<str>]) -> Activations {
+        Activations {
+            rules: names.iter().map(|name| activation(name.as_ref())).collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static MethodRule> {
+        self.rules.iter().copied().find(|rule| rule.name == name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static MethodRule> + '_ {
+        self.rules.iter().copied()
+    }
+}
+
+/// The rule of the activation `name`: made once per name for the life of
+/// the compiler process (a few bytes per activation), so that the IR can
+/// hold `&'static` rules as it does the built-in ones.
+fn activation(name: &str) -> &'static MethodRule {
+    static MADE: Mutex<Vec<&'static MethodRule>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(rule) = made.iter().find(|rule| rule.name == name) {
+        return rule;
+    }
+    let name: &'static str = Box::leak(name.into());
+    let rule: &'static MethodRule = Box::leak(Box::new(MethodRule {
+        into: true,
+        ..unary(name)
+    }));
+    made.push(rule);
+    rule
+}
 
 /// Runtime functions, called as `norm(x)` or `autodiff::norm(x)`, besides
-/// the [`ACTIVATIONS`].
+/// the [`Activations`].
 pub static PRIMITIVES: &[MethodRule] = &[
     unary("norm"),
     rule("sum", "sum", MethodShape::Reduce),
@@ -142,6 +210,7 @@ const fn rule(name: &'static str, rule: &'static str, shape: MethodShape) -> Met
         rule,
         shape,
         unwrap: false,
+        into: false,
     }
 }
 
@@ -165,22 +234,23 @@ pub fn method(name: &str) -> Option<&'static MethodRule> {
     METHODS.iter().find(|rule| rule.name == name)
 }
 
-pub fn primitive(name: &str) -> Option<&'static MethodRule> {
-    primitives().find(|rule| rule.name == name)
+pub fn primitive(name: &str, activations: &Activations) -> Option<&'static MethodRule> {
+    PRIMITIVES
+        .iter()
+        .find(|rule| rule.name == name)
+        .or_else(|| activations.get(name))
 }
 
-/// [`PRIMITIVES`] and the [`ACTIVATIONS`].
-pub fn primitives() -> impl Iterator<Item = &'static MethodRule> {
-    PRIMITIVES.iter().chain(&ACTIVATION_RULES)
+/// [`PRIMITIVES`] and the [`Activations`].
+pub fn primitives(activations: &Activations) -> impl Iterator<Item = &'static MethodRule> + '_ {
+    PRIMITIVES.iter().chain(activations.iter())
 }
 
-/// Whether the rule named `pullback` (`sigmoid_pullback`) has an `_into`
-/// variant that takes the adjoint by value.
+/// Whether the rule named `pullback` (`neg_pullback`) of an operator has an
+/// `_into` variant that takes the adjoint by value (a method's or
+/// primitive's says so itself: [`MethodRule::into`]).
 pub fn has_into(pullback: &str) -> bool {
     INTO_RULES.contains(&pullback)
-        || pullback
-            .strip_suffix("_pullback")
-            .is_some_and(|name| ACTIVATIONS.contains(&name))
 }
 
 /// `x.min(p)`, `x.max(p)` of floats: the forward sweep records which side
@@ -189,7 +259,7 @@ pub fn has_into(pullback: &str) -> bool {
 pub static SIDED: &[&str] = &["min", "max"];
 
 /// Rules with an `_into` variant that takes the adjoint by value, besides
-/// the [`ACTIVATIONS`]' (see [`has_into`]).
+/// the [`Activations`]' (see [`has_into`]).
 pub static INTO_RULES: &[&str] = &[
     "neg_pullback",
     "add_pullback_lhs",
@@ -250,6 +320,10 @@ pub static PRIVATE_ITEMS: &[&str] = &[
     "Vec",
     // The proc macro that prints `f_vjp`'s listing for rustdoc.
     "__listing",
+    // `#[grad]`'s expansion: the runtime's macro that hands the macro the
+    // activations' names, and the proc macro it calls back with them.
+    "__with_activations",
+    "__grad",
     // The segments and the snapshot schedule of `#[checkpoint]` loops:
     // [`CHECKPOINT_ITEMS`].
     "checkpoint",
@@ -300,7 +374,7 @@ pub fn pullback_name(rule: &str, side: &str) -> String {
 
 /// Every name in `::autodiff::__private::rules` that generated code can
 /// call, derived from the tables above, sorted and without repeats.
-pub fn runtime_names() -> Vec<String> {
+pub fn runtime_names(activations: &Activations) -> Vec<String> {
     let mut names: Vec<String> = HELPERS.iter().map(|&name| name.to_owned()).collect();
     for op in OPERATORS {
         for side in ["lhs", "rhs"] {
@@ -308,7 +382,11 @@ pub fn runtime_names() -> Vec<String> {
         }
     }
     names.push(pullback_name("neg", ""));
-    for rule in METHODS.iter().chain(primitives()).chain([&TUPLE]) {
+    for rule in METHODS
+        .iter()
+        .chain(primitives(activations))
+        .chain([&TUPLE])
+    {
         for side in rule.shape.sides() {
             names.push(pullback_name(rule.rule, side));
         }
@@ -322,8 +400,8 @@ pub fn runtime_names() -> Vec<String> {
     for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
         names.push(format!("{rule}_into"));
     }
-    for name in ACTIVATIONS {
-        names.push(format!("{name}_pullback_into"));
+    for rule in activations.iter() {
+        names.push(format!("{}_pullback_into", rule.rule));
     }
     names.sort();
     names.dedup();
@@ -414,8 +492,9 @@ mod tests {
     /// every operand active, scalar or not, is in the table.
     #[test]
     fn every_pullback_reverse_can_build_is_listed() {
-        let names = runtime_names();
-        for rule in METHODS.iter().chain(primitives()) {
+        let activations = crate::tests::activations();
+        let names = runtime_names(&activations);
+        for rule in METHODS.iter().chain(primitives(&activations)) {
             let operands: Vec<Operand> = (0..=rule.shape.arity())
                 .map(|var| Operand {
                     kind: OperandKind::Var(var),
@@ -467,7 +546,7 @@ mod tests {
             include_str!("reverse.rs"),
             include_str!("simplify.rs"),
         ];
-        let names = runtime_names();
+        let names = runtime_names(&crate::tests::activations());
         let checkpoint: Vec<String> = CHECKPOINT_ITEMS.iter().map(|&n| n.to_owned()).collect();
         let mut seen = 0;
         for source in sources {
@@ -507,7 +586,7 @@ mod tests {
     /// The lists that name rules by string name rules that exist.
     #[test]
     fn lists_by_name_name_rules() {
-        let names = runtime_names();
+        let names = runtime_names(&crate::tests::activations());
         for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
             assert!(names.contains(&(*rule).to_owned()), "`{rule}`");
         }

@@ -907,7 +907,8 @@ mod tests {
     #[track_caller]
     fn assert_desugars(body: syn::Block, want: syn::Block) {
         let sig: syn::Signature = syn::parse_quote!(fn f(x: f64, y: f64));
-        let got = crate::desugar::block(&sig, &body).into_token_stream();
+        let got =
+            crate::desugar::block(&sig, &body, &crate::tests::activations()).into_token_stream();
         assert_eq!(got.to_string(), want.into_token_stream().to_string());
     }
 

@@ -4,13 +4,34 @@
 
 use crate::ir::{AdjStmt, Grad};
 use crate::report::Errors;
+use crate::rules::Activations;
 use crate::{analyse, args, expand, lower, reverse};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// The runtime's activations, as `#[grad]` receives them: read from the
+/// runtime's source, the list in its `__with_activations!`.
+pub(crate) fn activations() -> Activations {
+    let source = include_str!("../../autodiff-runtime/src/activation/mod.rs");
+    let start = source
+        .find("macro_rules! __with_activations")
+        .expect("the runtime defines `__with_activations!`");
+    let rest = &source[start..];
+    let list = &rest[rest.find("! { [").expect("`$($callback)*! { [`") + 5..];
+    let list = &list[..list.find(']').expect("the list's `]`")];
+    let names: Vec<&str> = list.split_whitespace().collect();
+    assert!(names.contains(&"sigmoid"), "read {names:?}");
+    Activations::new(&names)
+}
+
+/// `#[grad(args)] item` expanded, as `__grad!` does it.
+pub(crate) fn grad(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::grad(args, item, &activations())
+}
+
 /// The expansion of `#[grad(args)] item`, pretty-printed, paths shortened.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> String {
-    let output = expand::grad(args, item);
+    let output = grad(args, item);
     let file: syn::File = syn::parse2(output.clone())
         .unwrap_or_else(|error| panic!("expansion does not parse: {error}\n{output}"));
     crate::emit::shorten(&prettyplease::unparse(&file))
@@ -37,7 +58,7 @@ pub(crate) fn function<'a>(expansion: &'a str, name: &str) -> &'a str {
 
 /// The messages of the `compile_error!`s in an expansion.
 fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
-    let output = expand::grad(args, item).to_string();
+    let output = grad(args, item).to_string();
     output
         .split("compile_error !")
         .skip(1)
@@ -95,7 +116,7 @@ fn logistic_expands_to_the_chain_rule() {
     // The doc comment of `_vjp` shows the derivative code, printed by
     // `__listing!` under `cfg_attr(doc, ..)`: rustdoc alone pays for it.
     assert!(out.contains("The derivative code, as generated"));
-    let expanded: syn::File = syn::parse2(expand::grad(
+    let expanded: syn::File = syn::parse2(grad(
         TokenStream::new(),
         quote! { fn logistic(x: f64, a: f64, b: f64) -> f64 { sigmoid(a * x + b) } },
     ))
@@ -274,7 +295,7 @@ fn non_float_parameters_get_projected_gradient_types() {
 
 #[test]
 fn errors_keep_the_original_function() {
-    let output = expand::grad(quote!(wrt(q)), quote! { fn f(x: f64) -> f64 { x } }).to_string();
+    let output = grad(quote!(wrt(q)), quote! { fn f(x: f64) -> f64 { x } }).to_string();
     assert!(output.contains("fn f (x : f64) -> f64 { x }"), "{output}");
     assert!(output.contains("compile_error"), "{output}");
     // Stubs stand in for the generated functions: no derivative code.
@@ -326,8 +347,8 @@ fn stubs_have_the_signatures_of_the_derivative() {
         }
     };
     for args in [quote!(), quote!(wrt(x)), quote!(split, hvp)] {
-        let good = expand::grad(args.clone(), accepted.clone());
-        let bad = expand::grad(args.clone(), rejected.clone());
+        let good = grad(args.clone(), accepted.clone());
+        let bad = grad(args.clone(), rejected.clone());
         assert!(!good.to_string().contains("compile_error"), "{good}");
         assert!(bad.to_string().contains("compile_error"), "{bad}");
         let (good, bad) = (signatures(good), signatures(bad));
@@ -351,7 +372,7 @@ fn stubs_after_argument_and_signature_errors() {
             quote! { fn f((a, b): (f64, f64), x: f64) -> f64 { x } },
         ),
     ] {
-        let output = expand::grad(args.clone(), item.clone());
+        let output = grad(args.clone(), item.clone());
         let text = output.to_string();
         assert!(text.contains("compile_error"), "{text}");
         let names: Vec<String> = signatures(output).into_iter().map(|(n, _)| n).collect();
@@ -440,7 +461,7 @@ fn unusual_input_is_an_error_not_a_panic() {
         quote! { fn f(x: f64) -> f64 { x.exp(1.0) } },
     ];
     for input in inputs {
-        let output = expand::grad(TokenStream::new(), input.clone()).to_string();
+        let output = grad(TokenStream::new(), input.clone()).to_string();
         assert!(
             output.contains("compile_error"),
             "no error for {input}:\n{output}"
@@ -454,7 +475,7 @@ fn adjoint_of(args: TokenStream, item: TokenStream) -> (lower::Lowered, crate::i
     let mut cx = Errors::new();
     let args = args::parse(&mut cx, args);
     let front = crate::front::signature(&mut cx, &item.sig, &args);
-    let lowered = lower::function(&mut cx, &item.sig, &item.block, &front);
+    let lowered = lower::function(&mut cx, &item.sig, &item.block, &front, &activations());
     cx.propagate().expect("no errors");
     let active = analyse::activity(&lowered.function);
     let adjoint = reverse::adjoint(&lowered.function, &active);
@@ -735,7 +756,7 @@ fn planned(item: TokenStream) -> (crate::ir::Function, analyse::Plan) {
     let mut cx = Errors::new();
     let args = args::parse(&mut cx, quote!());
     let front = crate::front::signature(&mut cx, &item.sig, &args);
-    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &front);
+    let mut lowered = lower::function(&mut cx, &item.sig, &item.block, &front, &activations());
     cx.propagate().expect("lowers");
     let (_, _, plan) = expand::middle(&mut lowered.function);
     (lowered.function, plan)
@@ -1558,4 +1579,33 @@ fn the_last_read_at_the_widest_offset_sets_its_running_sum() {
         }),
         Vec::<String>::new()
     );
+}
+
+/// `__grad!` called by hand, without the runtime's list or the `(args)`,
+/// says what is missing instead of panicking; with both it expands as
+/// `#[grad]` does.
+#[test]
+fn the_callback_wants_the_activations_and_the_arguments() {
+    let item = quote! { fn f(x: f64) -> f64 { sigmoid(x) } };
+    let without_list = expand::callback(quote!((wrt(x)) #item)).to_string();
+    assert!(
+        without_list.contains("compile_error") && without_list.contains("list of activations"),
+        "{without_list}"
+    );
+    let without_args = expand::callback(quote!([sigmoid] #item)).to_string();
+    assert!(
+        without_args.contains("compile_error") && without_args.contains("`(args)`"),
+        "{without_args}"
+    );
+    let bad_name = expand::callback(quote!([sigmoid 7] () #item)).to_string();
+    assert!(bad_name.contains("an activation's name"), "{bad_name}");
+    // `sigmoid` known: its rule, not a call of `__sigmoid_pullback`.
+    let known = expand::callback(quote!([relu sigmoid] (wrt(x)) #item)).to_string();
+    assert!(
+        known.contains("sigmoid_pullback") && !known.contains("__sigmoid_pullback"),
+        "{known}"
+    );
+    // Not in the list: a call of another `#[grad]` function.
+    let unknown = expand::callback(quote!([relu] (wrt(x)) #item)).to_string();
+    assert!(unknown.contains("__sigmoid_pullback"), "{unknown}");
 }

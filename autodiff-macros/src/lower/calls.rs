@@ -190,7 +190,7 @@ impl Lower<'_> {
         }
 
         // sigmoid(x), autodiff::relu(x)
-        if let Some(rule) = rules::primitive(&name)
+        if let Some(rule) = rules::primitive(&name, self.activations)
             && is_runtime_path(path)
         {
             let arity = rule.shape.arity() + 1;

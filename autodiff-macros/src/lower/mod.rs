@@ -72,9 +72,16 @@ pub struct Lowered {
     pub names: Names,
 }
 
-pub fn function(cx: &mut Errors, sig: &Signature, block: &syn::Block, front: &Front) -> Lowered {
+pub fn function(
+    cx: &mut Errors,
+    sig: &Signature,
+    block: &syn::Block,
+    front: &Front,
+    activations: &rules::Activations,
+) -> Lowered {
     let mut lower = Lower {
         cx,
+        activations,
         structs: HashSet::new(),
         vars: Vec::new(),
         stmts: Vec::new(),
@@ -449,6 +456,8 @@ pub fn classify(ty: &Type) -> (TypeClass, bool) {
 
 struct Lower<'a> {
     cx: &'a mut Errors,
+    /// The runtime's activations: `sigmoid(x)` is a primitive.
+    activations: &'a rules::Activations,
     /// Parameters of a type the macro does not know (a `#[derive(Params)]`
     /// struct, say): `p.eval(x)` on one calls the method's pullback.
     structs: HashSet<VarId>,

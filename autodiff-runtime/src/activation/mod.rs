@@ -7,12 +7,12 @@
 //!
 //! Adding an activation is a section of this file and its tests
 //! (`tests.rs`): the two formulas, one `activation!` invocation, the free
-//! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`] and
-//! [`Activations`]. (The macro crate knows primitives by name: add the name
-//! to its one list of activations, `rules::ACTIVATIONS`. `tests/rule_table.rs`
-//! fails if it is missing there, and fails to build if the macro names a
-//! rule the runtime lacks; a user's own function by an activation's name is
-//! a compile error, not differentiated by its rule: `rules::runtime_fn`.)
+//! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`],
+//! [`Activations`] and [`__with_activations!`], the list `#[grad]` learns
+//! them from (the macro crate names none of them; `tests/rule_table.rs`
+//! fails if an `activation!` is missing from that list, or the list names a
+//! rule this file lacks). A user's own function by an activation's name is
+//! a compile error, not differentiated by its rule: `rules::runtime_fn`.
 //!
 //! This module sits below the array types: it names no module of the crate
 //! but [`crate::tangent`] and [`crate::dual`]'s type.
@@ -35,6 +35,25 @@ pub mod pullbacks {
     pub use super::{
         relu_pullback, relu_pullback_into, sigmoid_pullback, sigmoid_pullback_into,
         softplus_pullback, softplus_pullback_into,
+    };
+}
+
+/// Not public API: hands the names of this file's activations to a macro
+/// of the macro crate, which knows no activation by itself.
+///
+/// `#[grad] fn f …` expands to
+/// `__with_activations! { (::autodiff::__private::__grad) (args) fn f … }`,
+/// which calls `::autodiff::__private::__grad! { [sigmoid relu softplus] (args) fn f … }`:
+/// `sigmoid(x)` in `f` is then differentiated by `sigmoid`'s rules. The
+/// callback is a path in parentheses, passed on as plain tokens (not a
+/// `$callback:path` fragment), so that the call takes its hygiene from the
+/// caller's tokens: the names the callback makes resolve at the user's
+/// `#[grad]`, not in this crate.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_activations {
+    (($($callback:tt)*) $($input:tt)*) => {
+        $($callback)*! { [sigmoid relu softplus] $($input)* }
     };
 }
 
