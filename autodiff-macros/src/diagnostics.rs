@@ -175,7 +175,7 @@ diagnostics! {
         ui: "unsupported/struct-literal.rs";
     try_operator() => "the `?` operator is not supported on differentiated values",
         ui: "unsupported/try-operator.rs";
-    other_expression() => "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, `sigmoid`/`relu`/`softplus` and calls of `#[grad]` functions",
+    other_expression(activations) => "this expression cannot be differentiated: `#[grad]` supports `let`, arithmetic, float methods, {activations} and calls of `#[grad]` functions",
         ui: "unsupported/range.rs";
     block_without_value() => "this block has no value: end it with an expression",
         ui: "unsupported/block-without-value.rs";
@@ -199,7 +199,7 @@ diagnostics! {
         ui: "ndarray/constant-argument.rs";
     unwrap_needed(name) => "ndarray's `{name}` returns an `Option`: write `.{name}(…).unwrap()` or `.expect(…)` to differentiate it",
         ui: "ndarray/mean-without-unwrap.rs";
-    map_closure(name) => "`{name}` is differentiated by applying its closure to the whole array, and this closure is not built from arithmetic, `powi`, float methods ndarray arrays have, and `sigmoid`/`relu`/`softplus`: write it with those, or loop over the elements",
+    map_closure(name, activations) => "`{name}` is differentiated by applying its closure to the whole array, and this closure is not built from arithmetic, `powi`, float methods ndarray arrays have, and {activations}: write it with those, or loop over the elements",
         ui: "ndarray/mapv-closure.rs";
     array_fold() => "ndarray's `fold` is differentiated for the largest or smallest element, `a.fold(f64::NEG_INFINITY, |m, &v| m.max(v))` (or `min`): write other folds with `mapv` and `sum`, or as a `#[grad]` function with a loop",
         ui: "ndarray/fold-not-extremum.rs";

@@ -146,6 +146,17 @@ impl Activations {
     }
 }
 
+/// The list in messages: `` `sigmoid`/`relu`/`softplus` ``.
+impl std::fmt::Display for Activations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (k, rule) in self.rules.iter().enumerate() {
+            let sep = if k == 0 { "" } else { "/" };
+            write!(f, "{sep}`{}`", rule.name)?;
+        }
+        Ok(())
+    }
+}
+
 /// The rule of the activation `name`: made once per name for the life of
 /// the compiler process (a few bytes per activation), so that the IR can
 /// hold `&'static` rules as it does the built-in ones.

@@ -42,8 +42,10 @@ impl Lower<'_> {
             return Op::Opaque(TokenStream::new());
         }
         if name == "mapv" || (name == "map" && !crate::desugar::is_iterator(&call.receiver)) {
-            self.cx
-                .error(call.method.span(), diagnostics::map_closure(&name));
+            self.cx.error(
+                call.method.span(),
+                diagnostics::map_closure(&name, self.activations),
+            );
             return Op::Opaque(TokenStream::new());
         }
         let receiver_is_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));

@@ -498,7 +498,7 @@ impl Lower<'_> {
                     }
                     Some(other) => {
                         this.cx
-                            .error_spanned(other, diagnostics::other_expression());
+                            .error_spanned(other, diagnostics::other_expression(this.activations));
                         None
                     }
                 },

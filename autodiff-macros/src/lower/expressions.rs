@@ -216,7 +216,8 @@ impl Lower<'_> {
                 Op::Opaque(TokenStream::new())
             }
             _ => {
-                self.cx.error_spanned(expr, diagnostics::other_expression());
+                self.cx
+                    .error_spanned(expr, diagnostics::other_expression(self.activations));
                 Op::Opaque(TokenStream::new())
             }
         }
