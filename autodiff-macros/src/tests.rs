@@ -1608,4 +1608,12 @@ fn the_callback_wants_the_activations_and_the_arguments() {
     // Not in the list: a call of another `#[grad]` function.
     let unknown = expand::callback(quote!([relu] (wrt(x)) #item)).to_string();
     assert!(unknown.contains("__sigmoid_pullback"), "{unknown}");
+    // A name the macro has never seen, once listed, is a primitive whose
+    // `_into` pullback reuses the dead adjoint's buffer.
+    let array = quote! { fn g(z: &Array1<f64>) -> f64 { sum(&gelu(z)) } };
+    let listed = expand::callback(quote!([gelu] () #array)).to_string();
+    assert!(
+        listed.contains("gelu_pullback_into") && !listed.contains("__gelu_pullback"),
+        "{listed}"
+    );
 }
