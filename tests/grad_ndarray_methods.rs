@@ -6,7 +6,7 @@
 //! `logsumexp_axis`, `max_element`, `min_element`. Each function is
 //! checked against central finite differences of itself.
 
-use autodiff::{check, grad, log_softmax, logsumexp, logsumexp_axis, sigmoid, softmax, sum};
+use autodiff::{check, grad, log_softmax, logsumexp, logsumexp_axis, sigmoid, silu, softmax, sum};
 use ndarray::{Array1, Array2, Axis, array, s};
 
 /// Deterministic pseudo-random matrix with entries in [-1, 1).
@@ -51,6 +51,25 @@ fn test_mapv_with_fn_paths() {
     let (y, g) = mapv_fn_path_grad(&z);
     assert_eq!(y, mapv_fn_path(&z));
     check(|z: &Array2<f64>| mapv_fn_path(z), z.clone(), g).assert_close(TOL);
+}
+
+/// `silu` on a whole array, applied by `mapv`, by a call, and on a value
+/// the reverse sweep's `_into` pullback may overwrite.
+#[grad]
+fn silu_layer(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let a = z.mapv(silu);
+    let h = silu(&w.dot(&a));
+    let k = z.map(|&v| silu(v) * v);
+    sum(&h) + sum(&k)
+}
+
+#[test]
+fn test_silu_on_arrays() {
+    let z = matrix(3, 4, 4).mapv(|v| 3.0 * v);
+    let w = matrix(2, 3, 5);
+    let (y, (gz, gw)) = silu_layer_grad(&z, &w);
+    assert_eq!(y, silu_layer(&z, &w));
+    check(|(z, w)| silu_layer(z, w), (z.clone(), w.clone()), (gz, gw)).assert_close(TOL);
 }
 
 #[grad]

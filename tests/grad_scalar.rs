@@ -2,7 +2,7 @@
 //! supports, each function checked against an analytic derivative or central
 //! finite differences (`autodiff::check`), never against the crate's own output.
 
-use autodiff::{check, grad, relu, sigmoid, softplus};
+use autodiff::{check, grad, relu, sigmoid, silu, softplus};
 
 /// Units in the last place between `got` and `want`.
 fn ulps(got: f64, want: f64) -> u64 {
@@ -118,6 +118,7 @@ method_tests! {
     test_sigmoid: |x, p| sigmoid(x * p), at ANY;
     test_relu: |x, p| relu(x) * p + relu(p - x), at ANY;
     test_softplus: |x, p| softplus(x) - softplus(x * p), at ANY;
+    test_silu: |x, p| silu(x * p) + p * silu(x - p), at ANY;
 }
 
 /// Primitives called by their path, with nothing imported.

@@ -56,6 +56,29 @@ fn mixed<T: Scalar>(x: T, y: T, k: i32) -> T {
     (x * y).sin() + x.powi(k) / y + autodiff::sigmoid(x - y).ln()
 }
 
+#[grad(hvp)]
+fn swish<T: Scalar>(x: T, y: T) -> T {
+    autodiff::silu(x * y) + autodiff::silu(x - y) * y
+}
+
+/// `silu`'s second derivative, through the ε part of its pullback at dual
+/// numbers: H·v against central differences of the gradient.
+#[test]
+fn test_silu_hvp_against_differences_of_the_gradient() {
+    for (x, y) in [(0.7_f64, 1.3_f64), (-1.1, 0.4), (3.0, -2.5)] {
+        for (vx, vy) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)] {
+            let (value, (hx, hy)) = swish_hvp(x, y, vx, vy);
+            assert!((value - swish(x, y)).abs() < 1e-14);
+            let h = 1e-5;
+            let (_, (gx1, gy1)) = swish_grad(x + h * vx, y + h * vy);
+            let (_, (gx0, gy0)) = swish_grad(x - h * vx, y - h * vy);
+            let (wx, wy) = ((gx1 - gx0) / (2.0 * h), (gy1 - gy0) / (2.0 * h));
+            assert!((hx - wx).abs() < 1e-7 * wx.abs().max(1.0), "{hx} vs {wx}");
+            assert!((hy - wy).abs() < 1e-7 * wy.abs().max(1.0), "{hy} vs {wy}");
+        }
+    }
+}
+
 /// A scalar function of two variables with a constant parameter: H·v
 /// against central differences of the gradient, (∇f(x + hv) − ∇f(x − hv)) / 2h.
 #[test]

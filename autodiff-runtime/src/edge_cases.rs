@@ -1,7 +1,7 @@
 //! Numerical edge cases of every `f32`/`f64` rule (issue 6, part 3).
 //!
-//! Every pullback of [`FloatRules`], the arithmetic rules, `sigmoid`, `relu`
-//! and `softplus` is evaluated at `±0`, the smallest subnormal,
+//! Every pullback of [`FloatRules`], the arithmetic rules, `sigmoid`, `relu`,
+//! `softplus` and `silu` is evaluated at `±0`, the smallest subnormal,
 //! `MIN_POSITIVE`, `±800`, `±1e300`, `±1e-300`, NaN and `±∞`, with the
 //! adjoint `d = 1` (and `d = −1.7`, so a rule that ignores `d` fails).
 //!
@@ -22,7 +22,9 @@
 // Exact values at kinks, ties and NaN are what many asserts check.
 #![allow(clippy::float_cmp)]
 
-use crate::activation::{Relu, ReluRule, Sigmoid, SigmoidRule, Softplus, SoftplusRule};
+use crate::activation::{
+    Relu, ReluRule, Sigmoid, SigmoidRule, Silu, SiluRule, Softplus, SoftplusRule,
+};
 use crate::arith::{AddRule, DivRule, MulRule, NegRule, SubRule};
 use crate::float::FloatRules;
 
@@ -229,6 +231,18 @@ fn d_sigmoid(x: f64) -> Option<f64> {
     // σ'(x) = 1/(e^{x/2} + e^{−x/2})² = 1/(4 cosh²(x/2)).
     let c = (x / 2.0).cosh();
     Some(if c.is_finite() { 0.25 / (c * c) } else { 0.0 })
+}
+fn d_silu(x: f64) -> Option<f64> {
+    if x.is_nan() {
+        return None;
+    }
+    if x.is_infinite() {
+        return Some(if x > 0.0 { 1.0 } else { 0.0 });
+    }
+    // silu′ = σ + x·σ′, σ = (1 + tanh(x/2))/2, σ′ = 1/(4 cosh²(x/2)).
+    let c = (x / 2.0).cosh();
+    let sigma_prime = if c.is_finite() { 0.25 / (c * c) } else { 0.0 };
+    Some(0.5 * (1.0 + (x / 2.0).tanh()) + x * sigma_prime)
 }
 fn d_relu(x: f64) -> Option<f64> {
     (!x.is_nan()).then_some(if x > 0.0 { 1.0 } else { 0.0 })
@@ -437,6 +451,12 @@ fn unary_table() -> Vec<Unary> {
             f: Softplus::softplus,
             pullback: |x, y, d| x.softplus_pullback(y, d),
             derivative: |x| (!x.is_nan()).then(|| x.sigmoid()),
+        },
+        Unary {
+            name: "silu",
+            f: Silu::silu,
+            pullback: |x, y, d| x.silu_pullback(y, d),
+            derivative: d_silu,
         },
         Unary {
             name: "relu",
@@ -982,6 +1002,7 @@ fn test_dual_forward_at_edge_inputs() {
         ("atanh", Float::atanh),
         ("sigmoid", Sigmoid::sigmoid),
         ("softplus", Softplus::softplus),
+        ("silu", Silu::silu),
     ];
     let mut seen = 0;
     for rule in unary_table() {

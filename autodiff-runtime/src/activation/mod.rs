@@ -1,4 +1,4 @@
-//! The elementwise activations `sigmoid`, `relu` and `softplus`, each defined
+//! The elementwise activations `sigmoid`, `relu`, `softplus` and `silu`, each defined
 //! once: its value and derivative as functions generic over
 //! [`num_traits::Float`], one [`activation!`] invocation that makes of them
 //! the forward trait, the rule trait, the pullbacks generated code calls, and
@@ -22,19 +22,19 @@ use crate::tangent::Differentiable;
 
 /// What the crate root exports: the forward traits and functions.
 pub mod exports {
-    pub use super::{Relu, Sigmoid, Softplus, relu, sigmoid, softplus};
+    pub use super::{Relu, Sigmoid, Silu, Softplus, relu, sigmoid, silu, softplus};
 }
 
 /// The rule traits, exported in `rules_traits`.
 pub mod rule_traits {
-    pub use super::{ReluRule, SigmoidRule, SoftplusRule};
+    pub use super::{ReluRule, SigmoidRule, SiluRule, SoftplusRule};
 }
 
 /// The pullbacks generated code calls, exported in `rules`.
 pub mod pullbacks {
     pub use super::{
-        relu_pullback, relu_pullback_into, sigmoid_pullback, sigmoid_pullback_into,
-        softplus_pullback, softplus_pullback_into,
+        relu_pullback, relu_pullback_into, sigmoid_pullback, sigmoid_pullback_into, silu_pullback,
+        silu_pullback_into, softplus_pullback, softplus_pullback_into,
     };
 }
 
@@ -53,7 +53,7 @@ pub mod pullbacks {
 #[macro_export]
 macro_rules! __with_activations {
     (($($callback:tt)*) $($input:tt)*) => {
-        $($callback)*! { [sigmoid relu softplus] $($input)* }
+        $($callback)*! { [sigmoid relu softplus silu] $($input)* }
     };
 }
 
@@ -66,6 +66,8 @@ pub trait Activations:
     + ReluRule
     + Softplus<Output = Self>
     + SoftplusRule
+    + Silu<Output = Self>
+    + SiluRule
 {
 }
 
@@ -76,6 +78,8 @@ impl<T> Activations for T where
         + ReluRule
         + Softplus<Output = T>
         + SoftplusRule
+        + Silu<Output = T>
+        + SiluRule
 {
 }
 
@@ -569,6 +573,108 @@ activation! {
 #[inline]
 pub fn softplus<T: Softplus>(x: T) -> T::Output {
     x.softplus()
+}
+
+// ---------------------------------------------------------------------------
+// silu
+
+/// silu and its derivative.
+pub(crate) mod silu_formulas {
+    use num_traits::Float;
+
+    /// x·σ(x), σ as [`sigmoid`](crate::sigmoid) computes it; `−0` at `−∞`
+    /// (`−∞ · 0` would be NaN).
+    #[inline]
+    pub fn value<T: Float>(x: T) -> T {
+        if x == T::neg_infinity() {
+            -T::zero()
+        } else {
+            x * super::sigmoid_formulas::value(x)
+        }
+    }
+
+    /// `d · (σ(x) + x·σ(x)·σ(−x))`, from one `exp`: with e = e^(−|x|),
+    /// σ(x) = 1/(1 + e) or e/(1 + e) and σ(x)·σ(−x) = e/(1 + e)², neither
+    /// cancelling. The sum cancels only near the minimum of silu (x ≈ −1.28),
+    /// where the derivative itself goes through 0. At ±∞ it is the limit, 1
+    /// or 0 (`∞ · 0` would be NaN).
+    #[inline]
+    pub fn pullback<T: Float>(x: T, _y: T, d: T) -> T {
+        if x.is_infinite() {
+            return if x > T::zero() { d } else { d * T::zero() };
+        }
+        let e = (-x.abs()).exp();
+        let one_e = T::one() + e;
+        let s = if x >= T::zero() { T::one() } else { e } / one_e;
+        d * (s + x * (e / (one_e * one_e)))
+    }
+}
+
+activation! {
+    /// Types [`silu`] applies to (elementwise for arrays). Implemented for
+    /// `f32` and `f64`.
+    ///
+    /// ```
+    /// use autodiff_runtime::Silu;
+    /// assert_eq!(0.0_f32.silu(), 0.0);
+    /// assert_eq!(800.0_f64.silu(), 800.0);
+    /// assert_eq!((-800.0_f64).silu(), 0.0);
+    /// ```
+    #[diagnostic::on_unimplemented(
+        message = "`silu` is not defined for `{Self}`",
+        label = "`silu` of this value",
+        note = "`silu` applies to `f32`, `f64` (by value or reference) and ndarray arrays (`&Array`, views, or an owned `Array`, updated in place)"
+    )]
+    trait Silu {
+        /// silu(x) = x·σ(x) (also called swish), within a few ulp for every
+        /// `x`; `silu(−∞) = −0`, `silu(+∞) = +∞`.
+        fn silu;
+    }
+    /// Rule of [`silu`]: `d · (σ(x) + x·σ(x)·σ(−x))`, from one `exp` and
+    /// without cancellation but near silu's minimum (x ≈ −1.28, where the
+    /// derivative is 0); the limits `d` and `0` at `±∞`.
+    ///
+    /// ```
+    /// use autodiff_runtime::rules_traits::SiluRule;
+    /// assert_eq!(0.0_f64.silu_pullback(&0.0, &2.0), 1.0);
+    /// assert_eq!(800.0_f64.silu_pullback(&800.0, &1.0), 1.0);
+    /// assert_eq!(f64::NEG_INFINITY.silu_pullback(&0.0, &1.0), 0.0);
+    /// ```
+    #[diagnostic::on_unimplemented(
+        message = "no derivative rule for `silu` on `{Self}`",
+        note = "`silu` is differentiated on `f32` and `f64`"
+    )]
+    trait SiluRule {
+        fn silu_pullback, silu_pullback_into;
+    }
+    /// Pullback of [`silu`](crate::silu): `d · (σ(x) + x·σ(x)·σ(−x))`.
+    ///
+    /// ```
+    /// let x = 0.0_f64;
+    /// assert_eq!(autodiff_runtime::rules::silu_pullback(&x, &0.0, &2.0), 1.0);
+    /// ```
+    fn silu_pullback;
+    /// Elementwise, into a new array.
+    ///
+    /// ```
+    /// use autodiff_runtime::silu;
+    /// let x = ndarray::array![0.0_f64, 800.0, -800.0];
+    /// assert_eq!(silu(&x), ndarray::array![0.0, 800.0, 0.0]);
+    /// assert_eq!(silu(x.view()), silu(x), "by view and in place");
+    /// ```
+    arrays;
+    formulas silu_formulas;
+}
+
+/// The sigmoid-weighted linear unit silu(x) = x·σ(x), also called swish.
+///
+/// ```
+/// let y = autodiff_runtime::silu(1.0_f64);
+/// assert!((y - 0.731_058_578_630_004_9).abs() < 1e-15);
+/// ```
+#[inline]
+pub fn silu<T: Silu>(x: T) -> T::Output {
+    x.silu()
 }
 
 #[cfg(test)]

@@ -423,3 +423,181 @@ mod softplus {
         }
     }
 }
+
+mod silu {
+    #[cfg(test)]
+    // Reference values keep the digits mpmath printed; rustc rounds them
+    // correctly. Exact values (±∞, 0) are what some asserts check.
+    #[allow(clippy::excessive_precision, clippy::float_cmp)]
+    mod tests {
+        use crate::activation::exports::*;
+        use crate::activation::rule_traits::*;
+        use crate::check::check;
+        use crate::rules;
+
+        #[track_caller]
+        fn assert_rel(got: f64, want: f64, tol: f64) {
+            assert!(
+                (got - want).abs() <= tol * want.abs(),
+                "got {got:e}, want {want:e}"
+            );
+        }
+
+        /// `(x, silu(x), silu′(x))`: mpmath, `mp.dps = 40`,
+        /// `x/(1 + exp(-x))` and `σ(x)·(1 + x·σ(−x))`.
+        const REFERENCE: &[(f64, f64, f64)] = &[
+            (
+                1.0,
+                0.731_058_578_630_004_879_251_159_2,
+                0.927_670_511_871_486_731_788_584_0,
+            ),
+            (
+                -1.0,
+                -0.268_941_421_369_995_120_748_840_8,
+                0.072_329_488_128_513_268_211_416_02,
+            ),
+            (
+                7.0,
+                6.993_622_641_639_195_482_494_957,
+                1.005_460_497_066_452_140_249_684,
+            ),
+            (
+                -7.0,
+                -0.006_377_358_360_804_517_505_043_266,
+                -0.005_460_497_066_452_140_249_683_692,
+            ),
+            (
+                30.0,
+                29.999_999_999_997_192_713_109_35,
+                1.000_000_000_002_713_710_660_963,
+            ),
+            (
+                -30.0,
+                -2.807_286_890_651_789_686_151_869e-12,
+                -2.713_710_660_963_134_001_290_592e-12,
+            ),
+            (
+                2.5,
+                2.310_354_549_946_891_122_016_735,
+                1.099_401_111_341_526_841_137_526,
+            ),
+            (
+                -40.0,
+                -1.699_341_702_116_635_590_912_288e-16,
+                -1.656_858_159_563_719_693_920_076e-16,
+            ),
+        ];
+
+        #[test]
+        fn test_silu() {
+            for &(x, value, _) in REFERENCE {
+                assert_rel(silu(x), value, 4e-16);
+                assert_rel(f64::from(silu(x as f32)), value, 4e-7);
+            }
+            assert_eq!(silu(0.0_f64), 0.0);
+        }
+
+        #[test]
+        fn test_silu_extremes() {
+            assert_eq!(silu(800.0_f64), 800.0);
+            assert_eq!(silu(-800.0_f64), 0.0);
+            assert_eq!(silu(f64::INFINITY), f64::INFINITY);
+            assert_eq!(silu(f64::NEG_INFINITY), 0.0);
+            assert_eq!(silu(f32::INFINITY), f32::INFINITY);
+            assert_eq!(silu(f32::NEG_INFINITY), 0.0);
+            assert!(silu(f64::NAN).is_nan());
+            for (x, want) in [
+                (800.0_f64, 1.0),
+                (-800.0, 0.0),
+                (f64::INFINITY, 1.0),
+                (f64::NEG_INFINITY, 0.0),
+            ] {
+                assert_eq!(rules::silu_pullback(&x, &silu(x), &1.0), want, "at {x}");
+                let x = x as f32;
+                assert_eq!(
+                    rules::silu_pullback(&x, &silu(x), &1.0),
+                    want as f32,
+                    "at {x}"
+                );
+            }
+            assert!(rules::silu_pullback(&f64::NAN, &f64::NAN, &1.0).is_nan());
+        }
+
+        #[test]
+        fn test_silu_pullback() {
+            for &(x, _, slope) in REFERENCE {
+                assert_rel(x.silu_pullback(&silu(x), &1.0), slope, 8e-16);
+                assert_rel(x.silu_pullback(&silu(x), &-0.5), -0.5 * slope, 8e-16);
+            }
+            assert_eq!(0.0_f64.silu_pullback(&0.0, &1.0), 0.5);
+            for x in [-30.0_f64, -6.0, -1.3, -0.3, 0.0, 0.5, 3.0, 40.0] {
+                for d in [1.0, -0.7] {
+                    let g = rules::silu_pullback(&x, &silu(x), &d);
+                    let r = check(|x: &f64| d * silu(*x), x, g);
+                    assert!(r.is_close(1e-7), "at x = {x}, d = {d}: {r}");
+                }
+            }
+            for x in [-3.0_f32, 0.0, 0.5, 4.0] {
+                let r = check(|x: &f32| silu(*x), x, x.silu_pullback(&silu(x), &1.0));
+                assert!(r.is_close(1e-2), "at x = {x}: {r}");
+            }
+        }
+
+        /// The ε part of the pullback at `Dual::new(x, 1)` is silu″(x) =
+        /// σ′(x)·(2 + x·(1 − 2σ(x))), written without cancellation: σ′ =
+        /// e/(1 + e)², 1 − 2σ(x) = sign(−x)·(1 − e)/(1 + e), e = e^(−|x|).
+        #[test]
+        fn test_silu_second_derivative() {
+            use crate::Dual;
+            for x in [0.3_f64, 3.0, 7.0, 20.0, 300.0, -0.3, -5.0, -20.0] {
+                let e = (-x.abs()).exp();
+                let d1 = e / ((1.0 + e) * (1.0 + e));
+                let second = d1 * (2.0 - x * x.signum() * (1.0 - e) / (1.0 + e));
+                let dx = Dual::new(x, 1.0);
+                let got = dx.silu_pullback(&Silu::silu(dx), &Dual::constant(1.0));
+                assert_rel(got.eps, second, 1e-12);
+                assert_rel(Silu::silu(dx).eps, x.silu_pullback(&silu(x), &1.0), 1e-15);
+            }
+        }
+
+        #[test]
+        fn test_silu_array() {
+            use crate::array::testing::{random, weighted};
+            use ndarray::{Array2, array};
+            let x = random((3, 4), 7).mapv(|v| 4.0 * v);
+            let y = silu(&x);
+            assert_eq!(y, x.mapv(silu));
+            assert_eq!(silu(x.view()), y);
+            let again = x.clone();
+            let p = again.as_ptr();
+            let owned = silu(again);
+            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+            assert_eq!(owned, y);
+            let w = random((3, 4), 8);
+            let g = rules::silu_pullback(&x, &y, &w);
+            check(
+                |x: &Array2<f64>| weighted(&w, &silu(x)),
+                x.clone(),
+                g.clone(),
+            )
+            .assert_close(1e-7);
+            let into = rules::silu_pullback_into(&x, &y, w.clone());
+            assert_eq!(into, g, "the `_into` pullback agrees");
+            let x = array![-800.0_f32, 0.0, 800.0];
+            let g = rules::silu_pullback(&x, &silu(&x), &array![1.0, 1.0, 1.0]);
+            assert_eq!(g, array![0.0, 0.5, 1.0]);
+        }
+    }
+
+    #[cfg(test)]
+    mod by_reference {
+        #[test]
+        fn test_silu_by_reference() {
+            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+                assert_eq!(crate::silu(&x).to_bits(), crate::silu(x).to_bits());
+                let y = x as f32;
+                assert_eq!(crate::silu(&y).to_bits(), crate::silu(y).to_bits());
+            }
+        }
+    }
+}
