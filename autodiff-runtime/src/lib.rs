@@ -2,7 +2,7 @@
 //! behind [`autodiff`](https://docs.rs/autodiff).
 //!
 //! Use it through the `autodiff` facade crate: `#[grad]`-generated code calls
-//! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`],
+//! into [`rules`], and the primitives ([`sigmoid`], [`relu`], [`softplus`], [`silu`],
 //! [`matmul`], [`dot`], [`transpose`], [`sum`], [`mean`], [`norm`],
 //! [`norm_sq`], [`softmax`], [`log_softmax`], [`logsumexp`],
 //! [`logsumexp_axis`], [`max_element`], [`min_element`]) are ordinary
