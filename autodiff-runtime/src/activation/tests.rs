@@ -1,6 +1,45 @@
 //! Tests of the activations: values against mpmath references, pullbacks
 //! against central differences, arrays against the scalar rule.
 
+/// What the array and by-reference forms of every activation keep, as two
+/// tests in the module that invokes it: `f(&x)` is `x.mapv(f)`, and so is
+/// `f` of a view; an owned array is overwritten in place; the pullback on
+/// arrays matches central differences (within `tol`), and its `_into`
+/// variant gives the same; `f(&x)` is `f(x)` to the bit in `f32` and `f64`.
+macro_rules! array_and_reference_contract {
+    ($f:ident, $pullback:ident, $into:ident, seeds $s1:literal $s2:literal, scale $scale:literal, tol $tol:literal) => {
+        #[test]
+        fn test_array_contract() {
+            use crate::array::testing::{random, weighted};
+            use crate::check::check;
+            use crate::rules::{$into, $pullback};
+            use ndarray::Array2;
+            let x = random((3, 4), $s1).mapv(|v| $scale * v);
+            let y = $f(&x);
+            assert_eq!(y, x.mapv($f));
+            assert_eq!($f(x.view()), y);
+            let again = x.clone();
+            let p = again.as_ptr();
+            let owned = $f(again);
+            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
+            assert_eq!(owned, y);
+            let w = random((3, 4), $s2);
+            let g = $pullback(&x, &y, &w);
+            check(|x: &Array2<f64>| weighted(&w, &$f(x)), x.clone(), g.clone()).assert_close($tol);
+            assert_eq!($into(&x, &y, w), g, "the `_into` pullback agrees");
+        }
+
+        #[test]
+        fn test_by_reference() {
+            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
+                assert_eq!($f(&x).to_bits(), $f(x).to_bits());
+                let y = x as f32;
+                assert_eq!($f(&y).to_bits(), $f(y).to_bits());
+            }
+        }
+    };
+}
+
 mod sigmoid {
     #[cfg(test)]
     // Reference values keep the digits mpmath printed; rustc rounds them
@@ -116,40 +155,17 @@ mod sigmoid {
             );
         }
 
+        array_and_reference_contract!(sigmoid, sigmoid_pullback, sigmoid_pullback_into, seeds 1 2, scale 4.0, tol 1e-7);
+
         #[test]
-        fn test_sigmoid_array() {
-            use crate::array::testing::{random, weighted};
-            use ndarray::{Array2, array};
-            let x = random((3, 4), 1).mapv(|v| 4.0 * v);
-            let y = sigmoid(&x);
-            assert_eq!(y, x.mapv(sigmoid));
-            assert_eq!(sigmoid(x.view()), y);
-            let owned = sigmoid(x.clone());
-            assert_eq!(owned, y);
-            let again = x.clone();
-            let p = again.as_ptr();
-            assert_eq!(sigmoid(again).as_ptr(), p, "the owned buffer is reused");
-            let w = random((3, 4), 2);
-            let g = rules::sigmoid_pullback(&x, &y, &w);
-            check(|x: &Array2<f64>| weighted(&w, &sigmoid(x)), x.clone(), g).assert_close(1e-7);
+        fn test_sigmoid_array_tails() {
+            use ndarray::array;
             // Same numerics as the scalar rule, finite in the tails.
             let x = array![-800.0_f32, 0.0, 7.0, 800.0];
             let g = rules::sigmoid_pullback(&x.view(), &sigmoid(&x), &array![1.0, 1.0, 1.0, 1.0]);
             assert_eq!(g, x.mapv(|x| x.sigmoid_pullback(&sigmoid(x), &1.0)));
             assert_eq!(g[0], 0.0);
             assert_eq!(g[1], 0.25);
-        }
-    }
-
-    #[cfg(test)]
-    mod by_reference {
-        #[test]
-        fn test_sigmoid_by_reference() {
-            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
-                assert_eq!(crate::sigmoid(&x).to_bits(), crate::sigmoid(x).to_bits());
-                let y = x as f32;
-                assert_eq!(crate::sigmoid(&y).to_bits(), crate::sigmoid(y).to_bits());
-            }
         }
     }
 
@@ -228,40 +244,17 @@ mod relu {
             assert!(f64::NAN.relu_pullback(&f64::NAN, &1.0).is_nan());
         }
 
+        array_and_reference_contract!(relu, relu_pullback, relu_pullback_into, seeds 3 4, scale 1.0, tol 1e-9);
+
         #[test]
-        fn test_relu_array() {
-            use crate::array::testing::{random, weighted};
-            use ndarray::{Array2, array};
-            let x = random((3, 4), 3);
-            let y = relu(&x);
-            assert_eq!(y, x.mapv(relu));
-            assert_eq!(relu(x.view()), y);
-            let again = x.clone();
-            let p = again.as_ptr();
-            let owned = relu(again);
-            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
-            assert_eq!(owned, y);
-            let w = random((3, 4), 4);
-            let g = rules::relu_pullback(&x, &y, &w);
-            check(|x: &Array2<f64>| weighted(&w, &relu(x)), x.clone(), g).assert_close(1e-9);
+        fn test_relu_array_kink() {
+            use ndarray::array;
             // The kink: 0.
             let x = array![0.0_f64, -0.0, 1.0];
             assert_eq!(
                 rules::relu_pullback(&x, &relu(&x), &array![2.0, 2.0, 2.0]),
                 array![0.0, 0.0, 2.0]
             );
-        }
-    }
-
-    #[cfg(test)]
-    mod by_reference {
-        #[test]
-        fn test_relu_by_reference() {
-            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
-                assert_eq!(crate::relu(&x).to_bits(), crate::relu(x).to_bits());
-                let y = x as f32;
-                assert_eq!(crate::relu(&y).to_bits(), crate::relu(y).to_bits());
-            }
         }
     }
 }
@@ -389,37 +382,14 @@ mod softplus {
             );
         }
 
+        array_and_reference_contract!(softplus, softplus_pullback, softplus_pullback_into, seeds 5 6, scale 4.0, tol 1e-7);
+
         #[test]
-        fn test_softplus_array() {
-            use crate::array::testing::{random, weighted};
-            use ndarray::{Array2, array};
-            let x = random((3, 4), 5).mapv(|v| 4.0 * v);
-            let y = softplus(&x);
-            assert_eq!(y, x.mapv(softplus));
-            assert_eq!(softplus(x.view()), y);
-            let again = x.clone();
-            let p = again.as_ptr();
-            let owned = softplus(again);
-            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
-            assert_eq!(owned, y);
-            let w = random((3, 4), 6);
-            let g = rules::softplus_pullback(&x, &y, &w);
-            check(|x: &Array2<f64>| weighted(&w, &softplus(x)), x.clone(), g).assert_close(1e-7);
+        fn test_softplus_array_tails() {
+            use ndarray::array;
             let x = array![-800.0_f32, 0.0, 800.0];
             let g = rules::softplus_pullback(&x, &softplus(&x), &array![1.0, 1.0, 1.0]);
             assert_eq!(g, array![0.0, 0.5, 1.0]);
-        }
-    }
-
-    #[cfg(test)]
-    mod by_reference {
-        #[test]
-        fn test_softplus_by_reference() {
-            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
-                assert_eq!(crate::softplus(&x).to_bits(), crate::softplus(x).to_bits());
-                let y = x as f32;
-                assert_eq!(crate::softplus(&y).to_bits(), crate::softplus(y).to_bits());
-            }
         }
     }
 }
@@ -560,44 +530,14 @@ mod silu {
             }
         }
 
+        array_and_reference_contract!(silu, silu_pullback, silu_pullback_into, seeds 7 8, scale 4.0, tol 1e-7);
+
         #[test]
-        fn test_silu_array() {
-            use crate::array::testing::{random, weighted};
-            use ndarray::{Array2, array};
-            let x = random((3, 4), 7).mapv(|v| 4.0 * v);
-            let y = silu(&x);
-            assert_eq!(y, x.mapv(silu));
-            assert_eq!(silu(x.view()), y);
-            let again = x.clone();
-            let p = again.as_ptr();
-            let owned = silu(again);
-            assert_eq!(owned.as_ptr(), p, "the owned buffer is reused");
-            assert_eq!(owned, y);
-            let w = random((3, 4), 8);
-            let g = rules::silu_pullback(&x, &y, &w);
-            check(
-                |x: &Array2<f64>| weighted(&w, &silu(x)),
-                x.clone(),
-                g.clone(),
-            )
-            .assert_close(1e-7);
-            let into = rules::silu_pullback_into(&x, &y, w.clone());
-            assert_eq!(into, g, "the `_into` pullback agrees");
+        fn test_silu_array_tails() {
+            use ndarray::array;
             let x = array![-800.0_f32, 0.0, 800.0];
             let g = rules::silu_pullback(&x, &silu(&x), &array![1.0, 1.0, 1.0]);
             assert_eq!(g, array![0.0, 0.5, 1.0]);
-        }
-    }
-
-    #[cfg(test)]
-    mod by_reference {
-        #[test]
-        fn test_silu_by_reference() {
-            for x in [-3.0_f64, 0.0, 0.5, 800.0] {
-                assert_eq!(crate::silu(&x).to_bits(), crate::silu(x).to_bits());
-                let y = x as f32;
-                assert_eq!(crate::silu(&y).to_bits(), crate::silu(y).to_bits());
-            }
         }
     }
 }
