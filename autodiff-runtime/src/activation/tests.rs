@@ -1,6 +1,15 @@
 //! Tests of the activations: values against mpmath references, pullbacks
 //! against central differences, arrays against the scalar rule.
 
+/// `got` within `tol` of `want`, relative.
+#[track_caller]
+fn assert_rel(got: f64, want: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol * want.abs(),
+        "got {got:e}, want {want:e}"
+    );
+}
+
 /// What the array and by-reference forms of every activation keep, as two
 /// tests in the module that invokes it: `f(&x)` is `x.mapv(f)`, and so is
 /// `f` of a view; an owned array is overwritten in place; the pullback on
@@ -270,13 +279,7 @@ mod softplus {
         use crate::check::check;
         use crate::rules;
 
-        #[track_caller]
-        fn assert_rel(got: f64, want: f64, tol: f64) {
-            assert!(
-                (got - want).abs() <= tol * want.abs(),
-                "got {got:e}, want {want:e}"
-            );
-        }
+        use super::super::assert_rel;
 
         #[test]
         fn test_softplus() {
@@ -405,13 +408,7 @@ mod silu {
         use crate::check::check;
         use crate::rules;
 
-        #[track_caller]
-        fn assert_rel(got: f64, want: f64, tol: f64) {
-            assert!(
-                (got - want).abs() <= tol * want.abs(),
-                "got {got:e}, want {want:e}"
-            );
-        }
+        use super::super::assert_rel;
 
         /// `(x, silu(x), silu′(x))`: mpmath, `mp.dps = 40`,
         /// `x/(1 + exp(-x))` and `σ(x)·(1 + x·σ(−x))`.
