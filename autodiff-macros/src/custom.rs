@@ -10,7 +10,7 @@
 //! signature, at `path`.
 //!
 //! The arguments and the signature go through `#[grad]`'s own front end
-//! ([`args::parse_custom`], [`front::signature`]): the same `wrt(...)`
+//! ([`args::parse_custom`], [`front::signature`](crate::front::signature)): the same `wrt(...)`
 //! checks, the same parameter classes (a generic `x: T` is a float), and the
 //! same generated signatures ([`emit::Headers`], `#[cfg]`s carried). Only
 //! methods are rejected here: the rule is a free function.

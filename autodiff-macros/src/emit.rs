@@ -112,7 +112,7 @@ pub struct Headers {
     pub forward_name: Ident,
     pub jacobian_name: Ident,
     pub hvp_name: Ident,
-    /// `f_hvp`'s, if the function has one (see [`front::hvp_scalar`]).
+    /// `f_hvp`'s, if the function has one (see [`front::hvp_scalar`](crate::front::hvp_scalar)).
     pub hvp: Option<HvpHeader>,
 }
 

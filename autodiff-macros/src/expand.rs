@@ -1,5 +1,9 @@
 //! The driver: tokens in, tokens out (after cxx/macro/src/expand.rs).
 //!
+//! `#[grad]` ([`attribute`]) hands the item to the runtime's
+//! `__with_activations!`, which calls `__grad!` ([`callback`]) with the
+//! names of the runtime's activations; [`grad`] then runs the phases:
+//!
 //! ```text
 //! args::parse      #[grad(...)] tokens -> GradArgs
 //! front::signature the signature: qualifiers, parameter classes, `wrt`

@@ -91,7 +91,6 @@ pub static METHODS: &[MethodRule] = &[
 /// `__with_activations! { (::autodiff::__private::__grad) … }`, which calls
 /// `__grad! { [sigmoid relu softplus] … }`; [`Activations::parse`] reads that
 /// list. Adding an activation to the runtime adds it here.
-#[derive(Clone, Default)]
 pub struct Activations {
     rules: Vec<&'static MethodRule>,
 }

@@ -1,18 +1,19 @@
-//! The elementwise activations `sigmoid`, `relu`, `softplus` and `silu`, each defined
-//! once: its value and derivative as functions generic over
-//! [`num_traits::Float`], one [`activation!`] invocation that makes of them
-//! the forward trait, the rule trait, the pullbacks generated code calls, and
-//! the impls for `f32`, `f64` (by value and by reference), [`Dual`] and
-//! ndarray arrays, and the free function (`sigmoid(x)`).
+//! The elementwise activations `sigmoid`, `relu`, `softplus` and `silu`, each
+//! defined once: its value and derivative as functions generic over
+//! [`num_traits::Float`], one `activation!` invocation that makes of them the
+//! forward trait, the rule trait, the pullbacks generated code calls, and the
+//! impls for `f32`, `f64` (by value and by reference), [`Dual`] and ndarray
+//! arrays, and the free function (`sigmoid(x)`).
 //!
-//! Adding an activation is a section of this file and its tests
-//! (`tests.rs`): the two formulas, one `activation!` invocation, the free
-//! function, and its names in [`exports`], [`rule_traits`], [`pullbacks`],
-//! [`Activations`] and [`__with_activations!`], the list `#[grad]` learns
-//! them from (the macro crate names none of them; `tests/rule_table.rs`
-//! fails if an `activation!` is missing from that list, or the list names a
-//! rule this file lacks). A user's own function by an activation's name is
-//! a compile error, not differentiated by its rule: `rules::runtime_fn`.
+//! Adding an activation is a section of this file and its tests (`tests.rs`):
+//! the two formulas, one `activation!` invocation, the free function, and its
+//! names in [`exports`], [`rule_traits`], [`pullbacks`], [`Activations`] and
+//! [`__with_activations!`](crate::__with_activations), the list `#[grad]`
+//! learns them from (the macro crate names none of them;
+//! `tests/rule_table.rs` fails if an `activation!` is missing from that list,
+//! or the list names a rule this file lacks). A user's own function by an
+//! activation's name is a compile error, not differentiated by its rule:
+//! `rules::runtime_fn`.
 //!
 //! This module sits below the array types: it names no module of the crate
 //! but [`crate::tangent`] and [`crate::dual`]'s type.
