@@ -1617,3 +1617,21 @@ fn the_callback_wants_the_activations_and_the_arguments() {
         "{listed}"
     );
 }
+
+/// `a.t()` and `transpose(&w)` hand their dead array adjoint to
+/// `transpose_pullback_into`, whichever way transpose is written.
+#[test]
+fn transpose_reuses_the_dead_adjoint() {
+    let vjp = expand(
+        quote!(),
+        quote! {
+            fn f(a: &Array2<f64>, w: &Array2<f64>) -> f64 {
+                let b = a.t();
+                let c = transpose(w);
+                sum(&matmul(&b, &c))
+            }
+        },
+    );
+    let vjp = function(&vjp, "f_vjp");
+    assert_eq!(vjp.matches("transpose_pullback_into(").count(), 2, "{vjp}");
+}
