@@ -123,12 +123,14 @@ fn stmt_pullbacks(f: &Function, index: StmtId, active: &[bool], nested: bool) ->
     };
     // A float variable whose slot a pullback may fill with another operand.
     let slim = |operand: &Operand| nested && scalar(operand);
-    // An activation's pullback has an `_into` variant, as some operators' do.
-    let into_primitive = matches!(&stmt.op, Op::Primitive { rule, .. } if rule.into);
+    // A method's or primitive's pullback says if it has an `_into` variant
+    // (`transpose`, the activations); an operator's, by its name.
+    let into_rule =
+        matches!(&stmt.op, Op::Method { rule, .. } | Op::Primitive { rule, .. } if rule.into);
     let mut rule = |target: VarId, name: String, args: Vec<RuleArg>| {
         stmts.push(AdjStmt::Rule {
             target,
-            into: into_primitive || crate::rules::has_into(&name),
+            into: into_rule || crate::rules::has_into(&name),
             rule: name,
             args,
             span: stmt.span,

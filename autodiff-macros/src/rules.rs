@@ -62,7 +62,7 @@ pub static METHODS: &[MethodRule] = &[
     // ndarray's methods
     rule("sum", "sum", MethodShape::Reduce),
     unwrapped(rule("mean", "mean", MethodShape::Reduce)),
-    rule("t", "transpose", MethodShape::Reduce),
+    with_into(rule("t", "transpose", MethodShape::Reduce)),
     rule("view", "view", MethodShape::Reduce),
     rule("dot", "matmul", MethodShape::Bilinear),
     rule("sum_axis", "sum_axis", MethodShape::Select(1)),
@@ -166,10 +166,7 @@ fn activation(name: &str) -> &'static MethodRule {
         return rule;
     }
     let name: &'static str = Box::leak(name.into());
-    let rule: &'static MethodRule = Box::leak(Box::new(MethodRule {
-        into: true,
-        ..unary(name)
-    }));
+    let rule: &'static MethodRule = Box::leak(Box::new(with_into(unary(name))));
     made.push(rule);
     rule
 }
@@ -181,7 +178,7 @@ pub static PRIMITIVES: &[MethodRule] = &[
     rule("sum", "sum", MethodShape::Reduce),
     rule("mean", "mean", MethodShape::Reduce),
     rule("norm_sq", "norm_sq", MethodShape::Reduce),
-    rule("transpose", "transpose", MethodShape::Reduce),
+    with_into(rule("transpose", "transpose", MethodShape::Reduce)),
     rule("matmul", "matmul", MethodShape::Bilinear),
     rule("dot", "dot", MethodShape::Bilinear),
     unary("logsumexp"),
@@ -232,6 +229,11 @@ const fn unwrapped(rule: MethodRule) -> MethodRule {
     }
 }
 
+/// A rule whose pullback has an `_into` variant (see [`MethodRule::into`]).
+const fn with_into(rule: MethodRule) -> MethodRule {
+    MethodRule { into: true, ..rule }
+}
+
 const fn unary(name: &'static str) -> MethodRule {
     rule(name, name, MethodShape::Unary)
 }
@@ -268,15 +270,15 @@ pub fn has_into(pullback: &str) -> bool {
 /// adjoint with `select_pullback_lhs`/`_rhs`.
 pub static SIDED: &[&str] = &["min", "max"];
 
-/// Rules with an `_into` variant that takes the adjoint by value, besides
-/// the [`Activations`]' (see [`has_into`]).
+/// The operators' rules with an `_into` variant that takes the adjoint by
+/// value (see [`has_into`]; a method or primitive marks its own with
+/// [`MethodRule::into`]).
 pub static INTO_RULES: &[&str] = &[
     "neg_pullback",
     "add_pullback_lhs",
     "add_pullback_rhs",
     "sub_pullback_lhs",
     "sub_pullback_rhs",
-    "transpose_pullback",
 ];
 
 /// Rules with an `_into` variant that takes their (array) operand by value.
@@ -410,8 +412,10 @@ pub fn runtime_names(activations: &Activations) -> Vec<String> {
     for rule in INTO_RULES.iter().chain(PRIMAL_INTO_RULES) {
         names.push(format!("{rule}_into"));
     }
-    for rule in activations.iter() {
-        names.push(format!("{}_pullback_into", rule.rule));
+    for rule in METHODS.iter().chain(primitives(activations)) {
+        if rule.into {
+            names.push(format!("{}_pullback_into", rule.rule));
+        }
     }
     names.sort();
     names.dedup();
